@@ -1,0 +1,177 @@
+"""How fast does ``dossier-audit verify`` check a bundle, against raw Ed25519 verification?
+
+Builds N records (default 20,000) from a handful of commune nodes, logs them in an
+in-memory RFC 9162 tree with a signed checkpoint per push (as the hub does), writes the
+bundle, then times, in the same run and on one core:
+
+* raw Ed25519 verification of every record's signature (the floor: the verifier must do
+  at least this);
+* :func:`common.bundle.verify_bundle` over the bundle's lines (all checks).
+
+and prints a table with records/s of each and their ratio. Run::
+
+    .venv/bin/python bench/bench_audit.py            # 20,000 records
+    .venv/bin/python bench/bench_audit.py -n 100000 --batch 50
+
+No database, no network: only ``common``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from common import bundle_format as bf
+from common import keys, merkle, protocol, record
+from common.bundle import verify_bundle
+
+DATA = {
+    "procedure": "1.004873.000.00.00.H38",
+    "level": "commune",
+    "channel": 1,
+    "applicant": {"name": "Nguyễn Văn Đức", "id_number": "062095001234", "phone": "0912345678"},
+    "documents": {"to_khai": {"original": 1}, "cccd": {"photocopy": 1}},
+}
+
+
+@dataclass
+class _Chain:
+    seq: int = 0
+    prev: str | None = None
+    anchor: record.Anchor | None = None
+
+
+def build(
+    n: int, nodes: int, batch: int
+) -> tuple[list[bytes], list[tuple[bytes, bytes, keys.PublicKey]]]:
+    """The bundle's lines, and (message, signature, key) of every record for the raw run."""
+    hub = keys.generate()
+    hub_id = keys.key_id(hub)
+    origin = f"vn-dossier-hub/{hub_id}"
+    now = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
+    writers = [keys.generate() for _ in range(nodes)]
+    state = {keys.key_id(k): _Chain() for k in writers}
+    tree, store = merkle.CompactRange(), merkle.MemoryNodes()
+    raws: list[bytes] = []
+    cps: list[tuple[int, bytes]] = []
+    signed: list[tuple[bytes, bytes, keys.PublicKey]] = []
+    w = 0
+    while len(raws) < n:
+        key = writers[w % nodes]
+        w += 1
+        node = keys.key_id(key)
+        st = state[node]
+        for _ in range(min(batch, n - len(raws))):
+            now += timedelta(seconds=20)
+            rec = record.make(
+                private_key=key,
+                node=node,
+                seq=st.seq + 1,
+                prev=st.prev,
+                at=now,
+                anchor=st.anchor,
+                dossier=f"000.00.12.H26-261123-{len(raws) % 10000:04d}",
+                type="dossier.received",
+                actor="hoa.le",
+                data=DATA,
+            )
+            st.seq, st.prev = rec.seq, rec.id
+            raws.append(rec.raw)
+            store.add(tree.append(merkle.leaf_hash(rec.raw)))
+            signed.append((rec.message, rec.signature, key.public_key()))
+        now += timedelta(seconds=5)
+        body = {
+            "origin": origin,
+            "root": tree.root().hex(),
+            "size": tree.size,
+            "time": now.isoformat(),
+        }
+        cps.append((tree.size, protocol.sign_statement(protocol.CHECKPOINT_PREFIX, body, hub)))
+        st.anchor = record.Anchor(tree.size, tree.root().hex())
+    lines = [
+        bf.header_line(
+            origin=origin,
+            hub_id=hub_id,
+            hub_key=keys.public_bytes(hub),
+            hub_name="bench",
+            hub_level="province",
+            since=None,
+            until=None,
+            start=0,
+            end=tree.size,
+            created_at=now,
+            generator="bench_audit",
+        )
+    ]
+    heads = {node: st.seq for node, st in state.items()}
+    for k in writers:
+        node = keys.key_id(k)
+        lines.append(
+            bf.node_line(
+                node=node, agency_code=None, name=node, chain="complete", head_seq=heads[node]
+            )
+        )
+        lines.append(
+            bf.key_line(
+                node=node, key=node, public=keys.public_bytes(k), first_seq=1, last_valid_seq=None
+            )
+        )
+    prev = 0
+    for size, cp in cps:
+        proof = merkle.consistency_proof(store, prev, size) if prev else []
+        lines.append(bf.checkpoint_line(cp, previous_size=prev or None, proof=proof))
+        for leaf in range(prev, size):
+            lines.append(
+                bf.record_line(
+                    leaf, raws[leaf], size=size, proof=merkle.inclusion_proof(store, leaf, size)
+                )
+            )
+        prev = size
+    counts = {"node": nodes, "key": nodes, "checkpoint": len(cps), "record": len(raws)}
+    lines.append(bf.end_line(counts))
+    return lines, signed
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("-n", type=int, default=20_000, help="records (default 20,000)")
+    parser.add_argument("--nodes", type=int, default=20, help="commune nodes (default 20)")
+    parser.add_argument("--batch", type=int, default=25, help="records per push (default 25)")
+    parser.add_argument("--repeat", type=int, default=3, help="runs; the best counts (default 3)")
+    args = parser.parse_args()
+    print(f"building {args.n:,} records from {args.nodes} nodes, {args.batch} per checkpoint …")
+    lines, signed = build(args.n, args.nodes, args.batch)
+    size = sum(len(ln) for ln in lines)
+
+    raw_s = ver_s = float("inf")
+    for _ in range(args.repeat):  # best of N for each: other load on the machine only slows
+        t0 = time.perf_counter()
+        for message, signature, public in signed:
+            public.verify(signature, message)
+        raw_s = min(raw_s, time.perf_counter() - t0)
+        t0 = time.perf_counter()
+        report = verify_bundle(lines)
+        ver_s = min(ver_s, time.perf_counter() - t0)
+        assert report.ok, report.as_dict()["findings"][:5]
+
+    raw_rate, ver_rate = len(signed) / raw_s, len(signed) / ver_s
+    print(f"best of {args.repeat} runs each, interleaved, one process (one core)")
+    cps = report.counts["checkpoints"]
+    print(f"bundle: {len(lines):,} lines, {size / 1e6:.1f} MB, {cps:,} checkpoints")
+    print()
+    print(f"| {'measure':<34} | {'records/s':>10} | {'µs/record':>9} |")
+    print(f"|{'-' * 36}|{'-' * 12}|{'-' * 11}|")
+    for name, rate in (
+        ("raw Ed25519 verify (cryptography)", raw_rate),
+        ("verify_bundle", ver_rate),
+    ):
+        print(f"| {name:<34} | {rate:>10,.0f} | {1e6 / rate:>9.1f} |")
+    print()
+    print(f"ratio verify_bundle / raw Ed25519: {ver_rate / raw_rate:.2f}")
+    print(f"target ≥ 5,000 records/s per core: {'met' if ver_rate >= 5000 else 'NOT met'}")
+
+
+if __name__ == "__main__":
+    main()

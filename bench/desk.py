@@ -1,0 +1,197 @@
+"""Benchmarks 4 and 6 — the desk as officers meet it: ``commune-node run`` in its own
+process, reached over HTTP.
+
+4. Intake latency (``POST /api/v1/dossiers``, one officer after another, realistic forms
+   from :func:`commune_node.sample._intake_form`) and the dossier list queries, on the node
+   with a million records (:mod:`bench.bignode`) and, as the same-run baseline, on an empty
+   node.
+6. Start-up time (process start to the first answer) and resident memory at idle with the
+   scheduler syncing every 5 s against a running hub, on the node of benchmark 2 after its
+   backlog is synced. Baseline: a bare ``python -c`` that imports nothing.
+"""
+
+from __future__ import annotations
+
+import random
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import requests
+
+from bench import bignode, data, servers, wire
+from bench.core import Row, Settings, percentile, yes
+from common.catalogue import load_sample_catalogue
+from commune_node import create_app
+from commune_node import db as node_db
+from commune_node.sample import _intake_form, _person
+from commune_node.services import officers
+
+LISTS = {
+    "first page": "/api/v1/dossiers?limit=50",
+    "page 200": "/api/v1/dossiers?limit=50&offset=10000",
+    "overdue": "/api/v1/dossiers?due=overdue&limit=50",
+    "status 4 (processing)": "/api/v1/dossiers?status=4&limit=50",
+    "name search": "/api/v1/dossiers?q=Nguyễn%20Văn%20An&limit=50",
+}
+
+
+def _token(instance: Path) -> str:
+    app = create_app({"SECRET_KEY": "bench"}, instance_path=str(instance))
+    with node_db.write_session(app) as session:
+        officer = officers.create_officer(
+            session,
+            username="bench.receiver",
+            full_name="Lê Thị Hoa",
+            roles=["receiver"],
+            password=data.PASSWORD,
+            clock=servers.now_utc,
+        )
+        token = officers.issue_token(session, officer, label="bench", clock=servers.now_utc)
+    node_db.database(app).engine.dispose()
+    return token
+
+
+def _desk(instance: Path, intakes: int, repeats: int) -> dict[str, list[float]]:
+    token = _token(instance)
+    proc, _ = servers.node_process(instance, sync_interval=0, log=instance.parent / "desk.log")
+    http = requests.Session()
+    http.headers["Authorization"] = f"Bearer {token}"
+    rng = random.Random(11)
+    procs = [p for p in load_sample_catalogue().procedures.values() if p.level == "commune"]
+    out: dict[str, list[float]] = {"intake": []}
+    try:
+        for i in range(intakes + 5):
+            form: dict[str, Any] = _intake_form(rng.choice(procs), _person(rng, "Xã Đăk Pxi"), rng)
+            form.pop("email")
+            t0 = time.perf_counter()
+            r = http.post(proc.url + "/api/v1/dossiers", json=form, timeout=60)
+            elapsed = time.perf_counter() - t0
+            if r.status_code != 201:
+                raise RuntimeError(f"intake refused: {r.status_code} {r.text[:300]}")
+            if i >= 5:  # the first few warm the process
+                out["intake"].append(elapsed)
+        for name, path in LISTS.items():
+            out[name] = []
+            for i in range(repeats + 1):
+                t0 = time.perf_counter()
+                r = http.get(proc.url + path, timeout=60)
+                elapsed = time.perf_counter() - t0
+                if r.status_code != 200:
+                    raise RuntimeError(f"{path}: {r.status_code} {r.text[:300]}")
+                if i:
+                    out[name].append(elapsed)
+    finally:
+        proc.stop()
+    return out
+
+
+def run_bignode(settings: Settings, specs: list[data.Spec], log: Any = print) -> list[Row]:
+    events = settings.n(1_000_000, 5_000)
+    built = bignode.cached(settings.cache, events, specs, log)
+    big = settings.work / "desk-big"
+    if big.exists():
+        shutil.rmtree(big)
+    shutil.copytree(built, big)
+    empty = settings.work / "desk-empty"
+    if empty.exists():
+        shutil.rmtree(empty)
+    app = data.make_node(empty, agency=bignode.AGENCY, commune=bignode.COMMUNE)
+    node_db.database(app).engine.dispose()
+    intakes, repeats = settings.n(300, 20), settings.n(30, 3)
+    base = _desk(empty, intakes, repeats)
+    got = _desk(big, intakes, repeats)
+    rows = []
+    ms = 1000.0
+    lat = got["intake"]
+    b95 = percentile(base["intake"], 95)
+    p95 = percentile(lat, 95)
+    rows.append(
+        Row(
+            "4. A node with years of records",
+            f"intake through the HTTP API with {events:,} records, {intakes} dossiers: "
+            "p50 / p95 / p99",
+            " / ".join(f"{percentile(lat, p) * ms:.1f}" for p in (50, 95, 99)) + " ms",
+            f"p95 {b95 * ms:.1f} ms on an empty node",
+            f"{p95 / b95:.2f}× empty",
+            "p95 < 10 ms",
+            yes(p95 < 0.010),
+        )
+    )
+    for name in LISTS:
+        p95 = percentile(got[name], 95)
+        b95 = percentile(base[name], 95)
+        rows.append(
+            Row(
+                "4. A node with years of records",
+                f"dossier list, {name} (`{LISTS[name].split('?')[1]}`): p95 of {repeats}",
+                f"{p95 * ms:.1f} ms",
+                f"{b95 * ms:.1f} ms on an empty node",
+                f"{p95 / b95:.1f}× empty",
+                "< 50 ms",
+                yes(p95 < 0.050),
+            )
+        )
+    return rows
+
+
+def _bare_python() -> tuple[float, int]:
+    t0 = time.perf_counter()
+    p = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(1.5)"])
+    time.sleep(0.5)
+    rss = servers.rss_bytes(p.pid)
+    p.wait()
+    return time.perf_counter() - t0 - 1.5, rss
+
+
+def run_footprint(settings: Settings, base: wire.Base) -> list[Row]:
+    site, app = wire.restore(base, "footprint", settings.work)
+    site.start(1)
+    watch = 5.0 if settings.smoke else 20.0
+    try:
+        url = site.urls[0]
+        wire.point_at(app, url)
+        wire.sync(app, wire.HttpTransport(url, read_timeout=120))
+        node_db.database(app).engine.dispose()
+        instance = Path(app.instance_path)
+        proc, startup = servers.node_process(
+            instance, sync_interval=5, log=instance.parent / "node-run.log"
+        )
+        try:
+            samples = []
+            t_end = time.monotonic() + watch
+            while time.monotonic() < t_end:
+                samples.append(servers.rss_bytes(proc.pid))
+                time.sleep(0.25)
+            ticks = proc.log.read_text().count("sync failed")
+        finally:
+            proc.stop()
+    finally:
+        site.stop()
+    bare_start, bare_rss = _bare_python()
+    peak = max(samples)
+    mib = 2**20
+    return [
+        Row(
+            "6. Node footprint",
+            f"resident memory at idle, scheduler syncing every 5 s, peak over {watch:.0f} s "
+            f"({base.events:,} records, {ticks} failed syncs)",
+            f"{peak / mib:.0f} MiB",
+            f"{bare_rss / mib:.0f} MiB bare python",
+            f"{peak / bare_rss:.1f}× bare",
+            "< 120 MB",
+            yes(peak < 120e6),
+        ),
+        Row(
+            "6. Node footprint",
+            "start-up: `commune-node run` to its first HTTP answer",
+            f"{startup:.2f} s",
+            f"{bare_start:.2f} s bare python start",
+            f"{startup / max(bare_start, 1e-3):.0f}× bare",
+            "< 2 s",
+            yes(startup < 2.0),
+        ),
+    ]

@@ -1,0 +1,284 @@
+"""``central-hub``: set up and run the hub, enrol and revoke nodes, publish, and the demo.
+
+Every command works on one instance folder (``--instance`` or ``CENTRAL_HUB_INSTANCE``;
+default ``./hub-instance``). The database is SQLite in that folder unless
+``CENTRAL_HUB_DATABASE_URL`` names another (e.g. ``postgresql+psycopg://hub@db/hub``).
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from pathlib import Path
+
+import click
+from flask import Flask
+
+from central_hub import create_app
+from central_hub.services import identity as identity_service
+from central_hub.services import nodes, publishing, users
+from common.errors import DossierError
+from common_io.database import Database
+
+
+def _app(ctx: click.Context) -> Flask:
+    """The app for this instance, made on first use (so ``--help`` touches nothing)."""
+    root = ctx.find_root()
+    if "app" not in root.obj:
+        root.obj["app"] = create_app(instance_path=str(root.obj["instance"].resolve()))
+    app: Flask = root.obj["app"]
+    return app
+
+
+def _fail(exc: DossierError) -> None:
+    raise click.ClickException(f"{exc.en}\n{exc.vi}")
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--instance",
+    type=click.Path(file_okay=False, path_type=Path),
+    envvar="CENTRAL_HUB_INSTANCE",
+    default="hub-instance",
+    show_default=True,
+    help="Instance folder (database, hub key, settings).",
+)
+@click.pass_context
+def main(ctx: click.Context, instance: Path) -> None:
+    """Run the hub that commune nodes sync their signed records to.
+
+    \b
+    Example:
+        central-hub demo                      # a hub and two communes, ready to try
+        central-hub --instance ./hub init --name "Tỉnh Quảng Ngãi" --level province
+        central-hub --instance ./hub run --port 5000
+    """
+    ctx.ensure_object(dict)
+    ctx.obj["instance"] = instance
+
+
+@main.command()
+@click.option(
+    "--name",
+    required=True,
+    help="Hub name, e.g. 'Trung tâm Phục vụ hành chính công tỉnh Quảng Ngãi'.",
+)
+@click.option(
+    "--level",
+    type=click.Choice(identity_service.LEVELS),
+    default="province",
+    show_default=True,
+    help="Administrative level of this hub.",
+)
+@click.option("--admin-user", default="admin", show_default=True)
+@click.option(
+    "--admin-password",
+    envvar="CENTRAL_HUB_ADMIN_PASSWORD",
+    help="Password of the first administrator (prompted if not given).",
+)
+@click.pass_context
+def init(
+    ctx: click.Context, name: str, level: str, admin_user: str, admin_password: str | None
+) -> None:
+    """Create the hub: database, hub key pair, first administrator, sample catalogue.
+
+    \b
+    Example:
+        central-hub --instance ./hub init --name "Tỉnh Quảng Ngãi" --level province
+    """
+    app = _app(ctx)
+    instance = Path(app.instance_path)
+    if (instance / identity_service.KEY_FILE).exists():
+        raise click.ClickException(f"{instance} is already initialised (hub key exists).")
+    if admin_password is None:
+        admin_password = click.prompt(
+            "Password for the administrator", hide_input=True, confirmation_prompt=True
+        )
+    db = database_of(app)
+    db.upgrade()
+    try:
+        with db.write() as session:
+            hub = identity_service.create_identity(
+                session, instance, name=unicodedata.normalize("NFC", name), level=level
+            )
+            users.create_user(
+                session,
+                username=admin_user,
+                full_name="Quản trị hệ thống",
+                roles=["administrator"],
+                password=admin_password,
+                clock=app.extensions["clock"],
+            )
+            publishing.publish_sample(session, hub=hub, clock=app.extensions["clock"])
+    except DossierError as exc:
+        _fail(exc)
+    click.echo(f"Hub {hub.hub_id} ({level}) created in {instance}; administrator: {admin_user}")
+
+
+def database_of(app: Flask) -> Database:
+    db: Database = app.extensions["db"]
+    return db
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+@click.option("--threads", default=8, show_default=True, type=int)
+@click.pass_context
+def run(ctx: click.Context, host: str, port: int, threads: int) -> None:
+    """Serve the hub with the waitress production server (upgrades the database first).
+
+    \b
+    Example:
+        central-hub --instance ./hub run --port 5000
+    """
+    import waitress
+
+    app = _app(ctx)
+    database_of(app).upgrade()
+    click.echo(f"Hub serving on http://{host}:{port}/", err=True)
+    waitress.serve(app, host=host, port=port, threads=threads, ident="central-hub")
+
+
+@main.command("enrol-code")
+@click.option("--commune", required=True, help="Commune name, e.g. 'Xã Đăk Pxi'.")
+@click.option("--agency-code", required=True, help="The commune's agency code, 000.00.xx.Hnn.")
+@click.option("--hours", default=72, show_default=True, type=int, help="Hours until it expires.")
+@click.pass_context
+def enrol_code(ctx: click.Context, commune: str, agency_code: str, hours: int) -> None:
+    """Issue a one-time, expiring enrolment code for a commune node (shown once).
+
+    \b
+    Example:
+        central-hub enrol-code --commune "Xã Đăk Pxi" --agency-code 000.00.12.H26
+    """
+    app = _app(ctx)
+    try:
+        with database_of(app).write() as session:
+            code = nodes.issue_code(
+                session,
+                commune_name=unicodedata.normalize("NFC", commune),
+                agency_code=agency_code,
+                clock=app.extensions["clock"],
+                hours=hours,
+            )
+    except DossierError as exc:
+        _fail(exc)
+    click.echo(code)
+
+
+@main.command("revoke-key")
+@click.option("--node", "node_id", required=True, help="Node id (32 hex digits).")
+@click.option("--key", "key_id", help="Key id; default: the node's current key.")
+@click.option(
+    "--last-valid-seq",
+    required=True,
+    type=int,
+    help="Last record signed by this key that stays valid.",
+)
+@click.option("--reason", required=True, help="Why, for the record.")
+@click.pass_context
+def revoke_key(
+    ctx: click.Context, node_id: str, key_id: str | None, last_valid_seq: int, reason: str
+) -> None:
+    """Revoke a node key: records it signed after --last-valid-seq are refused.
+
+    \b
+    Example:
+        central-hub revoke-key --node 3f…a1 --last-valid-seq 1204 --reason "laptop stolen"
+    """
+    app = _app(ctx)
+    try:
+        with database_of(app).write() as session:
+            hub = identity_service.load_identity(session, Path(app.instance_path))
+            publishing.revoke(
+                session,
+                hub=hub,
+                node_id=node_id,
+                key_id=key_id,
+                last_valid_seq=last_valid_seq,
+                reason=reason,
+                clock=app.extensions["clock"],
+            )
+    except DossierError as exc:
+        _fail(exc)
+    click.echo(f"Key of node {node_id} revoked after seq {last_valid_seq}.")
+
+
+@main.group()
+def user() -> None:
+    """Manage hub users (administrator, hub_officer, auditor)."""
+
+
+@user.command("add")
+@click.argument("username")
+@click.option("--name", "full_name", required=True)
+@click.option("--role", "roles", multiple=True, required=True, type=click.Choice(users.HUB_ROLES))
+@click.option("--password", envvar="CENTRAL_HUB_USER_PASSWORD", help="Prompted if not given.")
+@click.pass_context
+def user_add(
+    ctx: click.Context, username: str, full_name: str, roles: tuple[str, ...], password: str | None
+) -> None:
+    """Add a hub user.
+
+    \b
+    Example:
+        central-hub user add lan.pham --name "Phạm Thị Lan" --role hub_officer
+    """
+    app = _app(ctx)
+    if password is None:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    try:
+        with database_of(app).write() as session:
+            users.create_user(
+                session,
+                username=username,
+                full_name=unicodedata.normalize("NFC", full_name),
+                roles=list(roles),
+                password=password,
+                clock=app.extensions["clock"],
+            )
+    except DossierError as exc:
+        _fail(exc)
+    click.echo(f"User {username} added.")
+
+
+@main.command()
+@click.option(
+    "--base-port",
+    default=5000,
+    show_default=True,
+    type=int,
+    help="Hub on this port, communes on the next ones.",
+)
+@click.option(
+    "--folder",
+    type=click.Path(file_okay=False, path_type=Path),
+    default="demo-instances",
+    show_default=True,
+    help="Where the demo's instance folders go.",
+)
+@click.option("--sync-interval", default=15, show_default=True, type=int, help="Seconds.")
+@click.pass_context
+def demo(ctx: click.Context, base_port: int, folder: Path, sync_interval: int) -> None:
+    """Start a hub and two commune nodes on localhost, enrolled, with sample data and
+    background sync, and print the addresses and demo logins. Ctrl-C stops all three.
+
+    \b
+    Example:
+        central-hub demo --base-port 5000
+    """
+    from central_hub.demo import run_demo
+
+    run_demo(folder.resolve(), base_port=base_port, sync_interval=sync_interval)
+
+
+def _register_extensions() -> None:
+    from central_hub.audit_commands import register as register_audit_commands
+
+    register_audit_commands(main)
+
+
+_register_extensions()
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

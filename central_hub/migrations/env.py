@@ -1,0 +1,17 @@
+"""Alembic environment: runs against the engine handed in by common_io.database.Database.upgrade."""
+
+from alembic import context
+
+from central_hub.models import Base
+
+config = context.config
+engine = config.attributes["engine"]
+
+with engine.connect() as connection:
+    context.configure(
+        connection=connection,
+        target_metadata=Base.metadata,
+        render_as_batch=True,  # SQLite needs table rebuilds for most ALTERs
+    )
+    with context.begin_transaction():
+        context.run_migrations()

@@ -1,0 +1,213 @@
+"""The hub's tables.
+
+``LogRecord`` holds every record the hub has stored — the nodes' and its own — with the exact
+bytes, in log order (``leaf``: its leaf index in the transparency log). A record that is
+authentic and continues its chain is always stored, even when its content is refused: it is
+then marked ``dead`` with the reason, and not applied to the dossier projection. That keeps
+every chain whole for auditors while a bad record never blocks the records behind it.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, ClassVar
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    ForeignKey,
+    Index,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from common_io.sqlite import UTCDateTime
+
+
+class Base(DeclarativeBase):
+    type_annotation_map: ClassVar[dict[Any, Any]] = {
+        datetime: UTCDateTime(),
+        dict[str, Any]: JSON(),
+    }
+
+
+class HubSetting(Base):
+    __tablename__ = "hub_setting"
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+
+
+class HubUser(Base):
+    __tablename__ = "hub_user"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    full_name: Mapped[str] = mapped_column(String(100))
+    roles: Mapped[str] = mapped_column(String(100))  # administrator, hub_officer, auditor
+    password_hash: Mapped[str] = mapped_column(String(256))
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime]
+
+    @property
+    def role_set(self) -> frozenset[str]:
+        return frozenset(r for r in self.roles.split(",") if r)
+
+
+class Node(Base):
+    """An enrolled commune node and what the hub knows of its health."""
+
+    __tablename__ = "node"
+    node_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    commune_name: Mapped[str] = mapped_column(String(200))
+    agency_code: Mapped[str] = mapped_column(String(32), unique=True)
+    state: Mapped[str] = mapped_column(String(20), default="active")  # active|quarantined
+    enrolled_at: Mapped[datetime]
+    head_seq: Mapped[int] = mapped_column(BigInteger, default=0)
+    head_id: Mapped[str | None] = mapped_column(String(64))
+    last_contact: Mapped[datetime | None]
+    last_push: Mapped[datetime | None]
+    reported_waiting: Mapped[int] = mapped_column(default=0)
+    reported_oldest: Mapped[datetime | None]  # node time of its oldest unsent event
+    reported_clock: Mapped[datetime | None]  # node clock at last contact
+    last_error: Mapped[str | None] = mapped_column(String(500))
+    last_error_at: Mapped[datetime | None]
+    dead_count: Mapped[int] = mapped_column(default=0)
+
+
+class NodeKey(Base):
+    """A node's signing keys over time. A revoked key is valid up to ``last_valid_seq``."""
+
+    __tablename__ = "node_key"
+    key_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    node_id: Mapped[str] = mapped_column(ForeignKey("node.node_id"), index=True)
+    public_key: Mapped[str] = mapped_column(String(64))  # hex of the raw 32 bytes
+    first_seq: Mapped[int] = mapped_column(BigInteger, default=1)
+    last_valid_seq: Mapped[int | None] = mapped_column(BigInteger)  # set when revoked
+    revoked_at: Mapped[datetime | None]
+    created_at: Mapped[datetime]
+    reason: Mapped[str] = mapped_column(String(300), default="")
+
+
+class EnrolCode(Base):
+    """A one-time, expiring enrolment code (only its hash is kept)."""
+
+    __tablename__ = "enrol_code"
+    code_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    commune_name: Mapped[str] = mapped_column(String(200))
+    agency_code: Mapped[str] = mapped_column(String(32))
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
+    node_id: Mapped[str | None] = mapped_column(String(32))
+
+
+class LogRecord(Base):
+    """Every stored record, in transparency-log order."""
+
+    __tablename__ = "log_record"
+    leaf: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    node_id: Mapped[str] = mapped_column(String(32))
+    seq: Mapped[int] = mapped_column(BigInteger)
+    record_id: Mapped[str] = mapped_column(String(64), unique=True)
+    dossier_code: Mapped[str | None] = mapped_column(String(64), index=True)
+    type: Mapped[str] = mapped_column(String(64))
+    raw: Mapped[bytes] = mapped_column(LargeBinary)
+    stored_at: Mapped[datetime]
+    dead: Mapped[bool] = mapped_column(default=False)
+    reason: Mapped[str | None] = mapped_column(String(500))
+    __table_args__ = (UniqueConstraint("node_id", "seq", name="uq_log_record_node_seq"),)
+
+
+class MerkleNode(Base):
+    """Perfect-subtree hashes of the log (common.merkle): one lookup each."""
+
+    __tablename__ = "merkle_node"
+    level: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    index: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    hash: Mapped[bytes] = mapped_column(LargeBinary(32))
+
+
+class Checkpoint(Base):
+    """A signed statement of the log's size and root at one moment."""
+
+    __tablename__ = "checkpoint"
+    size: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    root: Mapped[str] = mapped_column(String(64))
+    signed: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime]
+
+
+class Cosignature(Base):
+    """A node's signature over a checkpoint it verified (nodes act as witnesses)."""
+
+    __tablename__ = "cosignature"
+    size: Mapped[int] = mapped_column(ForeignKey("checkpoint.size"), primary_key=True)
+    node_id: Mapped[str] = mapped_column(ForeignKey("node.node_id"), primary_key=True)
+    signed: Mapped[bytes] = mapped_column(LargeBinary)
+    received_at: Mapped[datetime]
+
+
+class Equivocation(Base):
+    """Two validly signed records from one node at one sequence number: portable proof."""
+
+    __tablename__ = "equivocation"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    node_id: Mapped[str] = mapped_column(ForeignKey("node.node_id"), index=True)
+    seq: Mapped[int] = mapped_column(BigInteger)
+    stored_raw: Mapped[bytes] = mapped_column(LargeBinary)
+    other_raw: Mapped[bytes] = mapped_column(LargeBinary)
+    detected_at: Mapped[datetime]
+
+
+class Nonce(Base):
+    """Request nonces seen within the timestamp window (replay protection)."""
+
+    __tablename__ = "request_nonce"
+    node_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    nonce: Mapped[str] = mapped_column(String(32), primary_key=True)
+    seen_at: Mapped[datetime] = mapped_column(index=True)
+
+
+class FeedItem(Base):
+    """A hub record addressed to one node (or to every node, ``audience='*'``)."""
+
+    __tablename__ = "feed_item"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    leaf: Mapped[int] = mapped_column(ForeignKey("log_record.leaf"))
+    audience: Mapped[str] = mapped_column(String(32))
+    __table_args__ = (Index("ix_feed_audience_id", "audience", "id"),)
+
+
+class HubDossier(Base):
+    """The hub's projection of every dossier it has records for."""
+
+    __tablename__ = "hub_dossier"
+    code: Mapped[str] = mapped_column(String(64), primary_key=True)
+    node_id: Mapped[str] = mapped_column(ForeignKey("node.node_id"), index=True)
+    procedure_code: Mapped[str] = mapped_column(String(64))
+    procedure_name: Mapped[str] = mapped_column(String(300), default="")
+    applicant_name: Mapped[str] = mapped_column(String(100), default="")
+    status: Mapped[int] = mapped_column(index=True)
+    forwarded: Mapped[bool] = mapped_column(default=False, index=True)
+    received_at: Mapped[datetime | None]
+    due_at: Mapped[datetime | None] = mapped_column(index=True)
+    ended_at: Mapped[datetime | None]
+    updated_at: Mapped[datetime]
+    state: Mapped[dict[str, Any]]
+
+
+class Alert(Base):
+    """Something an administrator must see: equivocation, dead letters, revoked-key use."""
+
+    __tablename__ = "alert"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(40))
+    node_id: Mapped[str | None] = mapped_column(String(32), index=True)
+    message: Mapped[str] = mapped_column(String(1000))
+    created_at: Mapped[datetime]
+    acknowledged: Mapped[bool] = mapped_column(default=False)
+
+
+from central_hub import notify_models as _notify_models  # noqa: E402, F401  (their tables)

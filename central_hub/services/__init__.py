@@ -1,0 +1,1 @@
+"""Domain services of the hub: each takes a session first and collaborators by keyword."""

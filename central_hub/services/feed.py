@@ -1,0 +1,107 @@
+"""The hub's own chain of records, and the feed that carries them to nodes.
+
+The hub writes records in exactly the nodes' format (common.record) under its own id and
+key: events on forwarded dossiers, catalogue and calendar publications, key revocations.
+Each is appended to the transparency log like any node record, and addressed to one node
+or to every node (``*``). A node pulls what is addressed to it after its cursor.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from central_hub.models import FeedItem, LogRecord
+from central_hub.services import dossiers, translog
+from central_hub.services.identity import Clock, HubIdentity
+from common import record
+from common.lifecycle import Side
+
+EVERYONE = "*"
+
+
+def _hub_head(session: Session, hub: HubIdentity) -> LogRecord | None:
+    return session.scalars(
+        select(LogRecord)
+        .where(LogRecord.node_id == hub.hub_id)
+        .order_by(LogRecord.seq.desc())
+        .limit(1)
+    ).first()
+
+
+def _anchor(session: Session) -> record.Anchor | None:
+    cp = translog.latest_checkpoint(session)
+    return record.Anchor(cp.size, cp.root) if cp else None
+
+
+def publish(
+    session: Session,
+    *,
+    hub: HubIdentity,
+    clock: Clock,
+    type: str,
+    data: dict[str, Any],
+    audience: str,
+    actor: str,
+    dossier: str | None = None,
+) -> record.Record:
+    """Sign the hub's next record, apply it if it is a dossier event, log it, address it."""
+    now = clock()
+    head = _hub_head(session, hub)
+    rec = record.make(
+        private_key=hub.key,
+        node=hub.hub_id,
+        seq=head.seq + 1 if head else 1,
+        prev=head.record_id if head else None,
+        at=now,
+        anchor=_anchor(session),
+        dossier=dossier,
+        type=type,
+        actor=actor,
+        data=data,
+    )
+    if dossier is not None:
+        dossiers.apply_record(session, rec, side=Side.HUB, now=now)
+    appender = translog.Appender(session)
+    leaf = appender.append(rec.raw)
+    session.add(
+        LogRecord(
+            leaf=leaf,
+            node_id=hub.hub_id,
+            seq=rec.seq,
+            record_id=rec.id,
+            dossier_code=dossier,
+            type=type,
+            raw=rec.raw,
+            stored_at=now,
+        )
+    )
+    session.flush()
+    session.add(FeedItem(leaf=leaf, audience=audience))
+    appender.finish(hub=hub, now=now)
+    return rec
+
+
+def pull(
+    session: Session, node_id: str, *, after: int, max_bytes: int, max_items: int = 500
+) -> list[tuple[int, bytes]]:
+    """Feed items for ``node_id`` after cursor ``after``: (item id, record bytes), bounded."""
+    stmt = (
+        select(FeedItem.id, LogRecord.raw)
+        .join(LogRecord, LogRecord.leaf == FeedItem.leaf)
+        .where(
+            FeedItem.id > after, or_(FeedItem.audience == node_id, FeedItem.audience == EVERYONE)
+        )
+        .order_by(FeedItem.id)
+        .limit(max_items)
+    )
+    out: list[tuple[int, bytes]] = []
+    total = 0
+    for item_id, raw in session.execute(stmt):
+        if out and total + len(raw) > max_bytes:
+            break
+        out.append((item_id, raw))
+        total += len(raw)
+    return out

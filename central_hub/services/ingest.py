@@ -1,0 +1,445 @@
+"""Accepting a node's pushed records: the hub's side of the push exchange.
+
+Reading order of a push, as the code runs it:
+
+1. :func:`verify_batch` — outside any transaction (CPU work): parse each record, check it
+   is the pushing node's, that its key is known and valid at its sequence number, and its
+   signature. The first record that fails stops the batch there (``bad_record``,
+   ``foreign_record``, ``unknown_key``, ``key_revoked``, ``bad_signature``); the records
+   before it still go on.
+2. :func:`accept_batch` — one write transaction: for each record, in order:
+   * ``seq <= head``: same bytes → a duplicate, acknowledged again, never stored twice;
+     different bytes → **equivocation**: both kept as evidence, node quarantined, alert.
+   * ``seq > head + 1``: a **gap**; refused with the sequence number the hub expects.
+   * ``prev`` not the stored head's id: a **fork**; evidence kept, node quarantined.
+   * otherwise the record is appended to the log. If its content is refused (payload,
+     ownership, lifecycle rules) it is stored *dead* with the reason — the chain stays whole
+     and the records behind it are not blocked — else it is applied to the projection.
+3. A checkpoint over the new log size and a receipt naming the highest contiguous record
+   stored are signed by the hub key, in the same transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.orm import Session
+
+from central_hub.models import Checkpoint, Equivocation, HubDossier, LogRecord, Node, NodeKey
+from central_hub.services import dossiers, nodes, translog
+from central_hub.services.identity import Clock, HubIdentity
+from common import events, keys, lifecycle, protocol, record, record_fast
+from common.errors import (
+    DossierError,
+    EncodingError,
+    FieldProblem,
+    SignatureError,
+    ValidationError,
+)
+from common.lifecycle import Side
+
+
+def refusal(
+    code: str, en: str, vi: str, status: int = 409, **detail: Any
+) -> protocol.ProtocolError:
+    err = protocol.ProtocolError(en, vi=vi, **detail)
+    err.code = code
+    err.status = status
+    return err
+
+
+@dataclass
+class KeyInfo:
+    public: keys.PublicKey
+    first_seq: int
+    last_valid_seq: int | None
+
+
+def keyring(session: Session, node_id: str) -> dict[str, KeyInfo]:
+    rows = session.scalars(select(NodeKey).where(NodeKey.node_id == node_id))
+    return {
+        r.key_id: KeyInfo(keys.public_from_hex(r.public_key), r.first_seq, r.last_valid_seq)
+        for r in rows
+    }
+
+
+def verify_batch(
+    raws: list[bytes], *, node_id: str, ring: dict[str, KeyInfo]
+) -> tuple[list[record.Record], protocol.ProtocolError | None]:
+    """Authentic records in order, and the refusal that stopped the batch (if any)."""
+    ring = dict(ring)
+    out: list[record.Record] = []
+    for i, raw in enumerate(raws):
+        try:
+            rec = record_fast.parse(raw)
+        except EncodingError as exc:
+            return out, refusal(
+                "bad_record",
+                f"record {i} of the batch: {exc.en}",
+                f"Bản ghi thứ {i} của gói: {exc.vi}",
+                status=400,
+            )
+        if rec.node != node_id:
+            return out, refusal(
+                "foreign_record",
+                f"seq {rec.seq} belongs to node {rec.node}",
+                f"Bản ghi số {rec.seq} thuộc nút khác",
+                status=403,
+                seq=rec.seq,
+            )
+        key = ring.get(rec.key)
+        if key is None:
+            return out, refusal(
+                "unknown_key",
+                f"seq {rec.seq} is signed by an unknown key",
+                f"Bản ghi số {rec.seq} ký bằng khoá không xác định",
+                status=403,
+                seq=rec.seq,
+            )
+        if rec.seq < key.first_seq or (
+            key.last_valid_seq is not None and rec.seq > key.last_valid_seq
+        ):
+            return out, refusal(
+                "key_revoked",
+                f"seq {rec.seq} is signed by key {rec.key}, not valid at that seq",
+                f"Bản ghi số {rec.seq} ký bằng khoá đã bị thu hồi",
+                status=403,
+                seq=rec.seq,
+            )
+        try:
+            rec.verify(key.public)
+        except SignatureError:
+            return out, refusal(
+                "bad_signature",
+                f"seq {rec.seq}: signature does not verify",
+                f"Bản ghi số {rec.seq}: chữ ký không hợp lệ",
+                status=400,
+                seq=rec.seq,
+            )
+        if rec.type == "key.rotated" and isinstance(rec.data.get("new_key"), str):
+            try:
+                new_pub = keys.public_from_hex(rec.data["new_key"])
+            except (EncodingError, ValueError):
+                new_pub = None
+            if new_pub is not None:
+                ring[keys.key_id(new_pub)] = KeyInfo(new_pub, rec.seq + 1, None)
+                ring[rec.key] = KeyInfo(key.public, key.first_seq, rec.seq)
+        out.append(rec)
+    return out, None
+
+
+@dataclass
+class PushOutcome:
+    node_id: str
+    head_seq: int
+    head_id: str | None
+    stored: int = 0
+    duplicates: int = 0
+    dead: list[dict[str, Any]] = field(default_factory=list)
+    error: protocol.ProtocolError | None = None
+    checkpoint: Checkpoint | None = None
+    receipt: bytes = b""
+    leaves: dict[int, int] = field(default_factory=dict)  # seq -> leaf, for proofs
+    first_leaf: int = 0  # where this batch's records start in the log
+    frontier: list[bytes] = field(default_factory=list)  # the log's perfect subtrees there
+
+
+def _content_problem(rec: record.Record, node: Node, *, creating: bool) -> DossierError | None:
+    try:
+        dossiers.check_owner(rec, agency_code=node.agency_code)
+        events.check_payload(rec.type, rec.data, dossier=rec.dossier, creating=creating)
+        if rec.type in events.HUB_TYPES:
+            raise ValidationError(
+                [
+                    FieldProblem(
+                        "type",
+                        "hub_only",
+                        "Chỉ cấp trên được ghi loại bản ghi này",
+                        f"only the hub writes {rec.type} records",
+                    )
+                ]
+            )
+    except DossierError as exc:
+        return exc
+    return None
+
+
+def _rotation_problem(rec: record.Record) -> DossierError | None:
+    try:
+        new_pub = keys.public_from_hex(rec.data["new_key"])
+        keys.verify(
+            new_pub,
+            bytes.fromhex(rec.data["proof"]),
+            protocol.rotation_message(rec.node, rec.key, rec.seq),
+        )
+    except (DossierError, ValueError) as exc:
+        return exc if isinstance(exc, DossierError) else EncodingError(str(exc))
+    return None
+
+
+def _chunks(items: list[Any], size: int = 500) -> Iterator[list[Any]]:
+    for i in range(0, len(items), size):
+        yield items[i : i + size]
+
+
+class _Projection:
+    """The hub's dossier rows a batch touches, replayed in memory and written in bulk.
+
+    The same rules and columns as :func:`central_hub.services.dossiers.apply_record`: every
+    dossier record goes through :func:`common.lifecycle.apply` in order; a record the rules
+    refuse changes nothing. Rows are read with one query and written with one bulk insert
+    and one bulk update at the end of the batch.
+    """
+
+    def __init__(self, session: Session, codes: set[str]) -> None:
+        self.session = session
+        self.states: dict[str, lifecycle.DossierState] = {}
+        self.created: dict[str, dict[str, Any]] = {}  # code -> columns fixed at creation
+        self.changed: dict[str, datetime] = {}  # code -> updated_at
+        for chunk in _chunks(sorted(codes)):
+            rows = session.execute(
+                select(HubDossier.code, HubDossier.state).where(HubDossier.code.in_(chunk))
+            )
+            for code, state in rows:
+                self.states[code] = lifecycle.state_from_dict(state)
+
+    def exists(self, code: str) -> bool:
+        return code in self.states
+
+    def apply(self, rec: record.Record, *, now: datetime) -> None:
+        """Replay one dossier record; raises (changing nothing) if the rules refuse it."""
+        assert rec.dossier is not None
+        new = lifecycle.apply(
+            self.states.get(rec.dossier),
+            event_type=rec.type,
+            data=rec.data,
+            at=rec.at_time,
+            code=rec.dossier,
+            side=Side.COMMUNE,
+        )
+        if rec.dossier not in self.states:
+            applicant = rec.data.get("applicant") or {}
+            self.created[rec.dossier] = {
+                "code": rec.dossier,
+                "node_id": rec.node,
+                "procedure_code": new.procedure,
+                "procedure_name": str(rec.data.get("procedure_name", ""))[:300],
+                "applicant_name": str(applicant.get("name", ""))[:100],
+            }
+        self.states[rec.dossier] = new
+        self.changed[rec.dossier] = now
+
+    def write(self) -> None:
+        inserts, updates = [], []
+        for code, now in self.changed.items():
+            new = self.states[code]
+            values = {
+                "code": code,
+                "status": int(new.status),
+                "forwarded": new.forwarded,
+                "received_at": new.received_at,
+                "due_at": new.due_at,
+                "ended_at": new.ended_at,
+                "updated_at": now,
+                "state": lifecycle.state_to_dict(new),
+            }
+            if code in self.created:
+                inserts.append({**self.created[code], **values})
+            else:
+                updates.append(values)
+        if inserts:
+            self.session.execute(insert(HubDossier), inserts)
+        if updates:
+            self.session.execute(update(HubDossier), updates)
+
+
+def accept_batch(
+    session: Session,
+    node_id: str,
+    records: list[record.Record],
+    *,
+    hub: HubIdentity,
+    clock: Clock,
+    stopped_by: protocol.ProtocolError | None = None,
+) -> PushOutcome:
+    """Check the chain and content of verified records and store them (see the module's
+    docstring). Decisions are taken record by record in order, as before; the rows are
+    written in bulk at the end, and the log (whose size row serialises every writer) is
+    locked only then, for the appends, the Merkle nodes and the checkpoint."""
+    now = clock()
+    node = session.scalars(select(Node).where(Node.node_id == node_id).with_for_update()).one()
+    out = PushOutcome(node_id, node.head_seq, node.head_id, error=stopped_by)
+    if node.state == "quarantined":
+        raise refusal(
+            "node_quarantined",
+            "this node is quarantined; contact the hub administrator",
+            "Nút đang bị cách ly; liên hệ quản trị viên cấp trên",
+            status=403,
+        )
+    known = _stored_raws(session, node_id, [r.seq for r in records if r.seq <= node.head_seq])
+    projection = _Projection(session, {r.dossier for r in records if r.dossier is not None})
+    accepted: list[tuple[record.Record, DossierError | None]] = []
+    for rec in records:
+        if rec.seq <= node.head_seq:
+            if known[rec.seq] == rec.raw:
+                out.duplicates += 1
+                continue
+            session.add(
+                Equivocation(
+                    node_id=node_id,
+                    seq=rec.seq,
+                    stored_raw=known[rec.seq],
+                    other_raw=rec.raw,
+                    detected_at=now,
+                )
+            )
+            why = f"equivocation: two different records signed at seq {rec.seq}"
+            nodes.quarantine(session, node, why, now)
+            out.error = refusal(
+                "equivocation", why, f"Hai bản ghi khác nhau cùng số thứ tự {rec.seq}", seq=rec.seq
+            )
+            break
+        if rec.seq > node.head_seq + 1:
+            out.error = refusal(
+                "gap",
+                f"expected seq {node.head_seq + 1}, got {rec.seq}",
+                f"Cần bản ghi số {node.head_seq + 1}, nhận được số {rec.seq}",
+                expected_seq=node.head_seq + 1,
+            )
+            break
+        if rec.prev != node.head_id:
+            head_raw = known.get(node.head_seq)
+            if head_raw is None:
+                head_raw = _stored_raws(session, node_id, [node.head_seq]).get(node.head_seq, b"")
+            session.add(
+                Equivocation(
+                    node_id=node_id,
+                    seq=rec.seq,
+                    stored_raw=head_raw,
+                    other_raw=rec.raw,
+                    detected_at=now,
+                )
+            )
+            why = f"fork: seq {rec.seq} does not follow the stored seq {node.head_seq}"
+            nodes.quarantine(session, node, why, now)
+            out.error = refusal("fork", why, f"Chuỗi bị rẽ nhánh tại số {rec.seq}", seq=rec.seq)
+            break
+        creating = rec.dossier is not None and not projection.exists(rec.dossier)
+        problem = _content_problem(rec, node, creating=creating)
+        if problem is None and rec.type == "key.rotated":
+            problem = _rotation_problem(rec)
+        if problem is None and rec.dossier is not None:
+            try:
+                projection.apply(rec, now=now)
+            except DossierError as exc:
+                problem = exc
+        if problem is None and rec.type == "key.rotated":
+            old = session.get(NodeKey, rec.key)
+            assert old is not None
+            nodes.add_rotated_key(
+                session,
+                node_id=node_id,
+                new_key_hex=rec.data["new_key"],
+                first_seq=rec.seq + 1,
+                old=old,
+                now=now,
+            )
+        if problem is not None:
+            out.dead.append(
+                {
+                    "seq": rec.seq,
+                    "code": problem.code,
+                    "message": problem.en,
+                    "message_vi": problem.vi,
+                }
+            )
+            node.dead_count += 1
+            nodes.alert(
+                session,
+                "dead_letter",
+                node_id,
+                f"seq {rec.seq} ({rec.type}) refused: {problem.en}",
+                now,
+            )
+        accepted.append((rec, problem))
+        known[rec.seq] = rec.raw
+        node.head_seq, node.head_id = rec.seq, rec.id
+        out.stored += 1
+    projection.write()
+    node.last_contact = now
+    if out.stored:
+        node.last_push = now
+    out.head_seq, out.head_id = node.head_seq, node.head_id
+    out.checkpoint = _append(session, out, accepted, hub=hub, now=now)
+    out.receipt = sign_receipt(out, hub=hub, now=now)
+    return out
+
+
+def _stored_raws(session: Session, node_id: str, seqs: list[int]) -> dict[int, bytes]:
+    """The stored bytes of this node's records at ``seqs``."""
+    found: dict[int, bytes] = {}
+    for chunk in _chunks(sorted(set(seqs))):
+        stmt = select(LogRecord.seq, LogRecord.raw).where(
+            LogRecord.node_id == node_id, LogRecord.seq.in_(chunk)
+        )
+        found.update({seq: raw for seq, raw in session.execute(stmt)})
+    return found
+
+
+def _append(
+    session: Session,
+    out: PushOutcome,
+    accepted: list[tuple[record.Record, DossierError | None]],
+    *,
+    hub: HubIdentity,
+    now: datetime,
+) -> Checkpoint | None:
+    """Append the stored records to the log (one bulk insert) and sign the checkpoint."""
+    if not accepted:
+        return translog.latest_checkpoint(session)
+    appender = translog.Appender(session)
+    out.first_leaf = appender.start
+    out.frontier = [h for _, _, h in appender.range.frontier()]
+    rows = []
+    for rec, problem in accepted:
+        leaf = appender.append(rec.raw)
+        out.leaves[rec.seq] = leaf
+        rows.append(
+            {
+                "leaf": leaf,
+                "node_id": rec.node,
+                "seq": rec.seq,
+                "record_id": rec.id,
+                "dossier_code": rec.dossier,
+                "type": rec.type,
+                "raw": rec.raw,
+                "stored_at": now,
+                "dead": problem is not None,
+                "reason": f"{problem.code}: {problem.en}"[:500] if problem else None,
+            }
+        )
+    session.execute(insert(LogRecord), rows)
+    return appender.finish(hub=hub, now=now)
+
+
+def receipt_body(out: PushOutcome, *, hub: HubIdentity, now: datetime) -> dict[str, Any]:
+    cp = out.checkpoint
+    return {
+        "checkpoint": {"root": cp.root, "size": cp.size} if cp else None,
+        "dead": [d["seq"] for d in out.dead],
+        "hub": hub.hub_id,
+        "id": out.head_id,
+        "node": out.node_id,
+        "seq": out.head_seq,
+        "time": now.isoformat(timespec="seconds"),
+    }
+
+
+def sign_receipt(out: PushOutcome, *, hub: HubIdentity, now: datetime) -> bytes:
+    return protocol.sign_statement(
+        protocol.RECEIPT_PREFIX, receipt_body(out, hub=hub, now=now), hub.key
+    )

@@ -1,0 +1,183 @@
+"""Enrolment codes, enrolled nodes, their keys over time, revocation and quarantine."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from central_hub.models import Alert, EnrolCode, Node, NodeKey
+from central_hub.services.identity import Clock
+from common import keys, protocol
+from common.errors import DossierError, NotFound, SignatureError
+
+AGENCY_CODE = re.compile(r"\d{3}\.\d{2}\.\d{2}\.H\d{2}\Z")
+
+
+class EnrolError(DossierError):
+    code = "enrol_refused"
+    status = 403
+    vi = "Mã đăng ký không hợp lệ, đã dùng hoặc đã hết hạn."
+    en = "The enrolment code is unknown, used or expired."
+
+
+def _hash(code: str) -> str:
+    return hashlib.sha256(code.strip().upper().encode()).hexdigest()
+
+
+def issue_code(
+    session: Session, *, commune_name: str, agency_code: str, clock: Clock, hours: int = 72
+) -> str:
+    """A one-time code, shown once, valid for ``hours``: e.g. ``K7QF-9M2X-TR4D``."""
+    if not AGENCY_CODE.match(agency_code):
+        raise DossierError(
+            "agency code must look like 000.00.12.H26", vi="Mã cơ quan phải có dạng 000.00.12.H26"
+        )
+    alphabet = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+    raw = "".join(secrets.choice(alphabet) for _ in range(12))
+    code = "-".join(raw[i : i + 4] for i in range(0, 12, 4))
+    now = clock()
+    session.add(
+        EnrolCode(
+            code_hash=_hash(code),
+            commune_name=commune_name,
+            agency_code=agency_code,
+            created_at=now,
+            expires_at=now + timedelta(hours=hours),
+        )
+    )
+    return code
+
+
+@dataclass(frozen=True)
+class Enrolment:
+    node: Node
+    key: NodeKey
+
+
+def enrol(
+    session: Session,
+    *,
+    code: str,
+    node_id: str,
+    public_key_hex: str,
+    proof: bytes,
+    agency_code: str | None = None,
+    clock: Clock,
+) -> Enrolment:
+    """Register a node's first key; the code is consumed in the same transaction."""
+    now = clock()
+    row = session.scalars(
+        select(EnrolCode).where(EnrolCode.code_hash == _hash(code)).with_for_update()
+    ).first()
+    if row is None:
+        raise EnrolError("The enrolment code is unknown.", vi="Mã đăng ký không tồn tại.")
+    if row.used_at is not None:
+        raise EnrolError("The enrolment code has already been used.", vi="Mã đăng ký đã được dùng.")
+    if row.expires_at <= now:
+        raise EnrolError("The enrolment code has expired.", vi="Mã đăng ký đã hết hạn.")
+    if agency_code is not None and agency_code != row.agency_code:
+        raise EnrolError(
+            f"The code was issued for agency {row.agency_code}; this node is {agency_code}.",
+            vi=f"Mã đăng ký cấp cho cơ quan {row.agency_code}; nút này là {agency_code}.",
+        )
+    public = keys.public_from_hex(public_key_hex)
+    if keys.key_id(public) != node_id:
+        raise EnrolError(
+            "The node id is not the id of the key presented.",
+            vi="Mã nút không khớp với khoá công khai.",
+        )
+    try:
+        keys.verify(public, proof, protocol.enrol_message(code, node_id, public_key_hex))
+    except SignatureError as exc:
+        raise EnrolError(
+            "The node did not prove it holds the key.",
+            vi="Nút không chứng minh được quyền giữ khoá.",
+        ) from exc
+    if session.get(Node, node_id) is not None:
+        raise EnrolError("This node is already enrolled.", vi="Nút này đã được đăng ký.")
+    taken = session.scalar(select(Node).where(Node.agency_code == row.agency_code))
+    if taken is not None:
+        raise EnrolError(
+            f"Agency code {row.agency_code} is already used by another node.",
+            vi=f"Mã cơ quan {row.agency_code} đã thuộc nút khác.",
+        )
+    row.used_at = now
+    row.node_id = node_id
+    node = Node(
+        node_id=node_id,
+        commune_name=row.commune_name,
+        agency_code=row.agency_code,
+        enrolled_at=now,
+        state="active",
+        head_seq=0,
+    )
+    key = NodeKey(
+        key_id=node_id, node_id=node_id, public_key=public_key_hex, first_seq=1, created_at=now
+    )
+    session.add_all([node, key])
+    return Enrolment(node, key)
+
+
+def get_node(session: Session, node_id: str) -> Node:
+    node = session.get(Node, node_id)
+    if node is None:
+        raise NotFound(f"no node {node_id}", vi=f"Không có nút {node_id}")
+    return node
+
+
+def key_for(session: Session, node_id: str, key_id: str) -> NodeKey | None:
+    row = session.get(NodeKey, key_id)
+    return row if row is not None and row.node_id == node_id else None
+
+
+def revoke_key(
+    session: Session, *, node_id: str, key_id: str, last_valid_seq: int, reason: str, clock: Clock
+) -> NodeKey:
+    """Revoke a key: records it signed after ``last_valid_seq`` are refused from now on."""
+    key = key_for(session, node_id, key_id)
+    if key is None:
+        raise NotFound(f"node {node_id} has no key {key_id}")
+    if last_valid_seq < key.first_seq - 1:
+        raise DossierError("last valid seq is before the key's first record")
+    key.last_valid_seq = last_valid_seq
+    key.revoked_at = clock()
+    key.reason = reason[:300]
+    alert(
+        session,
+        "key_revoked",
+        node_id,
+        f"Key {key_id} revoked after seq {last_valid_seq}: {reason}",
+        clock(),
+    )
+    return key
+
+
+def add_rotated_key(
+    session: Session, *, node_id: str, new_key_hex: str, first_seq: int, old: NodeKey, now: datetime
+) -> NodeKey:
+    """Register the key announced by a ``key.rotated`` record; the old key ends there."""
+    new_id = keys.key_id(bytes.fromhex(new_key_hex))
+    old.last_valid_seq = first_seq - 1
+    old.reason = f"rotated to {new_id}"
+    key = NodeKey(
+        key_id=new_id, node_id=node_id, public_key=new_key_hex, first_seq=first_seq, created_at=now
+    )
+    session.add(key)
+    return key
+
+
+def quarantine(session: Session, node: Node, why: str, now: datetime) -> None:
+    node.state = "quarantined"
+    node.last_error = why[:500]
+    node.last_error_at = now
+    alert(session, "quarantine", node.node_id, why, now)
+
+
+def alert(session: Session, kind: str, node_id: str | None, message: str, now: datetime) -> None:
+    session.add(Alert(kind=kind, node_id=node_id, message=message[:1000], created_at=now))

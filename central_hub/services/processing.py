@@ -1,0 +1,72 @@
+"""The hub officer's work on forwarded (liên thông) dossiers: the same rules as the desk,
+on the hub side. Each action is a hub record addressed to the dossier's commune."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from central_hub.models import HubDossier
+from central_hub.services import feed
+from central_hub.services.identity import Clock, HubIdentity
+from common import lifecycle, record
+from common.calendar import CLOSE, VN_TZ, WorkingCalendar
+from common.errors import ErrorList, NotFound
+from common.lifecycle import Role, Side
+
+HUB_ACTIONS = (
+    "processing",
+    "supplement_requested",
+    "payment_requested",
+    "resolved",
+    "stopped",
+    "apologised",
+)
+
+
+def act(
+    session: Session,
+    code: str,
+    action: str,
+    form: dict[str, Any],
+    *,
+    hub: HubIdentity,
+    clock: Clock,
+    actor: str,
+    calendar: WorkingCalendar,
+) -> record.Record:
+    row = session.get(HubDossier, code)
+    if row is None:
+        raise NotFound(f"no dossier {code} at the hub", vi=f"Cấp trên không có hồ sơ {code}")
+    state = lifecycle.state_from_dict(row.state)
+    now = clock()
+    lifecycle.check(state, action, side=Side.HUB, roles=frozenset({Role.HUB_OFFICER}), now=now)
+    data: dict[str, Any] = {k: v for k, v in form.items() if v not in ("", None)}
+    errors = ErrorList()
+    if action == "apologised":
+        new_day: date = form["new_due"]
+        if not calendar.is_working_day(new_day):
+            errors.add(
+                "new_due",
+                "not_working_day",
+                "Ngày hẹn mới phải là ngày làm việc.",
+                "The new appointment must be on a working day.",
+            )
+        data["new_due"] = datetime.combine(new_day, CLOSE, tzinfo=VN_TZ).isoformat()
+        data["old_due"] = state.due_at.isoformat() if state.due_at else None
+    errors.raise_if_any()
+    lifecycle.check(
+        state, action, side=Side.HUB, roles=frozenset({Role.HUB_OFFICER}), now=now, data=data
+    )
+    return feed.publish(
+        session,
+        hub=hub,
+        clock=clock,
+        type=f"dossier.{action}",
+        data=data,
+        audience=row.node_id,
+        actor=actor,
+        dossier=code,
+    )

@@ -1,0 +1,63 @@
+"""Hub users and roles: administrator, hub officer (inter-level dossiers), auditor."""
+
+from __future__ import annotations
+
+import re
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from central_hub.models import HubUser
+from central_hub.services.identity import Clock
+from common.errors import ErrorList
+
+HUB_ROLES = ("administrator", "hub_officer", "auditor")
+_USERNAME = re.compile(r"[a-z0-9_.]{3,32}\Z")
+_DUMMY = generate_password_hash("not-a-real-password")
+
+
+def create_user(
+    session: Session,
+    *,
+    username: str,
+    full_name: str,
+    roles: list[str],
+    password: str,
+    clock: Clock,
+) -> HubUser:
+    errors = ErrorList()
+    if not _USERNAME.match(username):
+        errors.add("username", "bad_username", "Tên đăng nhập không hợp lệ.", "Bad user name.")
+    elif session.scalar(select(HubUser).where(HubUser.username == username)):
+        errors.add("username", "taken", "Tên đăng nhập đã có.", "The user name is taken.")
+    if not roles or any(r not in HUB_ROLES for r in roles):
+        errors.add(
+            "roles", "bad_role", "Vai trò không hợp lệ.", f"Roles must be among {HUB_ROLES}."
+        )
+    if len(password) < 10:
+        errors.add(
+            "password",
+            "too_short",
+            "Mật khẩu cần ít nhất 10 ký tự.",
+            "The password needs at least 10 characters.",
+        )
+    errors.raise_if_any()
+    user = HubUser(
+        username=username,
+        full_name=full_name,
+        roles=",".join(sorted(set(roles))),
+        password_hash=generate_password_hash(password),
+        created_at=clock(),
+    )
+    session.add(user)
+    session.flush()
+    return user
+
+
+def authenticate(session: Session, username: str, password: str) -> HubUser | None:
+    user = session.scalar(select(HubUser).where(HubUser.username == username))
+    if user is None or not user.active:
+        check_password_hash(_DUMMY, password)
+        return None
+    return user if check_password_hash(user.password_hash, password) else None

@@ -1,0 +1,277 @@
+"""The sync API nodes talk to (``/sync/v1``). Specified in docs/sync-protocol.md.
+
+Every route but ``enrol`` and ``hello`` needs a request signed by the node key. Views parse,
+call a service, and answer; errors are ``{"error": {code, message, message_vi, retryable}}``.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from flask import Blueprint, Response, g, jsonify, request
+from sqlalchemy.orm import Session
+from werkzeug.exceptions import BadRequest, UnsupportedMediaType
+
+from central_hub.models import Node
+from central_hub.services import feed, ingest, nodes, requests, translog, witness
+from central_hub.web.auth import csrf
+from central_hub.web.context import clock, database, hub_identity
+from central_hub.web.openapi import openapi_document
+from common import canonical, protocol
+
+bp = Blueprint("sync", __name__, url_prefix="/sync/v1")
+csrf.exempt(bp)
+PULL_MAX_BYTES = 256 * 1024
+
+
+def _int_arg(name: str, default: int | None, lo: int, hi: int) -> int | None:
+    raw = request.args.get(name)
+    if raw is None or raw == "":
+        return default
+    if not raw.isdigit() or not lo <= int(raw) <= hi:
+        raise BadRequest(f"query parameter '{name}' must be a whole number from {lo} to {hi}")
+    return int(raw)
+
+
+def _authenticate() -> None:
+    """Check the request signature; record the node's queue report and any cosignature (in
+    the same transaction as the nonce, see :func:`requests.authenticate`)."""
+    body = request.get_data(cache=True)
+    cosig = request.headers.get("X-Cosignature")
+
+    def report(session: Session, node: Node) -> None:
+        waiting = _int_arg("waiting", None, 0, 10**12)
+        oldest = _int_arg("oldest", None, 0, 10**11)
+        requests.touch(
+            session,
+            node.node_id,
+            waiting=waiting,
+            oldest=datetime.fromtimestamp(oldest, UTC) if oldest else None,
+            clock=clock(),
+        )
+        if cosig and len(cosig) < 2048:
+            witness.accept_cosignature(
+                session,
+                node_id=node.node_id,
+                raw=protocol.unb64(cosig, "X-Cosignature"),
+                clock=clock(),
+            )
+
+    g.node = requests.authenticate(
+        database(),
+        request.headers,
+        method=request.method,
+        path=request.full_path.rstrip("?"),
+        body=body,
+        clock=clock(),
+        then=report,
+    )
+    g.key = request.headers["X-Key"]
+
+
+def _checkpoint_json(cp: Any) -> dict[str, Any] | None:
+    return (
+        None
+        if cp is None
+        else {"size": cp.size, "root": cp.root, "signed": protocol.b64(cp.signed)}
+    )
+
+
+@bp.get("/openapi.json")
+def openapi() -> Any:
+    return jsonify(openapi_document())
+
+
+@bp.get("/hello")
+def hello() -> Any:
+    """Unauthenticated: the hub's identity, time and latest checkpoint (for clocks and keys)."""
+    hub = hub_identity()
+    with database().read() as session:
+        cp = translog.latest_checkpoint(session)
+    return jsonify(
+        {
+            "hub_id": hub.hub_id,
+            "public_key": hub.public_hex,
+            "origin": hub.origin,
+            "name": hub.name,
+            "level": hub.level,
+            "time": int(clock()().timestamp()),
+            "checkpoint": _checkpoint_json(cp),
+        }
+    )
+
+
+@bp.post("/enrol")
+def enrol() -> Any:
+    raw = request.get_data(cache=True)
+    body = request.get_json(silent=True) if canonical.nesting_depth(raw) <= 4 else None
+    if not isinstance(body, dict):
+        raise BadRequest("send a JSON object with code, node_id, public_key, proof")
+    try:
+        code, node_id, public_key = str(body["code"]), str(body["node_id"]), str(body["public_key"])
+        proof = protocol.unb64(body["proof"], "proof")
+    except KeyError as exc:
+        raise BadRequest(f"missing field {exc.args[0]}") from exc
+    if len(code) > 40 or len(node_id) != 32 or len(public_key) != 64:
+        raise BadRequest("code, node_id or public_key has the wrong length")
+    hub = hub_identity()
+    with database().write() as session:
+        result = nodes.enrol(
+            session,
+            code=code,
+            node_id=node_id,
+            public_key_hex=public_key,
+            proof=proof,
+            agency_code=str(body["agency_code"]) if "agency_code" in body else None,
+            clock=clock(),
+        )
+        node = result.node
+        answer = {
+            "node_id": node.node_id,
+            "commune_name": node.commune_name,
+            "agency_code": node.agency_code,
+            "hub_id": hub.hub_id,
+            "hub_public_key": hub.public_hex,
+            "origin": hub.origin,
+            "level": hub.level,
+            "hub_name": hub.name,
+        }
+    return jsonify(answer), 201
+
+
+@bp.get("/status")
+def status() -> Any:
+    """The node's head as the hub stores it, the latest checkpoint, hub time."""
+    _authenticate()
+    node = g.node
+    with database().read() as session:
+        cp = translog.latest_checkpoint(session)
+        fresh = nodes.get_node(session, node.node_id)
+        return jsonify(
+            {
+                "node_id": fresh.node_id,
+                "state": fresh.state,
+                "head_seq": fresh.head_seq,
+                "head_id": fresh.head_id,
+                "time": int(clock()().timestamp()),
+                "checkpoint": _checkpoint_json(cp),
+            }
+        )
+
+
+@bp.post("/push")
+def push() -> Any:
+    _authenticate()
+    if request.mimetype != protocol.BATCH_CONTENT_TYPE:
+        raise UnsupportedMediaType(f"send the batch as {protocol.BATCH_CONTENT_TYPE}")
+    raws = protocol.decode_batch(request.get_data(cache=True))
+    known = _int_arg("known", 0, 0, 2**53) or 0
+    node_id = g.node.node_id
+    db = database()
+    with db.read() as session:
+        ring = ingest.keyring(session, node_id)
+    records, stopped = ingest.verify_batch(raws, node_id=node_id, ring=ring)
+    with db.write() as session:
+        out = ingest.accept_batch(
+            session, node_id, records, hub=hub_identity(), clock=clock(), stopped_by=stopped
+        )
+        body = {
+            "receipt": protocol.b64(out.receipt),
+            "head": {"seq": out.head_seq, "id": out.head_id},
+            "stored": out.stored,
+            "duplicates": out.duplicates,
+            "dead": out.dead,
+            "checkpoint": _checkpoint_json(out.checkpoint),
+            "proof": _proof(session, out, known),
+            "error": {**out.error.as_dict(), "code": out.error.code} if out.error else None,
+        }
+        status_code = 200 if out.error is None or out.stored or out.duplicates else out.error.status
+    return jsonify(body), status_code
+
+
+def _proof(session: Any, out: ingest.PushOutcome, known: int) -> dict[str, Any] | None:
+    """Evidence that the records stored by this push are in the log the checkpoint signs:
+    the log's frontier where they start (the node appends its own records to it and must
+    reach the checkpoint's root), and consistency from the checkpoint the node knew."""
+    cp = out.checkpoint
+    if cp is None or not out.stored:
+        return None
+    consistency = (
+        translog.consistency_proof(session, known, cp.size) if 0 < known <= cp.size else []
+    )
+    return {
+        "first_leaf": out.first_leaf,
+        "frontier": [h.hex() for h in out.frontier],
+        "from_size": known if known <= cp.size else 0,
+        "consistency": [h.hex() for h in consistency],
+    }
+
+
+@bp.get("/proof/inclusion")
+def inclusion() -> Any:
+    """RFC 9162 inclusion proof of one of the node's own records in a checkpointed tree."""
+    _authenticate()
+    seq = _int_arg("seq", None, 1, 2**53)
+    size = _int_arg("size", None, 1, 2**53)
+    if seq is None or size is None:
+        raise BadRequest("give seq and size")
+    from sqlalchemy import select
+
+    from central_hub.models import Checkpoint, LogRecord
+
+    with database().read() as session:
+        row = session.scalars(
+            select(LogRecord).where(LogRecord.node_id == g.node.node_id, LogRecord.seq == seq)
+        ).first()
+        cp = session.get(Checkpoint, size)
+        if row is None or cp is None or row.leaf >= size:
+            raise BadRequest("no such record in a checkpoint of that size")
+        proof = translog.inclusion_proof(session, row.leaf, size)
+        return jsonify(
+            {
+                "leaf": row.leaf,
+                "size": size,
+                "hashes": [h.hex() for h in proof],
+                "checkpoint": _checkpoint_json(cp),
+            }
+        )
+
+
+@bp.get("/proof/consistency")
+def consistency() -> Any:
+    """RFC 9162 consistency proof between two checkpoint sizes."""
+    _authenticate()
+    old = _int_arg("old", None, 1, 2**53)
+    new = _int_arg("new", None, 1, 2**53)
+    if old is None or new is None or old > new:
+        raise BadRequest("give old <= new")
+    from central_hub.models import Checkpoint
+
+    with database().read() as session:
+        cp = session.get(Checkpoint, new)
+        if cp is None:
+            raise BadRequest("no checkpoint of that size")
+        proof = translog.consistency_proof(session, old, new)
+        return jsonify(
+            {
+                "old": old,
+                "new": new,
+                "hashes": [h.hex() for h in proof],
+                "checkpoint": _checkpoint_json(cp),
+            }
+        )
+
+
+@bp.get("/pull")
+def pull() -> Any:
+    _authenticate()
+    after = _int_arg("after", 0, 0, 2**53) or 0
+    max_bytes = _int_arg("max_bytes", PULL_MAX_BYTES, 1024, 4 * 1024 * 1024) or PULL_MAX_BYTES
+    with database().read() as session:
+        items = feed.pull(session, g.node.node_id, after=after, max_bytes=max_bytes)
+    body = protocol.encode_batch([raw for _, raw in items])
+    resp = Response(body, mimetype=protocol.BATCH_CONTENT_TYPE)
+    resp.headers["X-Feed-Ids"] = ",".join(str(i) for i, _ in items)
+    resp.headers["X-Feed-Next"] = str(items[-1][0] if items else after)
+    return resp

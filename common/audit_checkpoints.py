@@ -1,0 +1,253 @@
+"""Checkpoint and cosignature checks of the offline verifier (rules in ``common.audit``).
+
+* A checkpoint must be the hub's signed statement ``{origin, root, size, time}`` for the
+  header's origin (``bad_checkpoint_signature``; unreadable: ``malformed``).
+* Sizes grow line after line (a smaller one: ``reordered``; the same size with another root:
+  ``inconsistent_checkpoint``, a split view); each checkpoint after the first carries a
+  consistency proof from the previous one (missing or from elsewhere:
+  ``unproven_checkpoint``; failing: ``inconsistent_checkpoint``); times do not go backwards
+  beyond the tolerance (``inconsistent_checkpoint``).
+* The auditor's own checkpoint must appear with the same root (``inconsistent_checkpoint``;
+  never: ``unlinked_checkpoint``).
+* A cosignature is the node's signed ``{key, node, origin, root, size, time}`` by the key it
+  names, one of the node's keys (``bad_cosignature``; ``key`` may be absent, then any of the
+  node's keys), for a checkpoint in the bundle with the same root
+  (``inconsistent_checkpoint`` otherwise: the node saw a split view).
+* The period's edges: the checkpoints of sizes ``start`` and ``end`` must be present
+  (``unproven_checkpoint``); the start checkpoint must predate ``since`` and the first
+  checkpoint after ``end`` must not predate ``until`` (``missing_start`` / ``missing_end``).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from common import keys, protocol, record_fast
+from common.audit_chain import Chain
+from common.audit_report import (
+    BAD_CHECKPOINT_SIGNATURE,
+    BAD_COSIGNATURE,
+    INCONSISTENT_CHECKPOINT,
+    MALFORMED,
+    MISSING_END,
+    MISSING_START,
+    REORDERED,
+    UNKNOWN_KEY,
+    UNPROVEN_CHECKPOINT,
+    Finding,
+)
+from common.audit_state import BundleError, State, Window, iso, timestamp
+from common.bundle_format import CheckpointLine, CosignatureLine
+from common.errors import EncodingError, SignatureError
+from common.merkle import ProofError, verify_consistency
+
+_HEX64 = re.compile(r"[0-9a-f]{64}\Z")
+_CP_FIELDS = frozenset({"origin", "root", "size", "time"})
+_COSIG_FIELDS = frozenset({"node", "origin", "root", "size", "time"})
+
+
+class CheckpointProblem(Exception):
+    def __init__(self, cls: str, message: str) -> None:
+        super().__init__(message)
+        self.cls = cls
+
+
+def _lenient_size(raw: bytes) -> int | None:
+    m = re.search(rb'"size":(\d{1,18})', raw)
+    return int(m.group(1)) if m else None
+
+
+def open_statement(prefix: bytes, raw: bytes, public: keys.PublicKey) -> dict[str, Any]:
+    """:func:`common.protocol.open_statement` with the fast canonical decoder: the signature
+    over ``prefix || body`` first, then the body (a canonical JSON object)."""
+    if not raw.startswith(prefix) or len(raw) < len(prefix) + 2 + 64:
+        raise EncodingError(f"not a {prefix.decode().strip()} statement")
+    keys.verify(public, raw[-64:], raw[:-64])
+    body = record_fast.decode(raw[len(prefix) : -64])
+    if not isinstance(body, dict):
+        raise EncodingError("statement body is not an object")
+    return body
+
+
+class CheckpointChecks(State):
+    def open_checkpoint(self, raw: bytes) -> tuple[int, bytes, float]:
+        """Size, root and time of a checkpoint signed by the hub for this log."""
+        try:
+            body = open_statement(protocol.CHECKPOINT_PREFIX, raw, self.hub_public)
+        except SignatureError as exc:
+            raise CheckpointProblem(BAD_CHECKPOINT_SIGNATURE, "not signed by the hub key") from exc
+        except EncodingError as exc:
+            raise CheckpointProblem(MALFORMED, f"not a readable checkpoint ({exc.en})") from exc
+        if body.keys() != _CP_FIELDS:
+            raise CheckpointProblem(MALFORMED, "fields are not origin, root, size, time")
+        if body["origin"] != self.h.origin:
+            origin = str(body["origin"])[:80]
+            raise CheckpointProblem(BAD_CHECKPOINT_SIGNATURE, f"signed for another log ({origin})")
+        size, root, t = body["size"], body["root"], timestamp(body["time"])
+        if type(size) is not int or size < 0 or t is None:
+            raise CheckpointProblem(MALFORMED, "size or time has the wrong form")
+        if not isinstance(root, str) or not _HEX64.match(root):
+            raise CheckpointProblem(MALFORMED, "root has the wrong form")
+        return size, bytes.fromhex(root), t
+
+    def take_trusted(self, raw: bytes) -> None:
+        """The checkpoint the auditor obtained separately."""
+        try:
+            size, root, _ = self.open_checkpoint(raw)
+        except CheckpointProblem as p:
+            self.emit(Finding(p.cls, f"the checkpoint you supplied: {p}"))
+            self.report.header["trusted_checkpoint"] = {"valid": False}
+            return
+        self.trusted = (size, root)
+        self.report.header["trusted_checkpoint"] = {
+            "size": size,
+            "root": root.hex(),
+            "valid": True,
+            "linked": False,
+        }
+
+    def checkpoint(self, line: CheckpointLine) -> None:
+        try:
+            size, root, t = self.open_checkpoint(line.signed)
+        except CheckpointProblem as p:
+            self.emit(Finding(p.cls, f"checkpoint: {p}", line=self.n))
+            bad = _lenient_size(line.signed)
+            if bad is not None:
+                self.bad_sizes.add(bad)
+            self.window = None
+            return
+        prev = self.last_cp
+        if prev is not None and size <= prev[0]:
+            known = self.checkpoints.get(size)
+            if known is not None and known[0] != root:
+                self._split(size, "an earlier line")
+            elif known is not None:
+                self.malformed(f"checkpoint of size {size} repeated", "repeated_checkpoint")
+            else:
+                msg = f"checkpoint of size {size} comes after size {prev[0]}"
+                self.emit(Finding(REORDERED, msg, line=self.n))
+            return
+        if len(self.checkpoints) >= self.policy.max_checkpoints:
+            raise BundleError(f"more than {self.policy.max_checkpoints} checkpoints")
+        if prev is not None:
+            self._consistency(prev, size, root, line)
+            if t < prev[2] - self.tol:
+                msg = f"checkpoint {size} is dated {iso(t)}, before checkpoint {prev[0]}"
+                self.emit(Finding(INCONSISTENT_CHECKPOINT, msg, line=self.n))
+        if self.trusted is not None and self.trusted[0] == size:
+            self.trusted_seen = True
+            self.report.header["trusted_checkpoint"]["linked"] = self.trusted[1] == root
+            if self.trusted[1] != root:
+                self._split(size, "your checkpoint")
+        self.checkpoints[size] = (root, t)
+        self.last_cp = (size, root, t)
+        self.window = Window(prev[0] if prev else 0, size, t)
+        self.counts["checkpoints"] += 1
+        if size == self.h.start:
+            self.edge_times["start"] = t
+        if size > self.h.end and "after_end" not in self.edge_times:
+            self.edge_times["after_end"] = t
+
+    def _split(self, size: int, other: str) -> None:
+        msg = f"two different roots signed for size {size} ({other} and this one): a split view"
+        self.emit(Finding(INCONSISTENT_CHECKPOINT, msg, line=self.n))
+
+    def _consistency(
+        self, prev: tuple[int, bytes, float], size: int, root: bytes, line: CheckpointLine
+    ) -> None:
+        if line.consistency_from is None or line.consistency is None:
+            msg = f"no consistency proof from checkpoint {prev[0]} to {size}"
+            self.emit(Finding(UNPROVEN_CHECKPOINT, msg, line=self.n))
+            return
+        if line.consistency_from != prev[0]:
+            msg = (
+                f"the consistency proof starts at size {line.consistency_from}, "
+                f"not at the previous checkpoint {prev[0]}"
+            )
+            self.emit(Finding(UNPROVEN_CHECKPOINT, msg, line=self.n))
+            return
+        blob = line.consistency
+        hashes = [blob[i : i + 32] for i in range(0, len(blob), 32)]
+        try:
+            verify_consistency(prev[0], size, prev[1], root, hashes)
+        except ProofError as exc:
+            msg = f"checkpoint {size} is not consistent with checkpoint {prev[0]}: {exc.en}"
+            detail = {"reason": exc.detail.get("reason")}
+            self.emit(Finding(INCONSISTENT_CHECKPOINT, msg, line=self.n, detail=detail))
+
+    def _cosigner(self, line: CosignatureLine, chain: Chain) -> dict[str, Any] | None:
+        """The cosignature's body if one of the node's keys signed it (the key the body
+        names, else the line's hint, else each key in turn), else None."""
+        named = None
+        try:
+            peek = record_fast.decode(line.signed[len(protocol.COSIGNATURE_PREFIX) : -64])
+            named = peek.get("key") if isinstance(peek, dict) else None
+        except EncodingError:
+            return None
+        pick = chain.key(named) if isinstance(named, str) else None
+        if named is not None and pick is None:
+            return None  # it names a key this node never had
+        if pick is None and line.key:
+            pick = chain.key(line.key)
+        candidates = [pick[1]] if pick else list(chain.keys)
+        for k in candidates:
+            try:
+                body = open_statement(protocol.COSIGNATURE_PREFIX, line.signed, k.public)
+            except SignatureError:
+                continue
+            except EncodingError:
+                return None
+            if "key" in body and body["key"] != k.key_id:
+                return None
+            return body
+        return None
+
+    def cosignature(self, line: CosignatureLine) -> None:
+        chain = self.chains.get(line.node)
+        where: dict[str, Any] = {"line": self.n, "node": line.node}
+        if chain is None:
+            self.emit(Finding(UNKNOWN_KEY, "a cosignature by an undeclared node", **where))
+            return
+        body = self._cosigner(line, chain)
+        if (
+            body is None
+            or body.keys() - {"key"} != _COSIG_FIELDS
+            or body["node"] != line.node
+            or body["origin"] != self.h.origin
+        ):
+            msg = "the cosignature does not verify with the node's keys for this log"
+            self.emit(Finding(BAD_COSIGNATURE, msg, **where))
+            return
+        size, root = body["size"], body["root"]
+        known = self.checkpoints.get(size) if type(size) is int else None
+        if known is None or not isinstance(root, str):
+            msg = f"the cosignature is for a checkpoint not in the bundle (size {size!r})"
+            self.emit(Finding(BAD_COSIGNATURE, msg, **where))
+        elif known[0].hex() != root:
+            msg = f"the node cosigned another root for size {size}: a split view"
+            self.emit(Finding(INCONSISTENT_CHECKPOINT, msg, **where))
+        else:
+            self.cosigned[size] += 1
+            self.counts["cosignatures"] += 1
+
+    def period_edges(self) -> None:
+        h, tol = self.h, self.tol
+        for size, what in ((h.start, "start"), (h.end, "end")):
+            if size > 0 and size not in self.checkpoints:
+                msg = f"no valid checkpoint of size {size} marks the period's {what}"
+                self.emit(Finding(UNPROVEN_CHECKPOINT, msg))
+        start_t, after_t = self.edge_times.get("start"), self.edge_times.get("after_end")
+        if self.since is not None and start_t is not None and start_t >= self.since + tol:
+            msg = (
+                f"the period starts at checkpoint {h.start}, made at {iso(start_t)}, "
+                "after the period's start date: records of its first moments are left out"
+            )
+            self.emit(Finding(MISSING_START, msg))
+        if self.until is not None and after_t is not None and after_t < self.until - tol:
+            msg = (
+                f"the first checkpoint after the period's end (size {h.end}) was made at "
+                f"{iso(after_t)}, before the period's end date: records of its last moments "
+                "are left out"
+            )
+            self.emit(Finding(MISSING_END, msg))

@@ -1,0 +1,380 @@
+"""The working-day calendar: appointment deadlines, the 15:00 rule, supplement pauses.
+
+Legal processing limits are counted in *working days* (BRIEF §4; Decree 118/2025/NĐ-CP,
+Decision 766/QĐ-TTg indicator 2.1). A day is a working day when
+
+1. it is an official working day published in the overrides (a Saturday made a working day
+   in a swap, or a public holiday the government cancelled) — always a working day; else
+2. it is an official extra day off published in the overrides — never a working day; else
+3. it is a Saturday that the ``holidays`` package knows as a swapped working day — working; else
+4. it is a public holiday in ``holidays.country_holidays("VN")`` — not working; else
+5. it is Monday to Friday.
+
+What ``holidays`` (0.109) gives for Vietnam, checked by hand for the years this system
+starts in (each date is a day off for state agencies):
+
+* 2026: 1 Jan; Tết Bính Ngọ 16–20 Feb (29 Chạp/giao thừa to mùng 4, Mon–Fri; with the
+  weekends this is the officially announced 9-day break 14–22 Feb, so no override is
+  needed); Hùng Kings 26 Apr (Sunday) observed Mon 27 Apr; 30 Apr; 1 May; 31 Aug (swapped
+  with Saturday 22 Aug, which the package lists as a working day); 1–2 Sep; 24 Nov (Vietnam
+  Culture Day, Resolution 80-NQ/TW — see ``common.calendar_data`` on how sure that is).
+* 2027: 1 Jan; Tết Đinh Mùi 4–10 Feb (29 Chạp to mùng 5: the five statutory days, with
+  Sat 6 and Sun 7 compensated by Thu 4 and Wed 10 — the package's *rule*, not an announced
+  plan); Hùng Kings Fri 16 Apr; 30 Apr; 1 May (Saturday) observed Mon 3 May; 2–3 Sep; 24 Nov.
+
+Anything else the government announces (bridge days, swapped Saturdays) is data, not code:
+the hub publishes it as :class:`CalendarOverrides` (``common.calendar_data`` holds samples).
+
+Time is Vietnam time, a fixed UTC+7 with no daylight saving. Every function that takes a
+datetime wants an aware one (any zone; it is converted) and refuses a naive one, because a
+naive time on a laptop in another zone would silently shift a deadline.
+
+This module does no I/O and never reads the clock: the caller passes every instant.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta, timezone
+from typing import Any, Literal
+
+import holidays
+
+from common.errors import CalendarError
+
+VN_TZ = timezone(timedelta(hours=7))
+CUTOFF = time(15, 0)  # a dossier received at or after 15:00 goes to the next working day
+CLOSE = time(17, 0)  # deadlines fall at the close of the office day
+# Years the ``holidays`` package computes the Vietnamese lunar holidays for (it returns an empty
+# list past 2100 instead of failing, so the calendar refuses those years itself).
+SUPPORTED_YEARS = range(1995, 2100)
+
+Timeliness = Literal["early", "on_time", "late"]
+_ONE_DAY = timedelta(days=1)
+
+
+def _check_date(value: object, what: str = "date") -> date:
+    # datetime is a subclass of date but never equal to one: it would miss every holiday.
+    if isinstance(value, datetime) or not isinstance(value, date):
+        raise CalendarError(
+            f"{what} must be a date (not a datetime), got {value!r}",
+            vi=f"{what} phải là một ngày (date), không phải {value!r}.",
+        )
+    return value
+
+
+def to_vn(value: datetime) -> datetime:
+    """``value`` in Vietnam time; a naive datetime is refused with :class:`CalendarError`."""
+    if not isinstance(value, datetime):
+        raise CalendarError(
+            f"expected a datetime, got {value!r}", vi=f"Cần một thời điểm, nhận được {value!r}."
+        )
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise CalendarError(
+            f"the time {value.isoformat()} has no time zone",
+            vi=f"Thời điểm {value.isoformat()} không có múi giờ.",
+        )
+    return value.astimezone(VN_TZ)
+
+
+@dataclass(frozen=True)
+class CalendarOverrides:
+    """Official changes to the calendar that the hub publishes per year.
+
+    ``days_off``: extra days off (compensatory days, a bridge day in a swap).
+    ``working_days``: days made working days (the Saturday of a swap; a cancelled holiday).
+    A date cannot be in both. Both win over the ``holidays`` package.
+    """
+
+    days_off: frozenset[date] = field(default_factory=frozenset)
+    working_days: frozenset[date] = field(default_factory=frozenset)
+
+    def __post_init__(self) -> None:
+        for name in ("days_off", "working_days"):
+            raw: Iterable[object] = getattr(self, name)
+            if isinstance(raw, str | bytes) or not isinstance(raw, Iterable):
+                raise CalendarError(f"{name} must be a set of dates, got {raw!r}")
+            value = frozenset(_check_date(d, name) for d in raw)
+            object.__setattr__(self, name, value)
+        both = self.days_off & self.working_days
+        if both:
+            listed = ", ".join(d.isoformat() for d in sorted(both))
+            raise CalendarError(
+                f"a date cannot be both a day off and a working day: {listed}",
+                vi=f"Một ngày không thể vừa là ngày nghỉ vừa là ngày làm việc: {listed}.",
+            )
+
+    def to_dict(self) -> dict[str, list[str]]:
+        """``{"days_off": [...], "working_days": [...]}``, ISO dates, sorted."""
+        return {
+            "days_off": sorted(d.isoformat() for d in self.days_off),
+            "working_days": sorted(d.isoformat() for d in self.working_days),
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> CalendarOverrides:
+        """Read :meth:`to_dict` output. Missing keys mean empty; unknown keys, dates not in
+        ``YYYY-MM-DD`` form, and a date listed twice are refused with :class:`CalendarError`."""
+        if not isinstance(data, Mapping):
+            raise CalendarError(f"calendar overrides must be an object, got {data!r}")
+        unknown = sorted(set(data) - {"days_off", "working_days"})
+        if unknown:
+            raise CalendarError(
+                f"unknown keys in calendar overrides: {', '.join(map(str, unknown))}",
+                vi=f"Khóa không hợp lệ trong lịch điều chỉnh: {', '.join(map(str, unknown))}.",
+            )
+        parsed: dict[str, frozenset[date]] = {}
+        for name in ("days_off", "working_days"):
+            items = data.get(name, [])
+            if not isinstance(items, list):
+                raise CalendarError(f"{name} must be a list of ISO dates, got {items!r}")
+            days = [_parse_iso_date(item, name) for item in items]
+            if len(set(days)) != len(days):
+                raise CalendarError(
+                    f"{name} lists a date twice", vi=f"{name} có một ngày bị lặp lại."
+                )
+            parsed[name] = frozenset(days)
+        return cls(parsed["days_off"], parsed["working_days"])
+
+    def merge(self, *others: CalendarOverrides) -> CalendarOverrides:
+        """The union of these overrides; a date that ends up in both sets is refused."""
+        days_off = set(self.days_off)
+        working = set(self.working_days)
+        for other in others:
+            days_off |= other.days_off
+            working |= other.working_days
+        return CalendarOverrides(frozenset(days_off), frozenset(working))
+
+
+def _parse_iso_date(item: object, name: str) -> date:
+    # date.fromisoformat also takes "20260822" and week dates; the published form is one only.
+    if not (
+        isinstance(item, str)
+        and len(item) == 10
+        and item[4] == item[7] == "-"
+        and (item[:4] + item[5:7] + item[8:]).isdigit()
+        and item.isascii()
+    ):
+        raise CalendarError(
+            f"{name}: {item!r} is not a date in YYYY-MM-DD form",
+            vi=f"{name}: {item!r} không phải là ngày dạng YYYY-MM-DD.",
+        )
+    try:
+        return date.fromisoformat(item)
+    except ValueError as exc:
+        raise CalendarError(
+            f"{name}: {item!r} is not a real date", vi=f"{name}: {item!r} không phải ngày có thật."
+        ) from exc
+
+
+EMPTY_OVERRIDES = CalendarOverrides()
+
+
+@dataclass(frozen=True)
+class _Year:
+    off: frozenset[date]  # days that are not working days although Monday–Friday
+    on: frozenset[date]  # days that are working days although Saturday or Sunday
+
+
+class WorkingCalendar:
+    """Vietnam's working days: Monday–Friday minus public holidays, plus the overrides.
+
+    ``years`` (optional) bounds the calendar: those years are computed up front and any date
+    outside them is refused, so a deployment can say "we know 2026–2027 only". Without it,
+    each year is computed on first use and cached (the calendar is queried very often).
+    """
+
+    def __init__(
+        self, overrides: CalendarOverrides = EMPTY_OVERRIDES, *, years: range | None = None
+    ) -> None:
+        if not isinstance(overrides, CalendarOverrides):
+            raise CalendarError(f"overrides must be CalendarOverrides, got {overrides!r}")
+        if years is not None and (
+            len(years) == 0 or years.step != 1 or not set(years) <= set(SUPPORTED_YEARS)
+        ):
+            raise CalendarError(
+                f"years must be a non-empty run of years within {SUPPORTED_YEARS.start}"
+                f"–{SUPPORTED_YEARS.stop - 1}, got {years!r}"
+            )
+        self.overrides = overrides
+        self.years = years
+        self._cache: dict[int, _Year] = {}
+        for year in years or ():
+            self._year(year)
+
+    def _year(self, year: int) -> _Year:
+        cached = self._cache.get(year)
+        if cached is not None:
+            return cached
+        allowed = self.years if self.years is not None else SUPPORTED_YEARS
+        if year not in allowed:
+            raise CalendarError(
+                f"the working-day calendar has no data for {year}",
+                vi=f"Lịch làm việc không có dữ liệu cho năm {year}.",
+                year=year,
+            )
+        # Neighbouring years too: a swap may cross New Year (e.g. 2015's for 27 Dec 2014).
+        package = holidays.country_holidays("VN", years=range(year - 1, year + 2))
+        public = {d for d in package if d.year == year}
+        swapped = {d for d in package.weekend_workdays if d.year == year}
+        extra_off = {d for d in self.overrides.days_off if d.year == year}
+        extra_on = {d for d in self.overrides.working_days if d.year == year}
+        entry = _Year(
+            off=frozenset((public | extra_off) - extra_on),
+            on=frozenset((swapped | extra_on) - extra_off),
+        )
+        self._cache[year] = entry
+        return entry
+
+    def is_working_day(self, d: date) -> bool:
+        """Whether ``d`` is a working day (rules in the module docstring)."""
+        _check_date(d)
+        entry = self._year(d.year)
+        if d in entry.on:
+            return True
+        return d.weekday() < 5 and d not in entry.off
+
+    def next_working_day(self, d: date) -> date:
+        """The first working day strictly after ``d``."""
+        _check_date(d)
+        d += _ONE_DAY
+        while not self.is_working_day(d):
+            d += _ONE_DAY
+        return d
+
+    def previous_working_day(self, d: date) -> date:
+        """The last working day strictly before ``d``."""
+        _check_date(d)
+        d -= _ONE_DAY
+        while not self.is_working_day(d):
+            d -= _ONE_DAY
+        return d
+
+    def add_working_days(self, d: date, n: int) -> date:
+        """The ``n``-th working day after ``d`` (``d`` itself is day 0 and need not be a
+        working day). ``n == 0`` returns ``d``; a negative ``n`` counts back before ``d``."""
+        _check_date(d)
+        step = self.next_working_day if n >= 0 else self.previous_working_day
+        for _ in range(abs(n)):
+            d = step(d)
+        return d
+
+    def working_days_between(self, a: date, b: date) -> int:
+        """How many working days ``d`` have ``a < d <= b``; negative when ``b < a``."""
+        _check_date(a)
+        _check_date(b)
+        if b < a:
+            return -self.working_days_between(b, a)
+        count = 0
+        d = a + _ONE_DAY
+        while d <= b:
+            if self.is_working_day(d):
+                count += 1
+            d += _ONE_DAY
+        return count
+
+
+def effective_start(calendar: WorkingCalendar, received_at: datetime) -> date:
+    """The working day the clock starts on (BRIEF §4: "a dossier received after 15:00 goes at
+    the start of the next working day").
+
+    The receipt date itself if it is a working day and the receipt time (Vietnam time) is
+    before 15:00; otherwise the next working day. Exactly 15:00:00 counts as after: the
+    cut-off is the instant 15:00, and a dossier stamped 15:00 is no longer before it.
+    """
+    local = to_vn(received_at)
+    day = local.date()
+    if calendar.is_working_day(day) and local.time() < CUTOFF:
+        return day
+    return calendar.next_working_day(day)
+
+
+def due_at(calendar: WorkingCalendar, received_at: datetime, limit_days: int) -> datetime:
+    """The appointment deadline: 17:00 Vietnam time, ``limit_days`` working days after the
+    effective start day S (S counts as day 0).
+
+    A 1-day procedure received Monday 09:00 is due Tuesday 17:00; received Monday 16:00, due
+    Wednesday 17:00; received on Saturday, due Tuesday 17:00. ``limit_days == 0`` is "giải
+    quyết ngay": due at 17:00 on S itself. A negative limit is refused.
+    """
+    if isinstance(limit_days, bool) or not isinstance(limit_days, int) or limit_days < 0:
+        raise CalendarError(
+            f"the processing limit must be a whole number of days >= 0, got {limit_days!r}",
+            vi=f"Thời hạn giải quyết phải là số ngày nguyên không âm, nhận được {limit_days!r}.",
+        )
+    start = effective_start(calendar, received_at)
+    return datetime.combine(calendar.add_working_days(start, limit_days), CLOSE, tzinfo=VN_TZ)
+
+
+def paused_working_days(
+    calendar: WorkingCalendar, paused_from: datetime, resumed_at: datetime
+) -> int:
+    """Working days a supplement pause costs: those in (paused date, resumed date], Vietnam
+    dates. Requested and supplied the same day: 0; requested Tuesday, supplied Thursday: 2."""
+    start, end = to_vn(paused_from), to_vn(resumed_at)
+    if end < start:
+        raise CalendarError(
+            f"the supplement was received ({end.isoformat()}) before it was requested "
+            f"({start.isoformat()})",
+            vi=f"Thời điểm nhận bổ sung ({end.isoformat()}) trước thời điểm yêu cầu "
+            f"({start.isoformat()}).",
+        )
+    return calendar.working_days_between(start.date(), end.date())
+
+
+def extend_for_pause(
+    calendar: WorkingCalendar, due: datetime, paused_from: datetime, resumed_at: datetime
+) -> datetime:
+    """The deadline after a supplement pause: the clock pauses, it does not restart.
+
+    The due date moves later by :func:`paused_working_days` working days, keeping its time of
+    day; the result is in Vietnam time. It never moves earlier, and two consecutive pauses
+    move it exactly as far as one pause covering both.
+    """
+    local_due = to_vn(due)
+    days = paused_working_days(calendar, paused_from, resumed_at)
+    new_day = calendar.add_working_days(local_due.date(), days)
+    return datetime.combine(new_day, local_due.timetz())
+
+
+def classify(end: datetime, deadline: datetime) -> Timeliness:
+    """Early / on time / late (trước hạn / đúng hạn / trễ hạn), comparing in Vietnam time.
+
+    ``late``: ``end`` is after the deadline instant. ``early``: ``end`` falls on a date before
+    the deadline's date. ``on_time``: on the deadline's date, at or before the deadline. (More
+    than one supplement request also makes a dossier late; the indicator code applies that,
+    since it is about the dossier's history, not about two instants.)
+    """
+    end_vn, deadline_vn = to_vn(end), to_vn(deadline)
+    if end_vn > deadline_vn:
+        return "late"
+    if end_vn.date() < deadline_vn.date():
+        return "early"
+    return "on_time"
+
+
+def working_days_elapsed(
+    calendar: WorkingCalendar,
+    start: datetime,
+    end: datetime,
+    paused: Sequence[tuple[datetime, datetime]] = (),
+) -> int:
+    """Working days a dossier took: from its effective start day S to the date of ``end``
+    (days d with S < d <= end date, so finishing on the due date of an n-day procedure gives
+    n), minus the working days of each supplement pause. Never below 0 (a dossier received
+    after 15:00 and finished the same evening took 0 days).
+
+    Pauses are ``(requested, supplied)`` pairs; they must not overlap.
+    """
+    first = effective_start(calendar, start)
+    total = calendar.working_days_between(first, to_vn(end).date())
+    previous_end: datetime | None = None
+    for paused_from, resumed_at in sorted(paused, key=lambda pair: to_vn(pair[0])):
+        if previous_end is not None and to_vn(paused_from) < previous_end:
+            raise CalendarError(
+                "supplement pauses overlap", vi="Các khoảng tạm dừng chờ bổ sung chồng lên nhau."
+            )
+        total -= paused_working_days(calendar, paused_from, resumed_at)
+        previous_end = to_vn(resumed_at)
+    return max(total, 0)

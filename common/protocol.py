@@ -1,0 +1,406 @@
+"""Sync protocol messages between node and hub (see ``docs/sync-protocol.md``). No I/O.
+
+* **Signed requests.** Every sync request carries ``X-Node``, ``X-Key``, ``X-Timestamp``
+  (Unix seconds), ``X-Nonce`` (32 hex digits) and ``X-Signature`` (base64 Ed25519) over
+  :func:`request_message`: method, path with query, SHA-256 of the body, timestamp, nonce,
+  node and key, each on its own line after a domain prefix.
+* **Batches.** A batch body is a zlib stream of frames. Version 1: ``BATCH_MAGIC`` then, per
+  record, its length as an unsigned LEB128 varint and its exact bytes. Version 2 (what nodes
+  push): ``BATCH_MAGIC_V2``, the zlib stream uses the preset dictionary
+  :data:`BATCH_DICT`, and a frame may leave out the record's ``prev`` when it is the id of
+  the record before it in the batch; the decoder restores the exact bytes (the signature
+  covers them). :func:`decode_batch` reads both, and bounds the inflated size, the frame
+  count and each record's size, so a hostile body cannot exhaust memory.
+* **Hub statements.** Receipts and checkpoints are canonical JSON bodies after their own
+  domain prefix, followed by the hub's 64-byte signature — the same layout as a record.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import re
+import zlib
+from dataclasses import dataclass
+from typing import Any
+
+from common import canonical, keys
+from common.batch_dict import BATCH_DICT_V1
+from common.errors import DossierError, EncodingError, SignatureError
+from common.record import MAX_RECORD_SIZE, SIGNATURE_SIZE
+
+REQUEST_PREFIX = b"vn-dossier/request/v1\n"
+RECEIPT_PREFIX = b"vn-dossier/receipt/v1\n"
+CHECKPOINT_PREFIX = b"vn-dossier/checkpoint/v1\n"
+COSIGNATURE_PREFIX = b"vn-dossier/cosignature/v1\n"
+BATCH_MAGIC = b"VNDB1"
+BATCH_MAGIC_V2 = b"VNDB2"
+BATCH_DICT = BATCH_DICT_V1
+BATCH_DICT_ID = zlib.adler32(BATCH_DICT)  # named in the zlib header of a v2 body
+_ELIDED = b'"prev":"","seq":'
+_PREV_VALUE = len(b'"prev":"')
+BATCH_CONTENT_TYPE = "application/vnd.vn-dossier.batch"
+MAX_BATCH_RECORDS = 5000
+MAX_BATCH_INFLATED = 8 * 1024 * 1024
+MAX_BODY_BYTES = 2 * 1024 * 1024
+TIMESTAMP_WINDOW = 300  # seconds either side of hub time
+_NONCE = re.compile(r"[0-9a-f]{32}\Z")
+_HEX32 = re.compile(r"[0-9a-f]{32}\Z")
+
+
+class ProtocolError(DossierError):
+    """A sync request the hub refuses; ``code`` is listed in docs/sync-protocol.md."""
+
+    code = "protocol_error"
+    status = 400
+
+
+class AuthError(ProtocolError):
+    code = "bad_request_signature"
+    status = 401
+    vi = "Chữ ký yêu cầu đồng bộ không hợp lệ."
+    en = "The sync request signature does not verify."
+
+
+# ---------------------------------------------------------------- signed requests
+
+
+def body_hash(body: bytes) -> str:
+    return hashlib.sha256(body).hexdigest()
+
+
+def request_message(
+    *, method: str, path: str, body: bytes, timestamp: int, nonce: str, node: str, key: str
+) -> bytes:
+    lines = [method.upper(), path, body_hash(body), str(timestamp), nonce, node, key]
+    return REQUEST_PREFIX + "\n".join(lines).encode("ascii")
+
+
+def sign_request(
+    private_key: keys.PrivateKey,
+    *,
+    method: str,
+    path: str,
+    body: bytes,
+    timestamp: int,
+    nonce: str,
+    node: str,
+) -> dict[str, str]:
+    """The authentication headers for one request."""
+    key = keys.key_id(private_key)
+    message = request_message(
+        method=method, path=path, body=body, timestamp=timestamp, nonce=nonce, node=node, key=key
+    )
+    signature = base64.b64encode(keys.sign(private_key, message)).decode("ascii")
+    return {
+        "X-Node": node,
+        "X-Key": key,
+        "X-Timestamp": str(timestamp),
+        "X-Nonce": nonce,
+        "X-Signature": signature,
+    }
+
+
+@dataclass(frozen=True)
+class SignedRequest:
+    node: str
+    key: str
+    timestamp: int
+    nonce: str
+    signature: bytes
+
+
+def parse_request_headers(headers: Any) -> SignedRequest:
+    """Read the authentication headers; raise AuthError(code=missing_auth) when malformed."""
+    try:
+        node = headers["X-Node"]
+        key = headers["X-Key"]
+        ts = headers["X-Timestamp"]
+        nonce = headers["X-Nonce"]
+        sig = headers["X-Signature"]
+    except KeyError as exc:
+        raise _auth("missing_auth", f"missing header {exc.args[0]}") from exc
+    if not (_HEX32.match(node) and _HEX32.match(key)):
+        raise _auth("missing_auth", "X-Node and X-Key must be 32 hex digits")
+    if not ts.isdigit() or len(ts) > 12:
+        raise _auth("missing_auth", "X-Timestamp must be Unix seconds")
+    if not _NONCE.match(nonce):
+        raise _auth("missing_auth", "X-Nonce must be 32 hex digits")
+    try:
+        signature = base64.b64decode(sig, validate=True)
+    except ValueError as exc:
+        raise _auth("missing_auth", "X-Signature is not base64") from exc
+    if len(signature) != SIGNATURE_SIZE:
+        raise _auth("missing_auth", "X-Signature must be 64 bytes")
+    return SignedRequest(node, key, int(ts), nonce, signature)
+
+
+def verify_request(
+    req: SignedRequest, public: keys.PublicKey, *, method: str, path: str, body: bytes, now: int
+) -> None:
+    """Signature first (so an attacker learns nothing), then the timestamp window."""
+    message = request_message(
+        method=method,
+        path=path,
+        body=body,
+        timestamp=req.timestamp,
+        nonce=req.nonce,
+        node=req.node,
+        key=req.key,
+    )
+    try:
+        keys.verify(public, req.signature, message)
+    except SignatureError as exc:
+        raise AuthError() from exc
+    if abs(now - req.timestamp) > TIMESTAMP_WINDOW:
+        raise _auth(
+            "stale_timestamp",
+            f"request time is {req.timestamp - now:+d} s from hub time; check the node's clock",
+            vi="Thời gian của yêu cầu lệch quá xa so với máy chủ; kiểm tra đồng hồ của máy",
+            hub_time=now,
+        )
+
+
+def _auth(code: str, en: str, vi: str | None = None, **detail: Any) -> AuthError:
+    err = AuthError(en, vi=vi, **detail)
+    err.code = code
+    return err
+
+
+# ---------------------------------------------------------------- batches
+
+
+def _varint(n: int) -> bytes:
+    out = bytearray()
+    while True:
+        byte = n & 0x7F
+        n >>= 7
+        if n:
+            out.append(byte | 0x80)
+        else:
+            out.append(byte)
+            return bytes(out)
+
+
+def encode_frames(records: list[bytes]) -> bytes:
+    """Version 1 frames: ``VNDB1`` then, per record, varint(length) and its bytes."""
+    return BATCH_MAGIC + b"".join(_varint(len(r)) + r for r in records)
+
+
+def encode_batch(records: list[bytes], level: int = 9) -> bytes:
+    """Version 1 body (what the hub answers a pull with; every node reads it)."""
+    return zlib.compress(encode_frames(records), level)
+
+
+def _restore_prev(frame: bytes, prev_id: bytes) -> bytes:
+    """A version 2 frame whose ``prev`` was elided, with ``prev_id`` (64 hex) put back at
+    the last ``"prev":"","seq":`` of the signed part."""
+    at = frame.rfind(_ELIDED, 0, len(frame) - SIGNATURE_SIZE)
+    if at < 0:
+        raise _batch_error("an elided frame has no empty prev to restore")
+    cut = at + _PREV_VALUE
+    return frame[:cut] + prev_id + frame[cut:]
+
+
+def _elide_prev(raw: bytes, prev_id: bytes) -> bytes | None:
+    """``raw`` without the 64 hex digits of its ``prev`` when that is ``prev_id`` and the
+    decoder restores exactly ``raw``; None otherwise (the record then goes whole)."""
+    at = raw.rfind(b'"prev":"' + prev_id + b'","seq":', 0, len(raw) - SIGNATURE_SIZE)
+    if at < 0:
+        return None
+    cut = at + _PREV_VALUE
+    frame = raw[:cut] + raw[cut + 64 :]
+    return frame if _restore_prev(frame, prev_id) == raw else None
+
+
+def encode_frames_v2(records: list[bytes]) -> bytes:
+    """Version 2 frames: ``VNDB2`` then, per record, varint(length × 2 + elided) and the
+    bytes; ``elided`` = 1 means the record's ``prev`` (the id of the record before it in
+    this batch) was taken out and the decoder puts it back (docs/sync-protocol.md)."""
+    out = [BATCH_MAGIC_V2]
+    prev_id: bytes | None = None
+    for raw in records:
+        frame = _elide_prev(raw, prev_id) if prev_id is not None else None
+        if frame is None:
+            out.append(_varint(len(raw) << 1) + raw)
+        else:
+            out.append(_varint(len(frame) << 1 | 1) + frame)
+        prev_id = hashlib.sha256(raw).hexdigest().encode("ascii")
+    return b"".join(out)
+
+
+def encode_batch_v2(records: list[bytes], level: int = 9) -> bytes:
+    """Version 2 body (what a node pushes): v2 frames, zlib with the preset dictionary."""
+    packer = zlib.compressobj(level, zlib.DEFLATED, 15, 9, zlib.Z_DEFAULT_STRATEGY, BATCH_DICT)
+    return packer.compress(encode_frames_v2(records)) + packer.flush()
+
+
+def _batch_error(en: str) -> ProtocolError:
+    err = ProtocolError(en, vi=f"Gói dữ liệu đồng bộ không hợp lệ ({en})")
+    err.code = "bad_batch"
+    return err
+
+
+def decode_frames(raw: bytes) -> list[bytes]:
+    """Split inflated frames, version 1 or 2, into the exact record bytes."""
+    if raw.startswith(BATCH_MAGIC):
+        v2 = False
+    elif raw.startswith(BATCH_MAGIC_V2):
+        v2 = True
+    else:
+        raise _batch_error("batch does not start with the batch magic bytes")
+    pos = len(BATCH_MAGIC)
+    out: list[bytes] = []
+    while pos < len(raw):
+        if len(out) >= MAX_BATCH_RECORDS:
+            raise _batch_error(f"more than {MAX_BATCH_RECORDS} records in one batch")
+        length = shift = 0
+        while True:
+            if pos >= len(raw) or shift > 21:
+                raise _batch_error("truncated or oversized frame length")
+            byte = raw[pos]
+            pos += 1
+            length |= (byte & 0x7F) << shift
+            shift += 7
+            if not byte & 0x80:
+                break
+        elided = False
+        if v2:
+            length, elided = length >> 1, bool(length & 1)
+        if length > MAX_RECORD_SIZE:
+            raise _batch_error(f"a frame of {length} bytes exceeds the record limit")
+        if pos + length > len(raw):
+            raise _batch_error("truncated frame")
+        frame = raw[pos : pos + length]
+        pos += length
+        if elided:
+            if not out:
+                raise _batch_error("the first record of a batch cannot elide its prev")
+            frame = _restore_prev(frame, hashlib.sha256(out[-1]).hexdigest().encode("ascii"))
+            if len(frame) > MAX_RECORD_SIZE:
+                raise _batch_error(f"a record of {len(frame)} bytes exceeds the record limit")
+        out.append(frame)
+    return out
+
+
+def decode_batch(body: bytes) -> list[bytes]:
+    """Inflate (bounded) and split a batch body, version 1 or 2, into record byte strings.
+
+    A zlib stream that names a preset dictionary must name :data:`BATCH_DICT` (by its
+    Adler-32, RFC 1950); the frames inside may be version 1 or 2."""
+    zdict = b""
+    if len(body) >= 6 and body[1] & 0x20:  # FDICT: a preset dictionary follows the header
+        if int.from_bytes(body[2:6], "big") != BATCH_DICT_ID:
+            raise _batch_error("body names an unknown compression dictionary")
+        zdict = BATCH_DICT
+    inflater = zlib.decompressobj(zdict=zdict) if zdict else zlib.decompressobj()
+    try:
+        raw = inflater.decompress(body, MAX_BATCH_INFLATED)
+    except zlib.error as exc:
+        raise _batch_error("body is not a zlib stream") from exc
+    if inflater.unconsumed_tail:
+        raise _batch_error(f"batch inflates beyond {MAX_BATCH_INFLATED} bytes")
+    if not inflater.eof:
+        raise _batch_error("zlib stream is truncated")
+    if inflater.unused_data:
+        raise _batch_error("data after the end of the zlib stream")
+    return decode_frames(raw)
+
+
+# ---------------------------------------------------------------- hub statements
+
+
+def sign_statement(prefix: bytes, body: dict[str, Any], private_key: keys.PrivateKey) -> bytes:
+    message = prefix + canonical.encode(body)
+    return message + keys.sign(private_key, message)
+
+
+def open_statement(prefix: bytes, raw: bytes, public: keys.PublicKey) -> dict[str, Any]:
+    """Verify a hub statement and return its body."""
+    if not raw.startswith(prefix) or len(raw) < len(prefix) + 2 + SIGNATURE_SIZE:
+        raise EncodingError(f"not a {prefix.decode().strip()} statement")
+    keys.verify(public, raw[-SIGNATURE_SIZE:], raw[:-SIGNATURE_SIZE])
+    body = canonical.decode(raw[len(prefix) : -SIGNATURE_SIZE])
+    if not isinstance(body, dict):
+        raise EncodingError("statement body is not an object")
+    return body
+
+
+def b64(raw: bytes) -> str:
+    return base64.b64encode(raw).decode("ascii")
+
+
+def unb64(text: Any, what: str = "value") -> bytes:
+    if not isinstance(text, str):
+        raise EncodingError(f"{what} must be a base64 string")
+    try:
+        return base64.b64decode(text, validate=True)
+    except ValueError as exc:
+        raise EncodingError(f"{what} is not valid base64") from exc
+
+
+# ---------------------------------------------------------------- key statements
+
+
+def enrol_message(code: str, node_id: str, public_key_hex: str) -> bytes:
+    """What a node signs at enrolment to prove it holds the key it registers."""
+    return (
+        b"vn-dossier/enrol/v1\n" + f"{code.strip().upper()}\n{node_id}\n{public_key_hex}".encode()
+    )
+
+
+def rotation_message(node_id: str, old_key_id: str, seq: int) -> bytes:
+    """What a node's new key signs in a ``key.rotated`` record to prove possession."""
+    return b"vn-dossier/rotate/v1\n" + f"{node_id}\n{old_key_id}\n{seq}".encode()
+
+
+# ---------------------------------------------------------------- log proofs in receipts
+
+
+def checkpoint_of(raw: bytes, public: keys.PublicKey, *, origin: str) -> dict[str, Any]:
+    """Open a signed checkpoint and check it names the expected log."""
+    body = open_statement(CHECKPOINT_PREFIX, raw, public)
+    if body.get("origin") != origin or not isinstance(body.get("size"), int):
+        raise EncodingError("checkpoint of another log, or malformed")
+    return body
+
+
+def cosignature_body(checkpoint: dict[str, Any], *, node: str, key: str) -> dict[str, Any]:
+    """What a node signs to witness a checkpoint it verified: its fields, who, which key."""
+    return {
+        "key": key,
+        "node": node,
+        "origin": checkpoint["origin"],
+        "root": checkpoint["root"],
+        "size": checkpoint["size"],
+        "time": checkpoint["time"],
+    }
+
+
+def verify_batch_inclusion(
+    *, first_leaf: int, frontier: list[bytes], leaves: list[bytes], root: bytes, size: int
+) -> None:
+    """Prove that ``leaves`` (record bytes) are the log's leaves ``first_leaf ..`` and end a
+    tree of ``size`` whose root is ``root``: rebuild the tree's frontier at ``first_leaf``
+    from the hub's hashes, append our own leaf hashes, and compare. Raises ProofError."""
+    from common import merkle
+
+    keys_ = merkle.root_keys(first_leaf)
+    if len(keys_) != len(frontier):
+        raise merkle.ProofError(
+            f"frontier has {len(frontier)} hashes, expected {len(keys_)}", reason="bad_frontier"
+        )
+    tree = merkle.CompactRange.from_nodes(
+        first_leaf, merkle.MemoryNodes(dict(zip(keys_, frontier, strict=True)))
+    )
+    for raw in leaves:
+        tree.append(merkle.leaf_hash(raw))
+    if tree.size != size:
+        raise merkle.ProofError(
+            f"our records end the tree at {tree.size}, the checkpoint says {size}",
+            reason="size_mismatch",
+        )
+    if tree.root() != root:
+        raise merkle.ProofError(
+            "our records are not where the checkpoint says they are", reason="root_mismatch"
+        )

@@ -1,0 +1,364 @@
+"""``commune-node``: set up, run and look after one commune desk.
+
+Every command works on one instance folder (``--instance``, or the environment variable
+``COMMUNE_NODE_INSTANCE``; default ``./instance``) that holds the SQLite database, the node's
+private key and its settings.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+from flask import Flask
+
+from common.errors import DossierError
+from commune_node import create_app, db
+from commune_node.services import catalogue, eventlog, officers
+from commune_node.services import identity as identity_service
+
+AGENCY_CODE = re.compile(r"\d{3}\.\d{2}\.\d{2}\.H\d{2}\Z")
+
+
+def _app(ctx: click.Context) -> Flask:
+    """The app for this instance, made on first use (so ``--help`` touches nothing)."""
+    root = ctx.find_root()
+    if "app" not in root.obj:
+        root.obj["app"] = create_app(instance_path=str(root.obj["instance"].resolve()))
+    app: Flask = root.obj["app"]
+    return app
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--instance",
+    type=click.Path(file_okay=False, path_type=Path),
+    envvar="COMMUNE_NODE_INSTANCE",
+    default="instance",
+    show_default=True,
+    help="Instance folder (database, key, settings).",
+)
+@click.pass_context
+def main(ctx: click.Context, instance: Path) -> None:
+    """Run a commune one-stop desk that works offline and syncs signed records to a hub.
+
+    \b
+    Example:
+        commune-node --instance ./xa-dak-pxi init --commune "Xã Đăk Pxi" --agency-code 000.00.12.H26
+        commune-node --instance ./xa-dak-pxi run --port 5001
+    """
+    ctx.ensure_object(dict)
+    ctx.obj["instance"] = instance
+
+
+def _fail(exc: DossierError) -> None:
+    raise click.ClickException(f"{exc.en}\n{exc.vi}")
+
+
+@main.command()
+@click.option("--commune", required=True, help="Commune name, e.g. 'Xã Đăk Pxi'.")
+@click.option("--agency-code", required=True, help="Receiving agency code, pattern 000.00.xx.Hnn.")
+@click.option("--admin-user", default="admin", show_default=True, help="First node admin.")
+@click.option(
+    "--admin-password",
+    envvar="COMMUNE_NODE_ADMIN_PASSWORD",
+    help="Password of the first admin (prompted for if not given).",
+)
+@click.pass_context
+def init(
+    ctx: click.Context, commune: str, agency_code: str, admin_user: str, admin_password: str | None
+) -> None:
+    """Create the instance: database, node key pair, identity, catalogue, first admin.
+
+    \b
+    Example:
+        commune-node --instance ./xa-dak-pxi init --commune "Xã Đăk Pxi" \\
+            --agency-code 000.00.12.H26 --admin-user admin
+    """
+    import unicodedata
+
+    if not AGENCY_CODE.match(agency_code):
+        raise click.BadParameter("must look like 000.00.12.H26", param_hint="--agency-code")
+    commune = unicodedata.normalize("NFC", commune.strip())
+    app = _app(ctx)
+    instance = Path(app.instance_path)
+    if (instance / identity_service.KEY_FILE).exists():
+        raise click.ClickException(f"{instance} is already initialised (node key exists).")
+    if admin_password is None:
+        admin_password = click.prompt(
+            "Password for the admin", hide_input=True, confirmation_prompt=True
+        )
+    db.upgrade(app)
+    from common.catalogue import load_sample_catalogue
+
+    try:
+        with db.write_session(app) as session:
+            ident = identity_service.create_identity(
+                session, instance, commune_name=commune, agency_code=agency_code
+            )
+            n = catalogue.install(session, load_sample_catalogue())
+            officers.create_officer(
+                session,
+                username=admin_user,
+                full_name="Quản trị nút",
+                roles=["admin"],
+                password=admin_password,
+                clock=app.extensions["clock"],
+            )
+    except DossierError as exc:
+        _fail(exc)
+    click.echo(f"Node {ident.node_id} for {commune} ({agency_code}) created in {instance}")
+    click.echo(f"{n} procedures installed; admin user: {admin_user}")
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5001, show_default=True, type=int)
+@click.option("--threads", default=4, show_default=True, type=int)
+@click.option(
+    "--sync-interval",
+    default=60,
+    show_default=True,
+    type=int,
+    help="Seconds between background syncs with the hub; 0 turns it off.",
+)
+@click.pass_context
+def run(ctx: click.Context, host: str, port: int, threads: int, sync_interval: int) -> None:
+    """Serve the desk with the waitress production server (upgrades the database first).
+
+    \b
+    Example:
+        commune-node --instance ./xa-dak-pxi run --port 5001
+    """
+    import waitress
+
+    app = _app(ctx)
+    db.upgrade(app)
+    if sync_interval > 0:
+        from commune_node import scheduler
+
+        scheduler.start(app, sync_interval)
+    click.echo(f"Commune node serving on http://{host}:{port}/", err=True)
+    waitress.serve(app, host=host, port=port, threads=threads, ident="commune-node")
+
+
+@main.command()
+@click.pass_context
+def upgrade(ctx: click.Context) -> None:
+    """Bring the database schema up to date (safe to run any time; keeps all data).
+
+    \b
+    Example:
+        commune-node --instance ./xa-dak-pxi upgrade
+    """
+    db.upgrade(_app(ctx))
+    click.echo("Database is up to date.")
+
+
+@main.group()
+def officer() -> None:
+    """Manage officers and their API tokens."""
+
+
+@officer.command("add")
+@click.argument("username")
+@click.option("--name", "full_name", required=True, help="Full name, e.g. 'Lê Thị Hoa'.")
+@click.option(
+    "--role",
+    "roles",
+    multiple=True,
+    required=True,
+    type=click.Choice(["receiver", "leader", "admin"]),
+    help="Role; repeat for several.",
+)
+@click.option("--password", envvar="COMMUNE_NODE_OFFICER_PASSWORD", help="Prompted if not given.")
+@click.pass_context
+def officer_add(
+    ctx: click.Context, username: str, full_name: str, roles: tuple[str, ...], password: str | None
+) -> None:
+    """Add an officer.
+
+    \b
+    Example:
+        commune-node officer add hoa.le --name "Lê Thị Hoa" --role receiver
+    """
+    import unicodedata
+
+    app = _app(ctx)
+    if password is None:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    try:
+        with db.write_session(app) as session:
+            officers.create_officer(
+                session,
+                username=username,
+                full_name=unicodedata.normalize("NFC", full_name),
+                roles=list(roles),
+                password=password,
+                clock=app.extensions["clock"],
+            )
+    except DossierError as exc:
+        _fail(exc)
+    click.echo(f"Officer {username} added with roles {', '.join(roles)}.")
+
+
+@officer.command("token")
+@click.argument("username")
+@click.option("--label", default="api", show_default=True, help="What the token is for.")
+@click.pass_context
+def officer_token(ctx: click.Context, username: str, label: str) -> None:
+    """Issue an API bearer token for an officer (shown once; only its hash is kept).
+
+    \b
+    Example:
+        commune-node officer token hoa.le --label "lobby screen"
+    """
+    from sqlalchemy import select
+
+    from commune_node.models import Officer
+
+    app = _app(ctx)
+    with db.write_session(app) as session:
+        row = session.scalar(select(Officer).where(Officer.username == username))
+        if row is None:
+            raise click.ClickException(f"no officer named {username}")
+        token = officers.issue_token(session, row, label=label, clock=app.extensions["clock"])
+    click.echo(token)
+
+
+@main.command("verify-log")
+@click.pass_context
+def verify_log(ctx: click.Context) -> None:
+    """Check every record of this node's own chain: signature, sequence and hash links.
+
+    \b
+    Example:
+        commune-node verify-log
+    """
+    from common import record as rec
+
+    app = _app(ctx)
+    with db.read_session(app) as session:
+        ident = identity_service.load_identity(session, Path(app.instance_path))
+        previous: Any = None
+        count = 0
+        after = 0
+        while batch := eventlog.read_after(session, after, 2000):
+            for row in batch:
+                r = rec.parse(row.record)
+                try:
+                    rec.check_follows(previous, r)
+                    r.verify(ident.key.public_key())
+                except DossierError as exc:
+                    click.echo(f"seq {row.seq}: {exc.en}", err=True)
+                    sys.exit(1)
+                previous = r
+                count += 1
+            after = batch[-1].seq
+    click.echo(f"{count} records verified; chain intact.")
+
+
+@main.command()
+@click.option("--hub", "hub_url", required=True, help="The hub's address, e.g. https://hub.example")
+@click.option("--code", required=True, help="One-time enrolment code from the hub administrator.")
+@click.pass_context
+def enrol(ctx: click.Context, hub_url: str, code: str) -> None:
+    """Enrol this node with a hub using a one-time code.
+
+    \b
+    Example:
+        commune-node enrol --hub http://127.0.0.1:5000 --code K7QF-9M2X-TR4D
+    """
+    from commune_node.services.enrolment import enrol as do_enrol
+    from commune_node.transport import HttpTransport
+    from commune_node.web.context import node_identity
+
+    app = _app(ctx)
+    try:
+        with app.app_context():
+            answer = do_enrol(
+                db.database(app),
+                identity=node_identity(),
+                transport=HttpTransport(hub_url),
+                hub_url=hub_url,
+                code=code,
+            )
+    except DossierError as exc:
+        _fail(exc)
+    click.echo(
+        f"Enrolled with {answer['hub_name']} ({answer['level']}) as {answer['commune_name']}."
+    )
+
+
+@main.command()
+@click.pass_context
+def sync(ctx: click.Context) -> None:
+    """Sync with the hub now: push unsent records, pull what the hub sent.
+
+    \b
+    Example:
+        commune-node sync
+    """
+    from commune_node.scheduler import run_sync
+
+    app = _app(ctx)
+    try:
+        result = run_sync(app)
+    except DossierError as exc:
+        _fail(exc)
+    assert result is not None
+    click.echo(
+        f"Pushed {result.pushed} (again: {result.duplicates}), refused by hub: "
+        f"{result.dead}, pulled {result.pulled}; synced up to record {result.acked_seq}."
+    )
+
+
+@main.command("rotate-key")
+@click.pass_context
+def rotate_key(ctx: click.Context) -> None:
+    """Replace the node's signing key. The old key signs a record naming the new one, so the
+    chain stays provable; the hub learns the new key at the next sync.
+
+    \b
+    Example:
+        commune-node rotate-key
+    """
+    from commune_node.services import keyring
+    from commune_node.web.context import node_identity
+
+    app = _app(ctx)
+    instance = Path(app.instance_path)
+    with app.app_context():
+        old = node_identity()
+        with db.write_session(app) as session:
+            new, rec = keyring.rotate(
+                session, instance, identity=old, clock=app.extensions["clock"], actor="system"
+            )
+        keyring.finish(instance, old.key_id)
+        app.extensions["identity"] = new
+    click.echo(f"Key {old.key_id} replaced by {new.key_id} (record {rec.seq}).")
+
+
+@main.command("sample-data")
+@click.option("--dossiers", "count", default=40, show_default=True, type=int)
+@click.option("--password", default="demo-password", show_default=True, help="For demo officers.")
+@click.pass_context
+def sample_data(ctx: click.Context, count: int, password: str) -> None:
+    """Add demo officers (receiver, leader) and realistic dossiers in every status.
+
+    \b
+    Example:
+        commune-node sample-data --dossiers 40
+    """
+    from commune_node.sample import seed
+
+    app = _app(ctx)
+    summary = seed(app, count=count, password=password)
+    click.echo(summary)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,170 @@
+"""The node's tables. The event log is the truth; ``Dossier`` is a projection of it that is
+written in the same transaction as each event, and can be rebuilt from the log at any time."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, ClassVar
+
+from sqlalchemy import JSON, ForeignKey, Index, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from common_io.sqlite import UTCDateTime
+
+
+class Base(DeclarativeBase):
+    type_annotation_map: ClassVar[dict[Any, Any]] = {
+        datetime: UTCDateTime(),
+        dict[str, Any]: JSON(),
+    }
+
+
+class Setting(Base):
+    """Identity and configuration of this node (node id, commune, agency code, hub …)."""
+
+    __tablename__ = "setting"
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+
+
+class Officer(Base):
+    __tablename__ = "officer"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    full_name: Mapped[str] = mapped_column(String(100))
+    roles: Mapped[str] = mapped_column(String(100))  # comma-separated common.lifecycle.Role
+    password_hash: Mapped[str] = mapped_column(String(256))
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime]
+    tokens: Mapped[list[ApiToken]] = relationship(back_populates="officer")
+
+    @property
+    def role_set(self) -> frozenset[str]:
+        return frozenset(r for r in self.roles.split(",") if r)
+
+
+class ApiToken(Base):
+    """A bearer token for the JSON API; only its SHA-256 is stored."""
+
+    __tablename__ = "api_token"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    officer_id: Mapped[int] = mapped_column(ForeignKey("officer.id"))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    label: Mapped[str] = mapped_column(String(100), default="")
+    created_at: Mapped[datetime]
+    revoked: Mapped[bool] = mapped_column(default=False)
+    officer: Mapped[Officer] = relationship(back_populates="tokens")
+
+
+class Procedure(Base):
+    """One entry of the published procedure catalogue (common.catalogue.Procedure as a row)."""
+
+    __tablename__ = "procedure"
+    code: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(300))
+    search_key: Mapped[str] = mapped_column(String(600))  # folded, without diacritics
+    level: Mapped[str] = mapped_column(String(20))
+    limit_days: Mapped[int]
+    fee: Mapped[int]
+    definition: Mapped[dict[str, Any]]  # the full catalogue entry, as published
+
+
+class Event(Base):
+    """This node's own signed, chained log: one row per record, the exact bytes kept."""
+
+    __tablename__ = "event"
+    seq: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    record_id: Mapped[str] = mapped_column(String(64), unique=True)
+    dossier_code: Mapped[str | None] = mapped_column(String(64), index=True)
+    type: Mapped[str] = mapped_column(String(64))
+    actor: Mapped[str] = mapped_column(String(64))
+    at: Mapped[datetime]  # the record's own (node) time
+    record: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class Dossier(Base):
+    """Current state of a dossier, folded from its events (common.lifecycle.apply)."""
+
+    __tablename__ = "dossier"
+    code: Mapped[str] = mapped_column(String(64), primary_key=True)
+    procedure_code: Mapped[str] = mapped_column(ForeignKey("procedure.code"))
+    channel: Mapped[int]
+    status: Mapped[int] = mapped_column(index=True)
+    forwarded: Mapped[bool] = mapped_column(default=False)
+    applicant_name: Mapped[str] = mapped_column(String(100))
+    applicant_search: Mapped[str] = mapped_column(String(100), index=True)
+    id_number: Mapped[str] = mapped_column(String(12), default="")
+    phone: Mapped[str] = mapped_column(String(15), default="")
+    email: Mapped[str] = mapped_column(String(254), default="")
+    address: Mapped[str] = mapped_column(String(300), default="")
+    created_at: Mapped[datetime] = mapped_column(index=True)
+    received_at: Mapped[datetime | None]
+    due_at: Mapped[datetime | None] = mapped_column(index=True)
+    ended_at: Mapped[datetime | None]
+    last_seq: Mapped[int]
+    state: Mapped[dict[str, Any]]  # the whole DossierState, for the rules
+
+    __table_args__ = (Index("ix_dossier_open_due", "status", "due_at"),)
+
+
+class DayCounter(Base):
+    """Last dossier number issued per agency and receipt day: codes are gap-free per day."""
+
+    __tablename__ = "day_counter"
+    agency_code: Mapped[str] = mapped_column(String(32), primary_key=True)
+    day: Mapped[str] = mapped_column(String(6), primary_key=True)  # yymmdd
+    last: Mapped[int]
+    __table_args__ = (UniqueConstraint("agency_code", "day"),)
+
+
+class Receipt(Base):
+    """A hub-signed receipt: the hub stored this node's chain up to ``seq`` (kept forever)."""
+
+    __tablename__ = "receipt"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    seq: Mapped[int] = mapped_column(index=True)
+    record_id: Mapped[str | None] = mapped_column(String(64))
+    checkpoint_size: Mapped[int | None]
+    hub_time: Mapped[str] = mapped_column(String(40))
+    raw: Mapped[bytes] = mapped_column(LargeBinary)
+    received_at: Mapped[datetime]
+
+
+class DeadLetter(Base):
+    """One of this node's records that the hub stored but refused to apply, and why."""
+
+    __tablename__ = "dead_letter"
+    seq: Mapped[int] = mapped_column(ForeignKey("event.seq"), primary_key=True)
+    code: Mapped[str] = mapped_column(String(64))
+    message: Mapped[str] = mapped_column(String(1000))
+    message_vi: Mapped[str] = mapped_column(String(1000))
+    reported_at: Mapped[datetime]
+
+
+class Inbound(Base):
+    """A hub record pulled from the feed, verified, with the outcome of applying it."""
+
+    __tablename__ = "inbound"
+    feed_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    hub_seq: Mapped[int]
+    record_id: Mapped[str] = mapped_column(String(64), unique=True)
+    dossier_code: Mapped[str | None] = mapped_column(String(64), index=True)
+    type: Mapped[str] = mapped_column(String(64))
+    raw: Mapped[bytes] = mapped_column(LargeBinary)
+    received_at: Mapped[datetime]
+    problem: Mapped[str | None] = mapped_column(String(1000))
+
+
+class Alarm(Base):
+    """Something the node's officers must see: failed proofs, hub rollback, revoked key."""
+
+    __tablename__ = "alarm"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(40))
+    message: Mapped[str] = mapped_column(String(1000))
+    message_vi: Mapped[str] = mapped_column(String(1000))
+    created_at: Mapped[datetime]
+    acknowledged: Mapped[bool] = mapped_column(default=False)
+
+
+from commune_node import notify_models as _notify_models  # noqa: E402, F401  (outbox table)

@@ -1,0 +1,118 @@
+"""Background sync: APScheduler runs one sync at a time and backs off after failures.
+
+:func:`start` is called by ``commune-node run`` (never in tests or other commands). "Sync
+now" (page or CLI) goes through :func:`run_sync`, which shares the same lock, so two syncs
+never overlap. After a failure the next automatic attempt waits ``interval * 2**failures``
+seconds (at most ``SYNC_MAX_BACKOFF``) plus random jitter, so a hundred communes coming back
+after an outage do not all knock at once.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+from common.errors import DossierError
+from commune_node.db import database
+from commune_node.services.sync import SyncResult, sync_once
+from commune_node.transport import HttpTransport, Transport
+
+log = logging.getLogger("commune_node.sync")
+
+
+@dataclass
+class SyncState:
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    failures: int = 0
+    not_before: float = 0.0
+    last_result: SyncResult | None = None
+
+
+def _transport(app: Flask) -> Transport:
+    factory = app.config.get("SYNC_TRANSPORT")
+    if factory is not None:
+        transport: Transport = factory()
+        return transport
+    from commune_node.services.identity import get_setting
+
+    with database(app).read() as session:
+        url = get_setting(session, "hub_url") or ""
+    return HttpTransport(url)
+
+
+def run_sync(app: Flask, *, wait: bool = True) -> SyncResult | None:
+    """One sync now. Returns None if another sync is running and ``wait`` is False."""
+    from commune_node.web.context import node_identity
+
+    state: SyncState = app.extensions["sync_state"]
+    if not state.lock.acquire(blocking=wait):
+        return None
+    try:
+        with app.app_context():
+            from commune_node.services.keyring import request_key
+
+            with database(app).read() as session:
+                signer = request_key(session, Path(app.instance_path), node_identity())
+            result = sync_once(
+                database(app),
+                identity=node_identity(),
+                transport=_transport(app),
+                clock=app.extensions["clock"],
+                batch_bytes=app.config.get("SYNC_BATCH_BYTES", 64 * 1024),
+                request_key=signer,
+            )
+        state.failures = 0
+        state.not_before = 0.0
+        state.last_result = result
+        return result
+    except DossierError:
+        state.failures += 1
+        interval = float(app.config.get("SYNC_INTERVAL") or 60)
+        backoff = min(interval * 2**state.failures, float(app.config.get("SYNC_MAX_BACKOFF", 900)))
+        state.not_before = time.monotonic() + backoff * (0.5 + random.random() / 2)
+        raise
+    finally:
+        state.lock.release()
+
+
+def _tick(app: Flask) -> None:
+    state: SyncState = app.extensions["sync_state"]
+    if time.monotonic() < state.not_before:
+        return
+    try:
+        run_sync(app, wait=False)
+    except DossierError as exc:
+        log.warning("sync failed: %s (%s)", exc.code, exc.en)
+
+
+def init_app(app: Flask) -> None:
+    app.extensions["sync_state"] = SyncState()
+
+
+def start(app: Flask, interval: int) -> Any:
+    """Start background sync every ``interval`` seconds (called by ``commune-node run``)."""
+    from datetime import UTC, datetime, timedelta
+
+    from apscheduler.schedulers.background import BackgroundScheduler
+
+    app.config["SYNC_INTERVAL"] = interval
+    scheduler = BackgroundScheduler(daemon=True)
+    scheduler.add_job(
+        _tick,
+        "interval",
+        seconds=interval,
+        args=[app],
+        max_instances=1,
+        coalesce=True,
+        next_run_time=datetime.now(UTC) + timedelta(seconds=2),
+    )
+    scheduler.start()
+    app.extensions["scheduler"] = scheduler
+    return scheduler

@@ -1,0 +1,171 @@
+"""Lifecycle actions on an existing dossier, and the queries the desk needs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+from sqlalchemy import Select, func, or_, select
+from sqlalchemy.orm import Session
+
+from common import lifecycle, validators
+from common.calendar import CLOSE, VN_TZ, WorkingCalendar, due_at, extend_for_pause
+from common.catalogue import Procedure as CatalogueProcedure
+from common.errors import ErrorList, NotFound
+from common.lifecycle import Side, Status
+from commune_node.models import Dossier, Event, Procedure
+from commune_node.services import projection
+from commune_node.services.identity import Clock, NodeIdentity
+from commune_node.services.intake import Actor
+
+
+def get(session: Session, code: str) -> Dossier:
+    row = session.get(Dossier, code)
+    if row is None:
+        raise NotFound(f"no dossier with code {code}", vi=f"Không có hồ sơ mã {code}")
+    return row
+
+
+def events_of(session: Session, code: str) -> list[Event]:
+    return list(
+        session.scalars(select(Event).where(Event.dossier_code == code).order_by(Event.seq))
+    )
+
+
+def _procedure(session: Session, code: str) -> CatalogueProcedure:
+    row = session.get(Procedure, code)
+    if row is None:
+        raise NotFound(f"procedure {code} is no longer in the catalogue")
+    return CatalogueProcedure.from_dict(row.definition)
+
+
+def act(
+    session: Session,
+    code: str,
+    action: str,
+    form: dict[str, Any],
+    *,
+    identity: NodeIdentity,
+    clock: Clock,
+    actor: Actor,
+    calendar: WorkingCalendar,
+) -> Dossier:
+    """Apply one lifecycle action (payload already validated by ``schemas.action_schema``)."""
+    now = clock()
+    row = get(session, code)
+    state = projection.state_of(row)
+    assert state is not None
+    # Refuse early, before any payload work, with the rule's own words.
+    lifecycle.check(state, action, side=Side.COMMUNE, roles=actor.roles)
+    data: dict[str, Any] = {k: v for k, v in form.items() if v not in ("", None)}
+    errors = ErrorList()
+    procedure = _procedure(session, state.procedure)
+    limit = procedure.limit_days
+
+    if action == "accepted":
+        data["due"] = due_at(calendar, now, limit).isoformat()
+    elif action == "supplement_requested":
+        known = {d.id for d in procedure.documents}
+        for doc_id in form["missing"]:
+            if doc_id not in known:
+                errors.add(
+                    f"missing.{doc_id}",
+                    "not_in_catalogue",
+                    "Giấy tờ này không có trong danh mục của thủ tục; không được yêu cầu thêm.",
+                    "This document is not listed for the procedure; it may not be required.",
+                )
+    elif action in ("supplement_received", "fee_paid") and state.status in (
+        Status.SUPPLEMENT,
+        Status.PAYMENT,
+    ):
+        if state.received_at is None:  # guidance given at intake: the clock starts only now
+            data["due"] = due_at(calendar, now, limit).isoformat()
+        elif state.due_at is not None and state.paused_since is not None:
+            data["due"] = extend_for_pause(
+                calendar, state.due_at, state.paused_since, now
+            ).isoformat()
+    elif action == "apologised":
+        new_day: date = form["new_due"]
+        if not calendar.is_working_day(new_day):
+            errors.add(
+                "new_due",
+                "not_working_day",
+                "Ngày hẹn mới phải là ngày làm việc.",
+                "The new appointment must be on a working day.",
+            )
+        data["new_due"] = datetime.combine(new_day, CLOSE, tzinfo=VN_TZ).isoformat()
+        data["old_due"] = state.due_at.isoformat() if state.due_at else None
+    errors.raise_if_any()
+    return projection.record_event(
+        session,
+        row,
+        code=code,
+        action=action,
+        data=data,
+        identity=identity,
+        actor=actor,
+        side=Side.COMMUNE,
+        now=now,
+    )
+
+
+@dataclass(frozen=True)
+class DossierFilter:
+    status: int | None = None
+    procedure: str | None = None
+    query: str | None = None  # code, or applicant name with or without diacritics
+    due: str | None = None  # "today", "overdue", "soon"
+
+
+def due_soon_bound(calendar: WorkingCalendar, now: datetime, days: int = 2) -> datetime:
+    """End of the working day ``days`` working days from today: the 'due soon' horizon."""
+    day = calendar.add_working_days(now.astimezone(VN_TZ).date(), days)
+    return datetime.combine(day, CLOSE, tzinfo=VN_TZ)
+
+
+def list_query(flt: DossierFilter, *, now: datetime, calendar: WorkingCalendar) -> Select[Dossier]:
+    stmt = select(Dossier)
+    open_codes = [int(s) for s in lifecycle.OPEN]
+    if flt.status is not None:
+        stmt = stmt.where(Dossier.status == flt.status)
+    if flt.procedure:
+        stmt = stmt.where(Dossier.procedure_code == flt.procedure)
+    if flt.query:
+        folded = validators.fold_diacritics(flt.query)
+        stmt = stmt.where(
+            or_(Dossier.code == flt.query.strip(), Dossier.applicant_search.contains(folded))
+        )
+    if flt.due == "overdue":
+        stmt = stmt.where(Dossier.status.in_(open_codes), Dossier.due_at < now)
+    elif flt.due == "today":
+        start = datetime.combine(now.astimezone(VN_TZ).date(), time(0), tzinfo=VN_TZ)
+        stmt = stmt.where(
+            Dossier.status.in_(open_codes),
+            Dossier.due_at >= start,
+            Dossier.due_at < start + timedelta(days=1),
+        )
+    elif flt.due == "soon":
+        stmt = stmt.where(
+            Dossier.status.in_(open_codes),
+            Dossier.due_at >= now,
+            Dossier.due_at <= due_soon_bound(calendar, now),
+        )
+    if flt.due in ("overdue", "today", "soon"):
+        return stmt.order_by(Dossier.due_at, Dossier.code)
+    return stmt.order_by(Dossier.created_at.desc(), Dossier.code.desc())
+
+
+def list_dossiers(
+    session: Session,
+    flt: DossierFilter,
+    *,
+    now: datetime,
+    calendar: WorkingCalendar,
+    limit: int = 50,
+    offset: int = 0,
+) -> tuple[list[Dossier], int]:
+    stmt = list_query(flt, now=now, calendar=calendar)
+    total = session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
+    rows = list(session.scalars(stmt.limit(limit).offset(offset)))
+    return rows, total

@@ -1,0 +1,60 @@
+"""Appending to the node's own signed chain. Called only inside a write transaction, by the
+service that changes the state the event records, so state and event commit together."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from common import record
+from commune_node.models import Event
+from commune_node.services.identity import Clock, NodeIdentity, latest_anchor
+
+
+def head(session: Session) -> Event | None:
+    return session.scalars(select(Event).order_by(Event.seq.desc()).limit(1)).first()
+
+
+def append(
+    session: Session,
+    *,
+    identity: NodeIdentity,
+    clock: Clock,
+    dossier: str | None,
+    type: str,
+    actor: str,
+    data: dict[str, Any],
+) -> record.Record:
+    """Sign the next record of this node's chain and add it to the session."""
+    last = head(session)
+    rec = record.make(
+        private_key=identity.key,
+        node=identity.node_id,
+        seq=last.seq + 1 if last else 1,
+        prev=last.record_id if last else None,
+        at=clock(),
+        anchor=latest_anchor(session),
+        dossier=dossier,
+        type=type,
+        actor=actor,
+        data=data,
+    )
+    session.add(
+        Event(
+            seq=rec.seq,
+            record_id=rec.id,
+            dossier_code=dossier,
+            type=type,
+            actor=actor,
+            at=rec.at_time,
+            record=rec.raw,
+        )
+    )
+    return rec
+
+
+def read_after(session: Session, after: int, limit: int = 500) -> list[Event]:
+    stmt = select(Event).where(Event.seq > after).order_by(Event.seq).limit(limit)
+    return list(session.scalars(stmt))

@@ -1,0 +1,182 @@
+"""Taking a dossier in at the desk: check it against the published catalogue, issue its code,
+set its legal due date, and write the state and its signed event in one transaction."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from common import lifecycle, validators
+from common.calendar import VN_TZ, WorkingCalendar, due_at
+from common.catalogue import Procedure as CatalogueProcedure
+from common.errors import ErrorList
+from common.lifecycle import Role, Side
+from commune_node.models import DayCounter, Dossier, Procedure
+from commune_node.services import projection
+from commune_node.services.identity import Clock, NodeIdentity
+
+OUTCOME_ACTION = {
+    "receive": "received",
+    "register": "registered",
+    "supplement": "supplement_requested",
+    "refuse": "refused",
+}
+
+
+@dataclass(frozen=True)
+class Actor:
+    """The officer taking an action: user name (goes into the record) and roles."""
+
+    username: str
+    full_name: str
+    roles: frozenset[Role]
+
+
+def next_code(session: Session, *, agency_code: str, day: str) -> str:
+    """``<agency>-<yymmdd>-<NNNN>``: per agency and day, gap-free (same transaction)."""
+    counter = session.get(DayCounter, (agency_code, day))
+    if counter is None:
+        counter = DayCounter(agency_code=agency_code, day=day, last=0)
+        session.add(counter)
+    counter.last += 1
+    return f"{agency_code}-{day}-{counter.last:04d}"
+
+
+def _check_person(form: dict[str, Any], *, today: Any) -> dict[str, str]:
+    errors = ErrorList()
+    errors.problems.extend(validators.validate_name(form["applicant_name"], field="applicant_name"))
+    errors.problems.extend(
+        validators.validate_cccd(form["id_number"], field="id_number", today=today)
+    )
+    phone = ""
+    if form.get("phone"):
+        problems = validators.validate_phone(form["phone"], field="phone")
+        errors.problems.extend(problems)
+        if not problems:
+            phone = validators.normalise_phone(form["phone"])
+    if form.get("email"):
+        errors.problems.extend(validators.validate_email(form["email"], field="email"))
+    if form["notify"] in ("sms", "zalo") and not form.get("phone"):
+        errors.add(
+            "phone",
+            "required_for_notify",
+            "Cần số điện thoại để gửi thông báo qua SMS/Zalo.",
+            "A phone number is needed to notify by SMS or Zalo.",
+        )
+    if form["notify"] == "email" and not form.get("email"):
+        errors.add(
+            "email",
+            "required_for_notify",
+            "Cần địa chỉ thư điện tử để gửi thông báo qua email.",
+            "An e-mail address is needed to notify by e-mail.",
+        )
+    errors.raise_if_any()
+    return {
+        "name": form["applicant_name"],
+        "id_number": form["id_number"],
+        "phone": phone,
+        "email": form.get("email", ""),
+        "address": form["address"],
+    }
+
+
+def take_in(
+    session: Session,
+    form: dict[str, Any],
+    *,
+    identity: NodeIdentity,
+    clock: Clock,
+    actor: Actor,
+    calendar: WorkingCalendar,
+) -> Dossier:
+    """Create a dossier from a validated intake form (``schemas.IntakeSchema``)."""
+    now = clock()
+    errors = ErrorList()
+    row = session.get(Procedure, form["procedure"])
+    if row is None:
+        errors.add(
+            "procedure",
+            "unknown_procedure",
+            "Thủ tục không có trong danh mục đã công bố.",
+            "The procedure is not in the published catalogue.",
+        )
+        errors.raise_if_any()
+    assert row is not None
+    procedure = CatalogueProcedure.from_dict(row.definition)
+    person = _check_person(form, today=now.astimezone(VN_TZ).date())
+
+    documents = {doc_id: dict(counts) for doc_id, counts in form["documents"].items()}
+    outcome = form["outcome"]
+    check = procedure.check_documents({doc_id: sum(c.values()) for doc_id, c in documents.items()})
+    for doc_id in check.unknown:
+        errors.add(
+            f"documents.{doc_id}",
+            "not_in_catalogue",
+            "Giấy tờ này không có trong danh mục của thủ tục; không được yêu cầu thêm.",
+            "This document is not listed for the procedure; it may not be required.",
+        )
+    for doc_id in form["missing"]:
+        if doc_id not in {d.id for d in procedure.documents}:
+            errors.add(
+                f"missing.{doc_id}",
+                "not_in_catalogue",
+                "Giấy tờ này không có trong danh mục của thủ tục.",
+                "This document is not listed for the procedure.",
+            )
+    if outcome in ("receive", "register") and check.missing:
+        names = ", ".join(d.name for d in procedure.documents if d.id in check.missing)
+        errors.add(
+            "documents",
+            "incomplete",
+            f"Hồ sơ còn thiếu: {names}. Hãy lập phiếu yêu cầu bổ sung (mẫu 02).",
+            f"The dossier lacks: {', '.join(check.missing)}. Issue a supplement request (form 02).",
+        )
+    if outcome == "supplement" and not form["missing"]:
+        errors.add("missing", "required", "Liệt kê giấy tờ còn thiếu.", "List what is missing.")
+    if outcome in ("supplement", "refuse") and not form["reason"]:
+        errors.add("reason", "required", "Ghi rõ lý do.", "Give the reason.")
+    if outcome == "register" and form["channel"] != lifecycle.Channel.ONLINE:
+        errors.add(
+            "channel",
+            "register_online_only",
+            "Chỉ hồ sơ trực tuyến mới ở trạng thái «Mới đăng ký».",
+            "Only online submissions are registered before acceptance.",
+        )
+    errors.raise_if_any()
+
+    action = OUTCOME_ACTION[outcome]
+    day = now.astimezone(VN_TZ).strftime("%y%m%d")
+    code = next_code(session, agency_code=identity.agency_code, day=day)
+    data: dict[str, Any] = {
+        "procedure": procedure.code,
+        "procedure_name": procedure.name,
+        "level": procedure.level,
+        "limit_days": procedure.limit_days,
+        "channel": form["channel"],
+        "applicant": person,
+        "request": form["request"],
+        "documents": documents,
+        "sets": form["sets"],
+        "notify": form["notify"],
+        "receiver": actor.full_name,
+    }
+    if action == "received":
+        data["due"] = due_at(calendar, now, procedure.limit_days).isoformat()
+        data["fee"] = procedure.fee
+    if outcome == "supplement":
+        data["missing"] = list(form["missing"])
+    if outcome in ("supplement", "refuse"):
+        data["reason"] = form["reason"]
+    return projection.record_event(
+        session,
+        None,
+        code=code,
+        action=action,
+        data=data,
+        identity=identity,
+        actor=actor,
+        side=Side.COMMUNE,
+        now=now,
+    )

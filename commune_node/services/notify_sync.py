@@ -1,0 +1,144 @@
+"""Draining the notification outbox through the hub (the last step of a sync run).
+
+Messages that are not final go to ``POST /sync/v1/notify`` in small batches — in full while
+``waiting`` (never acknowledged), by id only once ``handed`` (the hub holds them and is still
+delivering: we only ask for their status), signed like every
+sync request (``sync.Client.call``). The hub stores each message once by its id and answers
+with each one's delivery status, which is written back here. Nothing is ever deleted or
+marked sent *before* the hub's answer: a run cut anywhere (link lost, ``kill -9``, power cut)
+leaves the messages waiting, and the next run hands them over again — harmlessly, since the
+hub keys them by id. Network I/O never happens inside a database transaction.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import select
+
+from common_io.database import Database
+from commune_node.notify_models import DELIVERED, FAILED, FINAL, HANDED, WAITING, OutboxMessage
+from commune_node.services.identity import set_setting
+
+if TYPE_CHECKING:
+    from commune_node.services.sync import Client
+
+BATCH = 20
+MAX_ROUNDS = 50
+_STATE_OF = {"delivered": DELIVERED, "failed": FAILED, "queued": HANDED, "sending": HANDED}
+
+
+@dataclass
+class DrainResult:
+    handed: int = 0
+    delivered: int = 0
+    failed: int = 0
+    notes: list[str] = field(default_factory=list)
+
+
+def pending(
+    db: Database, *, after: tuple[datetime, str] | None, limit: int
+) -> list[dict[str, Any]]:
+    """The next non-final messages after ``after`` (created_at, id), as the hub wants them."""
+    with db.read() as session:
+        stmt = select(OutboxMessage).where(OutboxMessage.state.in_((WAITING, HANDED)))
+        if after is not None:
+            stmt = stmt.where(
+                (OutboxMessage.created_at > after[0])
+                | ((OutboxMessage.created_at == after[0]) & (OutboxMessage.id > after[1]))
+            )
+        rows = session.scalars(
+            stmt.order_by(OutboxMessage.created_at, OutboxMessage.id).limit(limit)
+        )
+        return [
+            {
+                "id": m.id,
+                "dossier": m.dossier_code,
+                "kind": m.kind,
+                "channel": m.channel,
+                "to": m.recipient,
+                "subject": m.subject,
+                "text": m.text,
+                "text_ascii": m.text_ascii,
+                "_created_at": m.created_at,
+                "_state": m.state,
+            }
+            for m in rows
+        ]
+
+
+def _mask(recipient: str) -> str:
+    from commune_node.services.outbox import mask
+
+    return mask(recipient)
+
+
+def record_results(db: Database, results: list[dict[str, Any]], now: datetime) -> DrainResult:
+    """Write the hub's answer back to the outbox (one transaction)."""
+    out = DrainResult()
+    with db.write() as session:
+        for item in results:
+            row = session.get(OutboxMessage, str(item.get("id", "")))
+            status = str(item.get("status", ""))
+            if row is None or row.state in FINAL or status not in _STATE_OF:
+                continue
+            row.state = _STATE_OF[status]
+            row.hub_status = status
+            row.detail = str(item["error"])[:300] if item.get("error") else None
+            row.updated_at = now
+            if row.handed_at is None:
+                row.handed_at = now
+                out.handed += 1
+            if row.state == DELIVERED:
+                delivered = item.get("delivered_at")
+                row.delivered_at = datetime.fromisoformat(delivered) if delivered else now
+                out.delivered += 1
+            elif row.state == FAILED:
+                out.failed += 1
+            if row.state in FINAL:
+                row.recipient = _mask(row.recipient)
+    return out
+
+
+def drain(db: Database, client: Client, now: datetime) -> DrainResult:
+    """Hand every non-final message to the hub and store the statuses it answers.
+
+    Raises ``LinkError`` when the link drops (the caller retries later); a refusal by the hub
+    is kept as the ``notify_error`` setting and ends this drain without failing the sync."""
+    from commune_node.services.sync import SyncRefused
+
+    total = DrainResult()
+    after: tuple[datetime, str] | None = None
+    for _ in range(MAX_ROUNDS):
+        batch = pending(db, after=after, limit=BATCH)
+        if not batch:
+            break
+        last = batch[-1]
+        after = (last["_created_at"], last["id"])
+        # The hub already holds the handed ones: ask only for their status (bytes count on 2G).
+        fresh = [{k: v for k, v in m.items() if not k.startswith("_")} for m in batch
+                 if m["_state"] == WAITING]  # fmt: skip
+        held = [m["id"] for m in batch if m["_state"] != WAITING]
+        body = json.dumps({"messages": fresh, "ids": held}, ensure_ascii=False).encode()
+        try:
+            resp = client.call("POST", "/sync/v1/notify", body, content_type="application/json")
+        except SyncRefused as exc:
+            with db.write() as session:
+                set_setting(session, "notify_error", f"{exc.code}: {exc.en}"[:300])
+            total.notes.append(f"notifications refused by the hub: {exc.code}")
+            return total
+        got = record_results(db, list(resp.json().get("results", [])), now)
+        total.handed += got.handed
+        total.delivered += got.delivered
+        total.failed += got.failed
+    with db.write() as session:
+        set_setting(session, "notify_error", "")
+    if total.handed or total.delivered or total.failed:
+        total.notes.append(
+            f"notifications: {total.handed} handed over, {total.delivered} delivered, "
+            f"{total.failed} failed"
+        )
+    return total

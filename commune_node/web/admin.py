@@ -1,0 +1,66 @@
+"""Node administration: the officers of this desk (admin role only)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from marshmallow import EXCLUDE, Schema, fields, validate
+from werkzeug.datastructures import MultiDict
+
+from common.errors import ValidationError
+from commune_node import schemas
+from commune_node.db import read_session, write_session
+from commune_node.services import officers, queries
+from commune_node.web import inputs
+from commune_node.web.auth import login_required
+from commune_node.web.context import clock
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")
+
+
+class OfficerForm(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    username = schemas.Text(required=True, validate=validate.Length(1, 64))
+    full_name = schemas.Text(required=True, nfc_from_form=True, validate=validate.Length(1, 100))
+    roles = fields.List(fields.String(validate=validate.Length(1, 20)), required=True)
+    password = fields.String(required=True, validate=validate.Length(1, 200))
+
+
+def _render(values: MultiDict[str, str], errors: dict[str, list[str]], status: int) -> Any:
+    with read_session() as db:
+        rows = queries.officers(db)
+    return render_template(
+        "admin_officers.html",
+        rows=rows,
+        values=values,
+        errors=errors,
+        roles=[r.value for r in officers.NODE_ROLES],
+    ), status
+
+
+@bp.get("/officers")
+@login_required("admin")
+def officer_list() -> Any:
+    return _render(MultiDict(), {}, 200)
+
+
+@bp.post("/officers")
+@login_required("admin")
+def officer_add() -> Any:
+    raw = {k: request.form.get(k, "") for k in ("username", "full_name", "password")}
+    payload: dict[str, Any] = {**raw, "roles": request.form.getlist("roles")}
+    payload["username"] = payload["username"].strip().lower()
+    try:
+        form = schemas.load(OfficerForm(), payload)
+        with write_session() as db:
+            officer = officers.create_officer(db, clock=clock(), **form)
+            username = officer.username
+    except ValidationError as exc:
+        values = MultiDict([(k, v) for k, v in request.form.items(multi=True) if k != "password"])
+        return _render(values, inputs.errors_by_field(exc.problems), 422)
+    flash(_("Officer %(username)s added.", username=username), "success")
+    return redirect(url_for("pages.admin.officer_list"))

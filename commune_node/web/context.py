@@ -1,0 +1,67 @@
+"""Per-app collaborators for views: identity, clock, calendar, current officer."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import current_app, g
+
+from common.calendar import CalendarOverrides, WorkingCalendar
+from commune_node.db import read_session
+from commune_node.models import Officer
+from commune_node.services import identity as identity_service
+from commune_node.services.identity import Clock, NodeIdentity
+from commune_node.services.intake import Actor
+from commune_node.services.officers import actor_of
+
+
+def node_identity() -> NodeIdentity:
+    ident: NodeIdentity | None = current_app.extensions.get("identity")
+    if ident is None:
+        with read_session() as session:
+            ident = identity_service.load_identity(session, Path(current_app.instance_path))
+        current_app.extensions["identity"] = ident
+    return ident
+
+
+def clock() -> Clock:
+    c: Clock = current_app.extensions["clock"]
+    return c
+
+
+def calendar() -> WorkingCalendar:
+    """The working-day calendar with the overrides this node last received (cached)."""
+    with read_session() as session:
+        raw = identity_service.get_setting(session, "calendar_overrides", "")
+    cached = current_app.extensions.get("calendar")
+    if cached is not None and cached[0] == raw:
+        cal: WorkingCalendar = cached[1]
+        return cal
+    overrides = CalendarOverrides.from_dict(_json(raw)) if raw else default_overrides()
+    cal = WorkingCalendar(overrides)
+    current_app.extensions["calendar"] = (raw, cal)
+    return cal
+
+
+def default_overrides() -> CalendarOverrides:
+    from common import calendar_data
+
+    return calendar_data.SAMPLE_OVERRIDES
+
+
+def _json(raw: str) -> dict[str, list[str]]:
+    import json
+
+    value: dict[str, list[str]] = json.loads(raw)
+    return value
+
+
+def current_officer() -> Officer | None:
+    officer: Officer | None = g.get("officer")
+    return officer
+
+
+def current_actor() -> Actor:
+    officer = current_officer()
+    assert officer is not None, "views that act require a logged-in officer"
+    return actor_of(officer)

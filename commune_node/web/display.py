@@ -1,0 +1,138 @@
+"""How the pages and printed forms show things: Vietnam time, statuses, actions, timeliness.
+
+:func:`init` registers these as template filters and globals on the ``pages`` blueprint
+(app-wide, so the printing blueprint's templates see them too).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date, datetime
+from typing import Any
+
+from flask import Blueprint
+from flask_babel import get_locale
+from flask_babel import lazy_gettext as _l
+
+from common import lifecycle
+from common.calendar import VN_TZ, classify
+from common.lifecycle import Channel, Status
+from commune_node.web.context import current_officer, node_identity
+
+TIMELINESS = {
+    "early": ("Trước hạn", "Early"),
+    "on_time": ("Đúng hạn", "On time"),
+    "late": ("Trễ hạn", "Late"),
+}
+CHANNELS = {
+    Channel.IN_PERSON: ("Trực tiếp", "In person"),
+    Channel.ONLINE: ("Trực tuyến", "Online"),
+    Channel.POST: ("Bưu chính công ích", "Public postal service"),
+}
+NOTIFY = {
+    "sms": _l("SMS"),
+    "zalo": _l("Zalo"),
+    "email": _l("E-mail"),
+    "none": _l("No notification"),
+}
+ROLES = {"receiver": _l("Receiving officer"), "leader": _l("Leader"), "admin": _l("Node admin")}
+
+
+def is_vi() -> bool:
+    locale = get_locale()
+    return locale is None or locale.language == "vi"
+
+
+def pick(vi: str, en: str) -> str:
+    """The Vietnamese or English twin, by the officer's language."""
+    return vi if is_vi() else en
+
+
+def vn(value: datetime) -> datetime:
+    return value.astimezone(VN_TZ)
+
+
+def vn_time(value: datetime | str | None) -> str:
+    """``HH:MM dd/mm/yyyy`` in Vietnam time (an ISO string from a payload is accepted)."""
+    when = parse_time(value) if isinstance(value, str) else value
+    return vn(when).strftime("%H:%M %d/%m/%Y") if when else ""
+
+
+def vn_long(value: datetime | str | None) -> str:
+    """``09 giờ 00 phút, ngày 23/11/2026``: how the printed forms write an instant."""
+    when = parse_time(value) if isinstance(value, str) else value
+    return vn(when).strftime("%H giờ %M phút, ngày %d/%m/%Y") if when else ""
+
+
+def vn_date(value: datetime | date | str | None) -> str:
+    if isinstance(value, str):
+        value = parse_time(value)
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        value = vn(value).date()
+    return value.strftime("%d/%m/%Y")
+
+
+def parse_time(value: Any) -> datetime | None:
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        return datetime.fromisoformat(value)
+    except ValueError:
+        return None
+
+
+def status_label(code: int) -> str:
+    vi, en = lifecycle.STATUS_NAMES[Status(code)]
+    return pick(vi, en)
+
+
+def status_vi(code: int) -> str:
+    return lifecycle.STATUS_NAMES[Status(code)][0]
+
+
+def event_label(event_type: str) -> str:
+    action = lifecycle.ACTION_BY_EVENT.get(event_type)
+    return pick(action.vi, action.en) if action else event_type
+
+
+def channel_label(code: int) -> str:
+    vi, en = CHANNELS.get(Channel(code), ("", ""))
+    return pick(vi, en)
+
+
+def timeliness(end: datetime | None, due: datetime | None) -> str | None:
+    """``early``, ``on_time`` or ``late`` (``common.calendar.classify``); None if either
+    instant is unknown."""
+    if end is None or due is None:
+        return None
+    return classify(end, due)
+
+
+def timeliness_label(kind: str | None, *, vi_only: bool = False) -> str:
+    if kind is None or kind not in TIMELINESS:
+        return ""
+    vi, en = TIMELINESS[kind]
+    return vi if vi_only else pick(vi, en)
+
+
+def init(bp: Blueprint) -> None:
+    filters: dict[str, Callable[..., Any]] = {
+        "vn_time": vn_time,
+        "vn_date": vn_date,
+        "vn_long": vn_long,
+        "status_label": status_label,
+        "status_vi": status_vi,
+        "event_label": event_label,
+        "channel_label": channel_label,
+        "timeliness_label": timeliness_label,
+    }
+    for name, fn in filters.items():
+        bp.add_app_template_filter(fn, name)
+    bp.add_app_template_global(pick, "pick")
+    bp.add_app_template_global(is_vi, "is_vi")
+
+    @bp.app_context_processor
+    def _globals() -> dict[str, Any]:
+        return {"officer": current_officer(), "node": node_identity, "ROLES": ROLES}

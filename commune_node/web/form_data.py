@@ -1,0 +1,230 @@
+"""What each printed form says, read from the dossier's signed events (Circular 03/2025
+Annex I numbering). Pure functions: the printing views load the events and render.
+
+Every form is in Vietnamese whatever the officer's page language: it is a legal document.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from common.catalogue import Procedure
+from commune_node.models import Dossier
+from commune_node.services.queries import EventView
+from commune_node.web.display import parse_time, status_vi, timeliness
+
+# The events that start the clock and issue an appointment (form 01): receipt at the desk,
+# acceptance of an online submission, or the supplement that completes a dossier that was
+# incomplete at intake.
+RECEIPT_TYPES = ("dossier.received", "dossier.accepted", "dossier.supplement_received")
+DESK = "Bộ phận Một cửa"
+HUB = "Cấp trên (liên thông)"
+LEVELS = {"commune": "UBND {commune}", "province": "Cơ quan cấp tỉnh", "hub": "Cơ quan cấp trên"}
+# Events that are not a hand-over of the dossier between people (form 06 leaves them out).
+NOT_HANDOVER = frozenset({"dossier.fee_paid", "dossier.payment_requested", "dossier.rated"})
+
+
+@dataclass(frozen=True)
+class DocLine:
+    name: str
+    original: int
+    certified_copy: int
+    photocopy: int
+
+
+@dataclass(frozen=True)
+class Facts:
+    """The dossier as taken in: applicant, request and documents (from the creating event)."""
+
+    name: str
+    id_number: str
+    address: str
+    phone: str
+    email: str
+    request: str
+    procedure_name: str
+    sets: int
+    notify: str
+    receiver: str
+    documents: dict[str, dict[str, int]] = field(default_factory=dict)
+
+
+def facts(row: Dossier, events: list[EventView]) -> Facts:
+    data = next((e.data for e in events if "applicant" in e.data), {})
+    person = data.get("applicant", {})
+    return Facts(
+        name=person.get("name", row.applicant_name),
+        id_number=person.get("id_number", row.id_number),
+        address=person.get("address", row.address),
+        phone=person.get("phone", row.phone),
+        email=person.get("email", row.email),
+        request=data.get("request", ""),
+        procedure_name=data.get("procedure_name", row.procedure_code),
+        sets=int(data.get("sets", 1)),
+        notify=data.get("notify", ""),
+        receiver=data.get("receiver", ""),
+        documents=data.get("documents", {}),
+    )
+
+
+def received_documents(procedure: Procedure | None, counts: dict[str, Any]) -> list[DocLine]:
+    """The documents taken in, in catalogue order, with their counts by kind."""
+    names = {d.id: d.name for d in procedure.documents} if procedure else {}
+    order = list(names) + [k for k in counts if k not in names]
+    return [
+        DocLine(
+            names.get(doc_id, doc_id),
+            int(counts[doc_id].get("original", 0)),
+            int(counts[doc_id].get("certified_copy", 0)),
+            int(counts[doc_id].get("photocopy", 0)),
+        )
+        for doc_id in order
+        if doc_id in counts
+    ]
+
+
+def required_documents(procedure: Procedure | None, ids: list[str]) -> list[DocLine]:
+    """The listed documents with the quantity of each kind the catalogue asks for."""
+    if procedure is None:
+        return [DocLine(doc_id, 0, 0, 0) for doc_id in ids]
+    wanted = set(ids)
+    return [
+        DocLine(d.name, int(d.original), int(d.certified_copy), int(d.photocopy))
+        for d in procedure.documents
+        if d.id in wanted
+    ]
+
+
+def last(events: list[EventView], *types: str) -> EventView | None:
+    found = [e for e in events if e.type in types]
+    return found[-1] if found else None
+
+
+def first(events: list[EventView], *types: str) -> EventView | None:
+    return next((e for e in events if e.type in types), None)
+
+
+def receipt(events: list[EventView]) -> EventView | None:
+    """The event that took the dossier in and set its first appointment (form 01)."""
+    return next((e for e in events if e.type in RECEIPT_TYPES and "due" in e.data), None)
+
+
+def documents_at(events: list[EventView], upto: EventView | None) -> dict[str, Any]:
+    """Document counts handed in up to and including ``upto``: those at intake, completed by
+    any supplement received since."""
+    counts: dict[str, Any] = {}
+    for e in events:
+        if "applicant" in e.data or e.type == "dossier.supplement_received":
+            counts.update(e.data.get("documents", {}))
+        if e is upto:
+            break
+    return counts
+
+
+def lead_agency(level: str, commune: str) -> str:
+    return LEVELS.get(level, level).format(commune=commune)
+
+
+@dataclass(frozen=True)
+class Handover:
+    """One row of the processing-control slip (form 06)."""
+
+    step: str
+    agency: str
+    at: datetime
+    giver: str
+    receiver: str
+    outcome: str | None  # early / on_time / late against the appointment in force then
+    note: str
+
+
+def handovers(events: list[EventView], names: dict[str, str], applicant: str) -> list[Handover]:
+    """Who handed the dossier to whom, when, and whether it was in time (form 06).
+
+    The holder starts as the applicant; each step passes the dossier from the holder (or the
+    acting officer) to the next person. The appointment in force moves with the events that
+    set it (receipt, supplement received, apology).
+    """
+    rows: list[Handover] = []
+    holder = applicant
+    due: datetime | None = None
+    for e in events:
+        if e.type in NOT_HANDOVER or e.action is None:
+            continue
+        actor = names.get(e.actor, e.actor)
+        agency = HUB if e.actor not in names else DESK
+        name = e.type.removeprefix("dossier.")
+        if name in ("received", "accepted", "registered", "supplement_received"):
+            giver, receiver, holder = applicant, actor, actor
+        elif name == "forwarded":
+            giver, receiver, holder = actor, HUB, HUB
+        elif name == "resolved":
+            giver, receiver, holder = actor, DESK, DESK
+        elif name == "result_returned":
+            giver, receiver = actor, str(e.data.get("collected_by") or applicant)
+            holder = receiver
+        elif name in ("supplement_requested", "refused", "withdrawn", "stopped", "apologised"):
+            giver, receiver = actor, applicant
+            if name != "apologised":
+                holder = applicant
+        else:  # processing: from whoever holds it to the officer who takes it on
+            giver, receiver, holder = holder, actor, actor
+        outcome = timeliness(e.at, due)
+        due = parse_time(e.data.get("new_due")) or parse_time(e.data.get("due")) or due
+        note = str(e.data.get("reason") or e.data.get("note") or e.data.get("result") or "")
+        rows.append(Handover(e.action.vi, agency, e.at, giver, receiver, outcome, note))
+    return rows
+
+
+@dataclass(frozen=True)
+class BookRow:
+    """One row of the tracking book (form 07)."""
+
+    no: int
+    code: str
+    procedure: str
+    sets: int
+    name: str
+    address: str
+    phone: str
+    agency: str
+    received: datetime | None
+    appointment: datetime | None
+    transferred: datetime | None
+    result_back: datetime | None
+    returned: datetime | None
+    note: str
+
+
+def book_row(
+    no: int, row: Dossier, events: list[EventView], procedure_name: str, commune: str
+) -> BookRow:
+    f = facts(row, events)
+    taken = receipt(events)
+    transferred = first(events, "dossier.forwarded", "dossier.processing")
+    resolved = first(events, "dossier.resolved")
+    returned = first(events, "dossier.result_returned")
+    notes = []
+    if row.status not in (2, 4, 9, 10):
+        notes.append(status_vi(row.status))
+    apologies = [e for e in events if e.type == "dossier.apologised"]
+    if apologies:
+        notes.append(f"Xin lỗi, hẹn lại {len(apologies)} lần")
+    return BookRow(
+        no=no,
+        code=row.code,
+        procedure=procedure_name or f.procedure_name,
+        sets=f.sets,
+        name=f.name,
+        address=f.address,
+        phone=f.phone,
+        agency=lead_agency(str(row.state.get("level", "commune")), commune),
+        received=taken.at if taken else None,
+        appointment=parse_time(taken.data.get("due")) if taken else None,
+        transferred=transferred.at if transferred else None,
+        result_back=resolved.at if resolved else None,
+        returned=returned.at if returned else None,
+        note="; ".join(notes),
+    )

@@ -1,0 +1,191 @@
+"""Print-ready forms (A4, Vietnamese): 01 receipt and appointment, 02 request to supplement,
+03 refusal, 04 apology and new appointment, 06 processing-control slip, 07 tracking book.
+
+URLs carry only the dossier code (or, for the book, a date range); the QR code on form 01
+encodes only the public status look-up path with the dossier code — no personal data.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+import qrcode
+import qrcode.image.svg
+from flask import Blueprint, abort, current_app, render_template, request
+from markupsafe import Markup
+from marshmallow import EXCLUDE, Schema, fields, validates_schema
+from marshmallow import ValidationError as MarshmallowError
+
+from common.calendar import VN_TZ
+from commune_node import schemas
+from commune_node.db import read_session
+from commune_node.services import dossiers, queries
+from commune_node.services.identity import get_setting
+from commune_node.web import form_data
+from commune_node.web.auth import login_required
+from commune_node.web.context import clock, node_identity
+
+bp = Blueprint("printing", __name__, url_prefix="/print")
+
+KINDS = {
+    "01": "form01.html",
+    "02": "form02.html",
+    "03": "form03.html",
+    "04": "form04.html",
+    "06": "form06.html",
+}
+# Which event each form prints (the latest of these types; form 01: the receipt).
+SOURCE = {
+    "02": ("dossier.supplement_requested",),
+    "03": ("dossier.refused",),
+    "04": ("dossier.apologised",),
+}
+MAX_BOOK_DAYS = 366
+UNIT_KINDS = ("xã", "phường")
+
+
+def status_path(code: str) -> str:
+    """What the QR code on form 01 encodes: the public status look-up for this dossier."""
+    base = str(current_app.config.get("PUBLIC_STATUS_BASE", "")).rstrip("/")
+    return f"{base}/status?code={code}"
+
+
+def qr_svg(payload: str) -> Markup:
+    """``payload`` as an inline SVG QR code (no image file, nothing fetched). The markup is
+    qrcode's own output for a payload we build, so it is safe to insert unescaped."""
+    image = qrcode.make(
+        payload,
+        image_factory=qrcode.image.svg.SvgPathImage,
+        error_correction=qrcode.constants.ERROR_CORRECT_M,
+        border=2,
+    )
+    svg: str = image.to_string(encoding="unicode")
+    return Markup(svg)
+
+
+def _sheet(when: datetime) -> dict[str, Any]:
+    """What every form's header needs: agency, unit, place and date line."""
+    ident = node_identity()
+    commune = ident.commune_name
+    kind, _sep, place = commune.partition(" ")
+    if kind.lower() not in UNIT_KINDS or not place:
+        kind, place = "", commune
+    local = when.astimezone(VN_TZ)
+    return {
+        "agency": f"UBND {commune}".upper(),
+        "unit": " ".join(filter(None, ("Trung tâm Phục vụ hành chính công", kind.lower(), place))),
+        "commune": commune,
+        "place_date": f"{place}, ngày {local:%d} tháng {local:%m} năm {local:%Y}",
+    }
+
+
+@bp.get("/<kind>/<code>")
+@login_required()
+def form(kind: str, code: str) -> Any:
+    template = KINDS.get(kind)
+    if template is None:
+        abort(404)
+    with read_session() as db:
+        row = dossiers.get(db, code)
+        events = queries.history(db, code)
+        names = queries.officer_names(db, {e.actor for e in events})
+        procedure = queries.procedure(db, row.procedure_code)
+        phone = get_setting(db, "contact_phone", "") or ""
+        year_start = datetime(row.created_at.astimezone(VN_TZ).year, 1, 1, tzinfo=VN_TZ)
+        entry = queries.book_entry(db, row, year_start=year_start)
+    if kind == "01":
+        source = form_data.receipt(events)
+    else:
+        source = form_data.last(events, *SOURCE[kind]) if kind in SOURCE else None
+    if kind != "06" and source is None:
+        abort(404, description=f"This dossier has no event for form {kind}.")
+    facts = form_data.facts(row, events)
+    context: dict[str, Any] = {
+        "row": row,
+        "facts": facts,
+        "event": source,
+        "procedure": procedure,
+        "officer_name": names.get(source.actor, source.actor) if source else "",
+        "contact_phone": phone,
+        **_sheet(source.at if source else clock()()),
+    }
+    if kind == "01":
+        assert source is not None
+        payload = status_path(code)
+        context |= {
+            "documents": form_data.received_documents(
+                procedure, form_data.documents_at(events, source)
+            ),
+            "due": form_data.parse_time(source.data.get("due")),
+            "limit_days": next(
+                (e.data["limit_days"] for e in events if "limit_days" in e.data),
+                procedure.limit_days if procedure else None,
+            ),
+            "entry": entry,
+            "qr": qr_svg(payload),
+            "qr_payload": payload,
+        }
+    elif kind == "02":
+        assert source is not None
+        context["documents"] = form_data.required_documents(procedure, source.data["missing"])
+    elif kind == "04":
+        assert source is not None
+        taken = form_data.receipt(events)
+        context |= {
+            "received": taken.at if taken else row.received_at,
+            "old_due": form_data.parse_time(source.data.get("old_due")),
+            "new_due": form_data.parse_time(source.data.get("new_due")),
+        }
+    elif kind == "06":
+        level = str(row.state.get("level", "commune"))
+        context |= {
+            "rows": form_data.handovers(events, names, facts.name),
+            "lead": form_data.lead_agency(level, node_identity().commune_name),
+        }
+    return render_template(template, **context)
+
+
+class BookRange(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    start = fields.Date(data_key="from", load_default=None)
+    end = fields.Date(data_key="to", load_default=None)
+
+    @validates_schema
+    def _order(self, data: dict[str, Any], **_kw: Any) -> None:
+        start, end = data.get("start"), data.get("end")
+        if start and end and (end < start or (end - start).days >= MAX_BOOK_DAYS):
+            raise MarshmallowError(
+                f"'to' must be on or after 'from', at most {MAX_BOOK_DAYS} days later", "to"
+            )
+
+
+@bp.get("/07")
+@login_required()
+def book() -> Any:
+    args = {k: v for k, v in request.args.items() if v.strip()}
+    rng = schemas.load(BookRange(), args)
+    today = clock()().astimezone(VN_TZ).date()
+    end: date = rng["end"] or today
+    start: date = rng["start"] or end.replace(day=1)
+    lo = datetime.combine(start, time(0), tzinfo=VN_TZ)
+    hi = datetime.combine(end + timedelta(days=1), time(0), tzinfo=VN_TZ)
+    commune = node_identity().commune_name
+    with read_session() as db:
+        found = queries.taken_in_between(db, lo, hi)
+        histories = queries.histories(db, [r.code for r in found])
+        names = queries.procedure_names(db, {r.procedure_code for r in found})
+        year_start = datetime(start.year, 1, 1, tzinfo=VN_TZ)
+        first_no = queries.count_taken_in_before(db, year_start, lo) + 1
+    # Entry numbers run through the year, so the book's row numbers match form 01's entry.
+    rows, no, year = [], first_no, start.year
+    for r in found:
+        if r.created_at.astimezone(VN_TZ).year != year:
+            no, year = 1, r.created_at.astimezone(VN_TZ).year
+        rows.append(
+            form_data.book_row(no, r, histories[r.code], names.get(r.procedure_code, ""), commune)
+        )
+        no += 1
+    return render_template("form07.html", rows=rows, start=start, end=end, **_sheet(clock()()))

@@ -1,0 +1,369 @@
+"""The randomised fault campaign: hypothesis draws steps — intake and actions on any node,
+sync, link faults of every kind, crashes and ``kill -9``, restarts, a hub restored from an
+earlier backup, a node clock days off — against a hub and commune nodes on loopback, and
+checks the invariants after every step and at convergence (see ``World.check``):
+
+* no event a node showed as synced (``acked_seq``, the sync page's ``data-acked``) is missing
+  at the hub, and every receipt a node holds is honoured by the hub (after a hub restore:
+  once the node has re-sent);
+* no event is stored twice; every chain is intact (node: signatures, seq, prev; hub: each
+  node's ``LogRecord`` rows contiguous with prev links) and the hub's copy is the node's;
+* at convergence every node's records are at the hub and every dossier's state at the hub
+  equals the state at its node; honest nodes cause no dead letter, fork or quarantine.
+
+Two campaigns (both over real HTTP through :class:`FaultProxy`):
+
+* ``test_campaign_threads`` — hub and two nodes served by waitress in threads of the test
+  process (SQLite): most scenarios and steps, cheaply.
+* ``test_campaign_processes`` — real ``central-hub``/``commune-node`` processes started from
+  the CLIs, with ``kill -9`` at any moment (during a sync: mid-batch, mid-commit), the clock
+  moved through ``DOSSIER_CLOCK_OFFSET_SECONDS``; SQLite and PostgreSQL hubs.
+
+``CAMPAIGN_SCALE=20`` multiplies the number of scenarios (the soak; see docs/reliability.md).
+Each campaign prints one summary line (scenarios, steps, faults injected, events lost and
+duplicated) in the test report.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, Phase, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import (
+    RuleBasedStateMachine,
+    invariant,
+    rule,
+    run_state_machine_as_test,
+)
+
+from tests.faults.harness import (
+    CERTIFIED_COPY,
+    CRIMINAL_RECORD,
+    MARITAL,
+    ProcessWorld,
+    Stats,
+    Template,
+    ThreadWorld,
+    World,
+    build_template,
+    pg_clone,
+    pg_drop_all,
+)
+
+SCALE = max(1, int(os.environ.get("CAMPAIGN_SCALE", "1")))
+NAMES = ["Nguyễn Văn Đức", "Trần Thị Mai", "Lê Hoàng Ánh", "Phạm Thị Ngọc Hân", "Y Bơ Niê"]
+PROCEDURES = [MARITAL, MARITAL, CERTIFIED_COPY, CRIMINAL_RECORD]
+# (action, who, payload): tried on a random dossier; the rules refuse what does not apply
+ACTIONS: list[tuple[str, str, dict[str, Any]]] = [
+    ("processing", "receiver", {}),
+    ("processing", "receiver", {}),
+    ("resolved", "leader", {"result": "Đã cấp giấy xác nhận"}),
+    ("result_returned", "receiver", {"collected_by": "Người nộp"}),
+    ("refused", "receiver", {"reason": "Không thuộc thẩm quyền"}),
+    ("withdrawn", "receiver", {"reason": "Công dân rút hồ sơ"}),
+    ("forwarded", "receiver", {}),
+    ("forwarded", "receiver", {}),
+    ("rated", "receiver", {"rating": 3}),
+    ("payment_requested", "receiver", {"amount": 50000}),
+    ("fee_paid", "receiver", {"amount": 50000, "receipt_no": "BL-01"}),
+    ("supplement_requested", "receiver", {"missing": ["to_khai"], "reason": "Thiếu tờ khai"}),
+    ("supplement_received", "receiver", {"documents": {"to_khai": {"original": 1}}}),
+]
+# one-sync link faults: (kind, proxy set-up)
+LINK_FAULTS = (
+    ["latency", "bandwidth"]  # slow by nature: drawn half as often
+    + ["cut_up", "cut_down", "stall", "drop_push", "drop_any", "drop_status", "down"] * 2
+)
+SUMMARIES: list[str] = []
+
+
+def arm(world: World, i: int, kind: str, n: int) -> None:
+    p = world.nodes[i].proxy
+    if kind == "latency":
+        p.set_latency(0.005 + (n % 5) / 200)
+    elif kind == "bandwidth":
+        p.set_bandwidth(64_000)
+    elif kind == "cut_up":
+        p.cut_after(up=n)
+    elif kind == "cut_down":
+        p.cut_after(down=n)
+    elif kind == "stall":
+        p.stall(seconds=0.2)
+    elif kind == "drop_push":
+        p.drop_responses(1 + n % 2, match=b"POST /sync/v1/push")
+    elif kind == "drop_any":
+        p.drop_responses(1 + n % 3)
+    elif kind == "drop_status":
+        p.drop_responses(1, match=b"GET /sync/v1/status")
+    elif kind == "down":
+        p.set_down()
+
+
+# What a step does, and how often (per 100). The list interleaves the kinds, since
+# hypothesis draws low list positions more often than high ones.
+WEIGHTS = {"intake": 22, "act": 24, "sync": 14, "fault": 16, "link": 4, "clock": 3,
+           "crash_node": 3, "crash_hub": 3, "backup": 3, "restore": 3, "hub_act": 5}  # fmt: skip
+PROCESS_WEIGHTS = {"kill_mid_sync": 6, "sync_command": 2}
+
+
+def interleave(weights: dict[str, int]) -> list[str]:
+    return [k for _, k in sorted(((i + 0.5) / w, k) for k, w in weights.items() for i in range(w))]
+
+
+STEPS = interleave(WEIGHTS)
+HUB_ACTIONS: list[tuple[str, dict[str, Any]]] = [
+    ("processing", {}),
+    ("resolved", {"result": "Cấp Phiếu lý lịch tư pháp"}),
+    ("payment_requested", {"amount": 200000}),
+]
+
+
+def machine(
+    make_world: Callable[[], World], stats: Stats, *, processes: bool
+) -> type[RuleBasedStateMachine]:
+    kinds = interleave({**WEIGHTS, **PROCESS_WEIGHTS}) if processes else STEPS
+
+    class Campaign(RuleBasedStateMachine):
+        def __init__(self) -> None:
+            super().__init__()
+            self.world = make_world()
+            self.world.start()
+            stats.scenarios += 1
+
+        @rule(kind=st.sampled_from(kinds), i=st.integers(0, 1), data=st.data())
+        def step(self, kind: str, i: int, data: st.DataObject) -> None:
+            stats.steps += 1
+            started = time.monotonic()
+            getattr(self, f"do_{kind}")(i, data)
+            stats.seconds[kind] = stats.seconds.get(kind, 0.0) + time.monotonic() - started
+
+        def do_intake(self, i: int, data: st.DataObject) -> None:
+            procedure = data.draw(st.sampled_from(PROCEDURES), label="procedure")
+            name = data.draw(st.sampled_from(NAMES), label="name")
+            if self.world.intake(i, procedure, name):
+                stats.events += 1
+
+        def do_act(self, i: int, data: st.DataObject) -> None:
+            pick = data.draw(st.integers(0, 10**6), label="dossier")
+            name, who, body = data.draw(st.sampled_from(ACTIONS), label="action")
+            codes = self.world.nodes[i].codes
+            if codes:
+                code = codes[pick % len(codes)]
+                if self.world.act(i, code, name, who, body) == 200:
+                    stats.events += 1
+
+        def do_sync(self, i: int, data: st.DataObject) -> None:
+            stats.syncs += 1
+            if self.world.sync(i):
+                stats.syncs_ok += 1
+
+        def do_fault(self, i: int, data: st.DataObject) -> None:
+            """One sync while the link misbehaves; the link is healed afterwards."""
+            kind = data.draw(st.sampled_from(LINK_FAULTS), label="fault")
+            arm(self.world, i, kind, data.draw(st.integers(0, 6000), label="n"))
+            stats.count(kind)
+            self.do_sync(i, data)
+            self.world.nodes[i].proxy.clear()
+
+        def do_link(self, i: int, data: st.DataObject) -> None:
+            """The link goes down (or comes back) and stays so across the next steps."""
+            down = data.draw(st.booleans(), label="down")
+            self.world.nodes[i].proxy.set_down(down)
+            if down:
+                stats.count("link_down")
+
+        def do_clock(self, i: int, data: st.DataObject) -> None:
+            """The node's computer clock is set days ahead or behind (or put right)."""
+            days = data.draw(st.sampled_from([-5, -2, -1, 1, 3, 30, 0]), label="days")
+            self.world.set_clock(i, days * 86400 + (7 if days else 0))
+            if days:
+                stats.count("clock_off")
+
+        def do_crash_node(self, i: int, data: st.DataObject) -> None:
+            self.world.stop_node(i, kill=True)
+            self.world.start_node(i)
+            stats.kills += 1
+            stats.count("kill_node")
+
+        def do_crash_hub(self, i: int, data: st.DataObject) -> None:
+            self.world.stop_hub(kill=True)
+            self.world.start_hub()
+            stats.kills += 1
+            stats.count("kill_hub")
+
+        def do_backup(self, i: int, data: st.DataObject) -> None:
+            if len(self.world.backups) < 3:
+                self.world.backup_hub()
+
+        def do_restore(self, i: int, data: st.DataObject) -> None:
+            which = data.draw(st.integers(0, 2), label="backup")
+            if self.world.backups:
+                self.world.restore_hub(which % len(self.world.backups))
+                stats.restores += 1
+                stats.count("hub_restore")
+
+        def do_hub_act(self, i: int, data: st.DataObject) -> None:
+            """The hub officer acts on a forwarded dossier (a hub record to its node)."""
+            pick = data.draw(st.integers(0, 10**6), label="forwarded")
+            action, form = data.draw(st.sampled_from(HUB_ACTIONS), label="hub_action")
+            codes = self.world.forwarded_at_hub()
+            if codes:
+                code = codes[pick % len(codes)]
+                if self.world.hub_act(code, action, form):
+                    stats.events += 1
+                    stats.count("hub_action", fault=False)
+
+        def do_kill_mid_sync(self, i: int, data: st.DataObject) -> None:
+            """kill -9 of the node or the hub at a random moment of a sync (mid-batch,
+            mid-commit), then restart."""
+            target = data.draw(st.sampled_from(["node", "hub"]), label="target")
+            delay = data.draw(st.floats(0.0, 0.4), label="delay")
+            w = self.world
+            assert isinstance(w, ProcessWorld)
+            w.nodes[i].proxy.set_latency(0.02)  # spread the sync over a few hundred ms
+            w.kill_during_sync(i, target, delay)
+            w.nodes[i].proxy.clear()
+            stats.kills += 1
+            stats.count(f"kill_{target}_mid_sync")
+            if target == "node":
+                w.start_node(i)
+            else:
+                w.start_hub()
+
+        def do_sync_command(self, i: int, data: st.DataObject) -> None:
+            """``commune-node sync`` beside the running desk, maybe killed with -9."""
+            kill_after = data.draw(st.sampled_from([None, 0.9, 1.2, 1.5, 2.0]), label="kill")
+            w = self.world
+            assert isinstance(w, ProcessWorld)
+            w.sync_command(i, kill_after=kill_after)
+            if kill_after is not None:
+                stats.kills += 1
+                stats.count("kill_sync_command")
+
+        @invariant()
+        def nothing_lost_nothing_twice(self) -> None:
+            started = time.monotonic()
+            problems = self.world.check()
+            stats.seconds["check"] = stats.seconds.get("check", 0.0) + time.monotonic() - started
+            assert not problems, problems
+
+        def teardown(self) -> None:
+            try:
+                problems = self.world.converge()
+                stats.stalled_after_restore += len(self.world.stalled_after_restore)
+                if problems:
+                    stats.lost += sum("synced" in p or "receipt" in p for p in problems)
+                    stats.duplicated += sum("twice" in p for p in problems)
+                assert not problems, problems
+            finally:
+                self.world.close()
+            shutil.rmtree(self.world.root, ignore_errors=True)  # kept when it failed
+
+    return Campaign
+
+
+@pytest.fixture(scope="module")
+def thread_template(tmp_path_factory: pytest.TempPathFactory) -> Template:
+    return build_template(tmp_path_factory.mktemp("tmpl-threads"), nodes=2, processes=False)
+
+
+def _run(
+    make_world: Callable[[], World],
+    name: str,
+    *,
+    scenarios: int,
+    steps: int,
+    processes: bool,
+    record_property: Callable[[str, object], None],
+) -> Stats:
+    stats = Stats()
+    run_state_machine_as_test(
+        machine(make_world, stats, processes=processes),
+        settings=settings(
+            max_examples=scenarios,
+            stateful_step_count=steps,
+            deadline=None,
+            database=None,
+            suppress_health_check=list(HealthCheck),
+            print_blob=True,
+            # a failing scenario is reported as found (with its steps and a reproduction
+            # blob); shrinking real processes can take long, so only on request
+            phases=list(Phase) if os.environ.get("CAMPAIGN_SHRINK") else [Phase.generate],
+        ),
+    )
+    line = stats.line(name)
+    if os.environ.get("CAMPAIGN_TIMES"):
+        print({k: round(v, 1) for k, v in sorted(stats.seconds.items())})
+    SUMMARIES.append(line)
+    record_property("campaign", line)
+    print(line)
+    return stats
+
+
+@pytest.mark.parametrize("part", [0, 1])
+def test_campaign_threads(
+    thread_template: Template,
+    tmp_path: Path,
+    record_property: Callable[[str, object], None],
+    part: int,
+) -> None:
+    """Half of the threads campaign (two halves, so pytest-xdist can run them side by side):
+    together at least 200 scenarios and 5,000 steps."""
+    counter = iter(range(10**9))
+
+    def make() -> World:
+        return ThreadWorld(thread_template, tmp_path / f"s{next(counter)}")
+
+    scenarios = int(os.environ.get("CAMPAIGN_DEV_N", 100)) * SCALE
+    stats = _run(make, f"campaign (threads, SQLite hub, half {part + 1})", scenarios=scenarios,
+                 steps=30, processes=False, record_property=record_property)  # fmt: skip
+    assert stats.scenarios >= scenarios and stats.steps >= 25 * scenarios, stats.line("threads")
+    assert stats.lost == 0 and stats.duplicated == 0
+
+
+@pytest.fixture(
+    scope="module", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
+)
+def process_template(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Template]:
+    if request.param == "sqlite":
+        yield build_template(tmp_path_factory.mktemp("tmpl-proc"), nodes=2, processes=True)
+        return
+    from tests.support import fresh_postgres_database
+
+    with fresh_postgres_database() as url:
+        yield build_template(tmp_path_factory.mktemp("tmpl-proc-pg"), nodes=2, processes=True,
+                             hub_database=url)  # fmt: skip
+
+
+@pytest.mark.slow
+def test_campaign_processes(
+    process_template: Template, tmp_path: Path, record_property: Callable[[str, object], None]
+) -> None:
+    counter = iter(range(10**9))
+    databases: list[str] = []
+
+    def make() -> World:
+        n = next(counter)
+        db = None
+        if process_template.hub_database:
+            db = pg_clone(process_template.hub_database, f"camp{os.getpid()}_{n}")
+            databases.append(db)
+        return ProcessWorld(process_template, tmp_path / f"p{n}", hub_database=db)
+
+    kind = "PostgreSQL" if process_template.hub_database else "SQLite"
+    try:
+        stats = _run(make, f"campaign (processes, {kind} hub)", scenarios=int(os.environ.get("CAMPAIGN_DEV_N", 6)) * SCALE, steps=25,
+                     processes=True, record_property=record_property)  # fmt: skip
+    finally:
+        for db in databases:
+            pg_drop_all(db)
+    assert stats.lost == 0 and stats.duplicated == 0

@@ -1,0 +1,123 @@
+"""The hub's pages in a real headless Chromium, against the hub served by waitress on loopback
+(SQLite and PostgreSQL): the administrator reads and sorts node health, the hub officer
+resolves a forwarded dossier and the commune node pulls the result."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from central_hub.models import Node as HubNode
+from central_hub.services import nodes as hub_nodes
+from commune_node.web.context import node_identity
+from tests.hub.fixtures import HUB_PASSWORD, Hub
+from tests.support import live_server
+from tests.sync.conftest import Site, sync
+from tests.sync.helpers import CRIMINAL_RECORD, act, take_in
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+SHOTS = Path(os.environ.get("HUB_SCREENSHOTS", "/tmp"))
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not shutil.which(CHROMIUM), reason="needs /usr/bin/chromium"),
+]
+
+
+@pytest.fixture
+def site(hub: Hub, tmp_path: Path) -> Iterator[Site]:
+    with live_server(hub.app) as url:
+        yield Site(hub, url, tmp_path, hub.clock)
+
+
+def test_administrator_sorts_node_health_and_officer_resolves_a_dossier(
+    site: Site, request: pytest.FixtureRequest
+) -> None:
+    from playwright.sync_api import expect, sync_playwright
+
+    db = request.node.callspec.params["hub"]
+    a = site.node("a", "000.00.12.H26", commune="Xã Đăk Pxi")
+    b = site.node("b", "000.00.13.H26", commune="Xã Đăk Pne")
+    code = take_in(a, CRIMINAL_RECORD, name="Trần Thị Mai")
+    act(a, code, "forwarded")
+    sync(a)
+    take_in(b)
+    take_in(b)
+    sync(b)
+    site.clock.advance(hours=5)
+    take_in(b)
+    sync(b)
+    with a.app.app_context():
+        a_id = node_identity().node_id
+    with b.app.app_context():
+        b_id = node_identity().node_id
+    with site.hub.db.write() as s:
+        node = s.get(HubNode, b_id)
+        assert node is not None
+        hub_nodes.quarantine(s, node, "fork: seq 2 does not follow the stored seq 1", site.clock())
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        page = browser.new_page(viewport={"width": 1360, "height": 900}, locale="vi-VN")
+
+        def login(username: str) -> None:
+            page.goto(site.url + "/login")
+            page.fill("#username", username)
+            page.fill("#password", HUB_PASSWORD)
+            page.click("button[type=submit]")
+            expect(page.locator(".topbar .who")).to_contain_text("Đăng xuất")
+
+        login("admin")
+        page.click("nav >> text=Tình trạng nút")
+        rows = page.locator("#nodes tbody tr")
+        expect(rows).to_have_count(2)
+        assert rows.nth(0).get_attribute("data-node") == b_id  # quarantined: worst first
+        expect(rows.nth(0)).to_contain_text("Bị cách ly")
+        page.screenshot(path=str(SHOTS / f"hub-nodes-{db}.png"), full_page=True)
+        page.click("#nodes thead a[data-sort=records]")
+        expect(page).to_have_url(f"{site.url}/nodes?sort=records&rev=0")
+        expect(page.locator("#nodes th[aria-sort]")).to_contain_text("Bản ghi đã lưu")
+        assert rows.nth(0).get_attribute("data-node") == a_id  # fewer records: behind
+        page.click("#nodes thead a[data-sort=records]")
+        assert rows.nth(0).get_attribute("data-node") == b_id
+        page.screenshot(path=str(SHOTS / f"hub-nodes-sorted-{db}.png"), full_page=True)
+        page.click(f"#nodes tr[data-node='{b_id}'] td a")
+        expect(page.locator("h1")).to_contain_text("Xã Đăk Pne")
+        page.screenshot(path=str(SHOTS / f"hub-node-{db}.png"), full_page=True)
+        page.click("text=Đăng xuất")
+        expect(page).to_have_url(f"{site.url}/login")
+
+        login("lan.pham")
+        page.click("nav >> text=Hàng chờ liên thông")
+        page.click(f"text={code}")
+        expect(page.locator("h1")).to_contain_text(code)
+        page.screenshot(path=str(SHOTS / f"hub-dossier-{db}.png"), full_page=True)
+        form = page.locator("#action-resolved")
+        form.locator("summary").click()
+        form.locator("button[type=submit]").click()  # the browser asks for the result first
+        expect(page.locator(".flash")).to_have_count(0)
+        form.locator("textarea[name=result]").fill("Cấp Phiếu lý lịch tư pháp số 12/LLTP")
+        form.locator("input[name=electronic_result]").check()
+        form.locator("button[type=submit]").click()
+        expect(page.locator(".flash")).to_contain_text("Đã thực hiện: Giải quyết xong")
+        expect(page.locator("h1 .badge").first).to_contain_text("Đã xử lý xong")
+        expect(page.locator("table.history tbody tr")).to_have_count(3)
+        page.screenshot(path=str(SHOTS / f"hub-dossier-resolved-{db}.png"), full_page=True)
+        browser.close()
+
+    sync(a)
+    r = a.api(a.app.test_client(), "GET", f"/dossiers/{code}")
+    assert r.json["dossier"]["status"]["code"] == 9
