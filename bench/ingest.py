@@ -35,7 +35,9 @@ class Stream:
 def _streams(
     site: servers.HubSite, specs: list[data.Spec], count: int, per_node: int, batch: int
 ) -> list[Stream]:
-    agencies = [(data.COMMUNES[i % len(data.COMMUNES)], data.agency_code(i + 1)) for i in range(count)]
+    agencies = [
+        (data.COMMUNES[i % len(data.COMMUNES)], data.agency_code(i + 1)) for i in range(count)
+    ]
     codes = site.issue_codes(agencies)
     urls = site.urls
     out = []
@@ -93,9 +95,7 @@ def run(settings: Settings, specs: list[data.Spec]) -> list[Row]:
             site.start(1, cpus={1} if _two_cores() else None)
             try:
                 base = verify_rate()
-                rate, cpu_k, errors = measure(
-                    site, specs, nodes=1, per_node=per_node, batch=batch
-                )
+                rate, cpu_k, errors = measure(site, specs, nodes=1, per_node=per_node, batch=batch)
             finally:
                 site.stop()
         ratio = rate / base
@@ -165,4 +165,3 @@ class _database:
     def __exit__(self, *exc: object) -> None:
         if self._cm:
             self._cm.__exit__(*exc)
-

@@ -222,10 +222,8 @@ class LinkProxy:
             self._stats.up += len(data)
         else:
             self._stats.down += len(data)
-        try:
+        with contextlib.suppress(ConnectionError, OSError, RuntimeError):
             writer.write(data)
-        except (ConnectionError, OSError, RuntimeError):
-            pass
 
     def _abort(self, conn: _Conn) -> None:
         """Cut: both sockets reset, bytes in flight lost."""

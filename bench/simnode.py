@@ -52,9 +52,7 @@ class SimNode:
             raise RuntimeError(f"enrolment refused: {r.status_code} {r.text[:300]}")
         self.hub_public = keys.public_from_hex(r.json()["hub_public_key"])
 
-    def call(
-        self, method: str, path: str, body: bytes = b"", *, content_type: str = ""
-    ) -> Answer:
+    def call(self, method: str, path: str, body: bytes = b"", *, content_type: str = "") -> Answer:
         headers = protocol.sign_request(
             self.key,
             method=method,

@@ -229,9 +229,8 @@ def run_link(settings: Settings, base: Base) -> list[Row]:
     utilisation = useful / (rate * elapsed)
     pushes = counting.calls.get("push", 0)
     broken = counting.broken.get("push", 0)
-    link_desc = "64 kbit/s, 300 ms RTT, cut every 200 KB" if not settings.smoke else (
-        f"smoke link: {rate * 8 / 1000:.0f} kbit/s, {rtt * 1000:.0f} ms, cut every {cut // 1000} KB"
-    )
+    link = f"{rate * 8 / 1000:.0f} kbit/s, {rtt * 1000:.0f} ms RTT, cut every {cut // 1000} KB"
+    link_desc = f"smoke link: {link}" if settings.smoke else link
     ideal = useful / rate
     return [
         Row(
