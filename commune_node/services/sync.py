@@ -349,14 +349,29 @@ def encode_push(batch: list[bytes]) -> bytes:
     return protocol.encode_batch_v2(batch)
 
 
+def resume_after(hub_head: int, acked: int) -> int:
+    """The seq after which a push starts, given the hub's head (already checked to be our own
+    record) and the highest seq our receipts cover.
+
+    * The hub has what we have receipts for: start after its head.
+    * The hub stored more than we hold receipts for (an answer was lost on the way): send
+      its head record alone again — the hub acknowledges it as a duplicate with a fresh
+      receipt covering everything up to it — and go on after it. Nothing the hub already
+      has is sent twice beyond that one record.
+    * The hub has less than our receipts say (restored from a backup): start after its
+      head; what it lost is sent again.
+    """
+    if hub_head > acked:
+        return hub_head - 1
+    return hub_head
+
+
 def _push(
     db: Database, client: Client, link: HubLink, result: SyncResult, hub_head: int, budget: int
 ) -> None:
     with db.read() as session:
         acked = acked_seq(session)
-    # Records the hub stored whose receipt never reached us (the answer was lost on the way)
-    # are sent again: the hub acknowledges them as duplicates with a fresh receipt.
-    after = min(hub_head, acked)
+    after = resume_after(hub_head, acked)
     for _ in range(MAX_ROUNDS):
         with db.read() as session:
             batch = _next_batch(session, after, budget)
