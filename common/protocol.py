@@ -377,6 +377,31 @@ def cosignature_body(checkpoint: dict[str, Any], *, node: str, key: str) -> dict
     }
 
 
+def _frontier_range(first_leaf: int, frontier: list[bytes]) -> Any:
+    from common import merkle
+
+    keys_ = merkle.root_keys(first_leaf)
+    if len(keys_) != len(frontier):
+        raise merkle.ProofError(
+            f"frontier has {len(frontier)} hashes, expected {len(keys_)}", reason="bad_frontier"
+        )
+    return merkle.CompactRange.from_nodes(
+        first_leaf, merkle.MemoryNodes(dict(zip(keys_, frontier, strict=True)))
+    )
+
+
+def verify_frontier(*, size: int, frontier: list[bytes], root: bytes) -> None:
+    """Prove that ``frontier`` (the perfect subtrees of a tree of ``size`` leaves, largest
+    first) is the frontier of the tree whose root is ``root``. Raises ProofError."""
+    from common import merkle
+
+    if _frontier_range(size, frontier).root() != root:
+        raise merkle.ProofError(
+            f"the log's frontier at {size} is not the tree of the checkpoint we verified",
+            reason="old_root_mismatch",
+        )
+
+
 def verify_batch_inclusion(
     *, first_leaf: int, frontier: list[bytes], leaves: list[bytes], root: bytes, size: int
 ) -> None:
@@ -385,14 +410,7 @@ def verify_batch_inclusion(
     from the hub's hashes, append our own leaf hashes, and compare. Raises ProofError."""
     from common import merkle
 
-    keys_ = merkle.root_keys(first_leaf)
-    if len(keys_) != len(frontier):
-        raise merkle.ProofError(
-            f"frontier has {len(frontier)} hashes, expected {len(keys_)}", reason="bad_frontier"
-        )
-    tree = merkle.CompactRange.from_nodes(
-        first_leaf, merkle.MemoryNodes(dict(zip(keys_, frontier, strict=True)))
-    )
+    tree = _frontier_range(first_leaf, frontier)
     for raw in leaves:
         tree.append(merkle.leaf_hash(raw))
     if tree.size != size:

@@ -197,9 +197,11 @@ def _proof(session: Any, out: ingest.PushOutcome, known: int) -> dict[str, Any] 
     cp = out.checkpoint
     if cp is None or not out.stored:
         return None
-    consistency = (
-        translog.consistency_proof(session, known, cp.size) if 0 < known <= cp.size else []
-    )
+    # When the node's known checkpoint is exactly where this push's records start, the
+    # frontier is itself the consistency proof (the node folds it to its old root), so none
+    # is sent: the common case of one commune catching up on a quiet log.
+    needs_consistency = 0 < known <= cp.size and known != out.first_leaf
+    consistency = translog.consistency_proof(session, known, cp.size) if needs_consistency else []
     return {
         "first_leaf": out.first_leaf,
         "frontier": [h.hex() for h in out.frontier],

@@ -288,7 +288,16 @@ def witness(
             raise merkle.ProofError(
                 f"the hub's checkpoint shrank from {old_size} to {size}", reason="rollback"
             )
-        if old_size and known == old_size:
+        if batch is not None and old_size and batch[0] == old_size and not consistency:
+            # Our records start where our old checkpoint ended: the hub's frontier there
+            # must fold to that checkpoint's root; extended by our records it must reach the
+            # new root (checked below), which proves the new tree extends the old one.
+            protocol.verify_frontier(
+                size=old_size,
+                frontier=[bytes.fromhex(h) for h in batch[1]],
+                root=bytes.fromhex(old_root),
+            )
+        elif old_size and known == old_size:
             merkle.verify_consistency(
                 old_size,
                 size,
