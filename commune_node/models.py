@@ -89,7 +89,7 @@ class Dossier(Base):
     code: Mapped[str] = mapped_column(String(64), primary_key=True)
     procedure_code: Mapped[str] = mapped_column(ForeignKey("procedure.code"))
     channel: Mapped[int]
-    status: Mapped[int] = mapped_column(index=True)
+    status: Mapped[int]
     forwarded: Mapped[bool] = mapped_column(default=False)
     applicant_name: Mapped[str] = mapped_column(String(100))
     applicant_search: Mapped[str] = mapped_column(String(100), index=True)
@@ -100,11 +100,19 @@ class Dossier(Base):
     created_at: Mapped[datetime] = mapped_column(index=True)
     received_at: Mapped[datetime | None]
     due_at: Mapped[datetime | None] = mapped_column(index=True)
+    open_due_at: Mapped[datetime | None]  # due_at while the dossier is open, else NULL
     ended_at: Mapped[datetime | None]
     last_seq: Mapped[int]
     state: Mapped[dict[str, Any]]  # the whole DossierState, for the rules
 
-    __table_args__ = (Index("ix_dossier_open_due", "status", "due_at"),)
+    # Each list the desk shows reads its first page straight off one of these. The folded
+    # names are also in the FTS5 table ``dossier_search`` (trigram), kept by triggers
+    # (migration 0003): see services/dossiers.py for the search.
+    __table_args__ = (
+        Index("ix_dossier_status_created", "status", "created_at", "code"),
+        Index("ix_dossier_procedure_created", "procedure_code", "created_at", "code"),
+        Index("ix_dossier_open_due_at", "open_due_at", "code"),
+    )
 
 
 class DayCounter(Base):

@@ -85,5 +85,6 @@ def store_state(row: Dossier, state: DossierState) -> None:
     row.forwarded = state.forwarded
     row.received_at = state.received_at
     row.due_at = state.due_at
+    row.open_due_at = state.due_at if state.is_open else None
     row.ended_at = state.ended_at
     row.state = lifecycle.state_to_dict(state)

@@ -8,6 +8,7 @@ import threading
 import unicodedata
 from datetime import datetime
 from typing import Any
+from urllib.parse import urlencode
 
 import pytest
 from flask.testing import FlaskClient
@@ -251,6 +252,31 @@ def test_list_filters(node: Node, client: FlaskClient) -> None:
     for bad in ("status=11", "due=later", "limit=0", "limit=x", "offset=-1"):
         r = node.api(client, "GET", f"/dossiers?{bad}")
         assert r.status_code == 400 and r.json["error"]["code"] == "bad_request"
+    act(node, client, b, "refused", reason="Không thuộc thẩm quyền")
+    r = node.api(client, "GET", "/dossiers?due=overdue")  # refused: nothing is due any more
+    assert [d["code"] for d in r.json["dossiers"]] == [a]
+
+
+def test_name_search_finds_substrings_with_or_without_diacritics(
+    node: Node, client: FlaskClient
+) -> None:
+    a = create(node, client, applicant_name="Nguyễn Thị Ánh Tuyết")["code"]
+    b = create(node, client, applicant_name="Nguyễn Văn An")["code"]
+    cases = {
+        "Ánh Tuyết": [a],  # with diacritics, in the middle of the name
+        "anh tuyet": [a],
+        "NGUYEN": [b, a],  # newest first
+        "van an": [b],
+        "an": [b, a],  # shorter than the trigram index: looked up the slow way, same answer
+        'an"h': [],  # a quote is text, not FTS syntax
+        "%": [],  # so is a LIKE wildcard
+        b: [b],  # the dossier code itself
+    }
+    for query, want in cases.items():
+        r = node.api(client, "GET", "/dossiers?" + urlencode({"q": query}))
+        assert r.status_code == 200, (query, r.json)
+        assert [d["code"] for d in r.json["dossiers"]] == want, query
+        assert r.json["total"] == len(want), query
 
 
 @pytest.mark.parametrize(
