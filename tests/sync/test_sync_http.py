@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gzip
+import json
 import secrets
 from datetime import timedelta
 
@@ -96,6 +98,26 @@ def test_dropped_response_is_retried_without_duplicates(site: Site) -> None:
         assert acked_seq(s) == 6
 
 
+def test_json_answers_are_gzipped_for_a_node_that_accepts_it(site: Site) -> None:
+    a = site.node("a", "000.00.12.H26")
+    take_in(a)
+    ident = _ident(a)
+    with node_db.read_session(a.app) as s:
+        raws = [e.record for e in eventlog.read_after(s, 0)]
+    zipped = _push(site, ident, raws, stream=True)  # requests asks for gzip by default
+    on_the_wire = zipped.raw.read(decode_content=False)
+    assert zipped.headers["Content-Encoding"] == "gzip"
+    assert int(zipped.headers["Content-Length"]) == len(on_the_wire)
+    plain = _push(site, ident, raws, headers={"Accept-Encoding": "identity"})
+    assert "Content-Encoding" not in plain.headers
+    assert len(on_the_wire) < 0.75 * len(plain.content)
+    answer = json.loads(gzip.decompress(on_the_wire))
+    assert answer["stored"] == 1 and plain.json()["duplicates"] == 1
+    # The node's own transport reads it like any answer.
+    take_in(a)
+    assert sync(a).pushed == 1
+
+
 def test_resending_the_same_batch_is_acknowledged_again(site: Site) -> None:
     a = site.node("a", "000.00.12.H26")
     take_in(a)
@@ -109,9 +131,18 @@ def test_resending_the_same_batch_is_acknowledged_again(site: Site) -> None:
     assert hub_count(site.hub, ident.node_id) == 1
 
 
-def _push(site: Site, ident, raws, *, nonce: str | None = None, ts: int | None = None):  # type: ignore[no-untyped-def]
+def _push(
+    site: Site,
+    ident,
+    raws,
+    *,
+    nonce: str | None = None,
+    ts: int | None = None,
+    headers: dict[str, str] | None = None,
+    stream: bool = False,
+):  # type: ignore[no-untyped-def]
     body = protocol.encode_batch(raws)
-    headers = protocol.sign_request(
+    signed = protocol.sign_request(
         ident.key,
         method="POST",
         path="/sync/v1/push",
@@ -120,8 +151,14 @@ def _push(site: Site, ident, raws, *, nonce: str | None = None, ts: int | None =
         nonce=nonce or secrets.token_hex(16),
         node=ident.node_id,
     )
-    headers["Content-Type"] = protocol.BATCH_CONTENT_TYPE
-    return requests.post(site.url + "/sync/v1/push", data=body, headers=headers, timeout=10)
+    signed["Content-Type"] = protocol.BATCH_CONTENT_TYPE
+    return requests.post(
+        site.url + "/sync/v1/push",
+        data=body,
+        headers={**signed, **(headers or {})},
+        timeout=10,
+        stream=stream,
+    )
 
 
 def test_equivocation_is_detected_and_quarantines_the_node(site: Site) -> None:
