@@ -123,20 +123,36 @@ def database_of(app: Flask) -> Database:
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)
 @click.option("--threads", default=8, show_default=True, type=int)
+@click.option(
+    "--connection-limit",
+    default=1000,
+    show_default=True,
+    type=click.IntRange(1, 10_000),
+    help="Open connections served at once; nodes keep theirs open between requests, so "
+    "this bounds how many communes one hub process serves during a reconnect storm.",
+)
 @click.pass_context
-def run(ctx: click.Context, host: str, port: int, threads: int) -> None:
+def run(ctx: click.Context, host: str, port: int, threads: int, connection_limit: int) -> None:
     """Serve the hub with the waitress production server (upgrades the database first).
 
     \b
     Example:
-        central-hub --instance ./hub run --port 5000
+        central-hub --instance ./hub run --port 5000 --connection-limit 800
     """
     import waitress
 
     app = _app(ctx)
     database_of(app).upgrade()
     click.echo(f"Hub serving on http://{host}:{port}/", err=True)
-    waitress.serve(app, host=host, port=port, threads=threads, ident="central-hub")
+    waitress.serve(
+        app,
+        host=host,
+        port=port,
+        threads=threads,
+        connection_limit=connection_limit,
+        asyncore_use_poll=True,  # poll(), not select(): no 1,024-descriptor ceiling
+        ident="central-hub",
+    )
 
 
 @main.command("enrol-code")
