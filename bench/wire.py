@@ -60,12 +60,14 @@ class Counting:
     inner: Transport
     calls: dict[str, int] = field(default_factory=dict)
     broken: dict[str, int] = field(default_factory=dict)
+    bodies: dict[str, int] = field(default_factory=dict)  # request body bytes sent, by kind
 
     def request(
         self, method: str, path: str, *, body: bytes = b"", headers: dict[str, str] | None = None
     ) -> Response:
         kind = path.split("?")[0].rsplit("/", 1)[-1]
         self.calls[kind] = self.calls.get(kind, 0) + 1
+        self.bodies[kind] = self.bodies.get(kind, 0) + len(body)
         try:
             return self.inner.request(method, path, body=body, headers=headers)
         except LinkError:
@@ -179,12 +181,15 @@ def run_wire(settings: Settings, base: Base) -> list[Row]:
     zlib_per = len(zlib.compress(protocol.encode_frames(raws), 9)) / len(raws)
     per = (up + down) / base.events
     calls = ", ".join(f"{k} {v}" for k, v in sorted(counting.calls.items()))
+    bodies = ", ".join(
+        f"{k} {v / base.events:.0f}" for k, v in sorted(counting.bodies.items()) if v
+    )
     return [
         Row(
             "2. Bytes on the wire",
             f"{base.events:,}-event backlog, one sync, both ways, headers included "
             f"(up {up / base.events:.0f} + down {down / base.events:.0f} B/event; "
-            f"requests: {calls})",
+            f"request bodies, B/event: {bodies}; requests: {calls})",
             f"{per:.0f} B/event",
             f"{raw_per:.0f} B/event raw records; {zlib_per:.0f} zlib-9 of the whole backlog",
             f"{per / raw_per:.2f} of raw",

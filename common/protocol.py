@@ -18,6 +18,7 @@
 from __future__ import annotations
 
 import base64
+import gzip
 import hashlib
 import re
 import zlib
@@ -305,6 +306,32 @@ def decode_batch(body: bytes) -> list[bytes]:
     if inflater.unused_data:
         raise _batch_error("data after the end of the zlib stream")
     return decode_frames(raw)
+
+
+# ---------------------------------------------------------------- compressed JSON bodies
+
+
+def gzip_body(data: bytes) -> bytes:
+    """A JSON request body as the node sends it (``Content-Encoding: gzip``)."""
+    return gzip.compress(data, compresslevel=9, mtime=0)
+
+
+def gunzip_body(data: bytes, *, limit: int) -> bytes:
+    """Inflate a gzip request body, refusing more than ``limit`` bytes (a zip bomb costs
+    the hub at most that much memory) and anything but exactly one whole gzip member.
+    Raises ValueError saying what is wrong."""
+    inflater = zlib.decompressobj(wbits=31)
+    try:
+        raw = inflater.decompress(data, limit)
+    except zlib.error as exc:
+        raise ValueError("the body is not gzip data") from exc
+    if inflater.unconsumed_tail:
+        raise ValueError(f"the body inflates beyond {limit} bytes")
+    if not inflater.eof:
+        raise ValueError("the gzip body is truncated")
+    if inflater.unused_data:
+        raise ValueError("data after the end of the gzip body")
+    return raw
 
 
 # ---------------------------------------------------------------- hub statements

@@ -9,6 +9,7 @@ every message's delivery status. Described in docs/notifications.md.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from flask import Blueprint, current_app, g, jsonify, request
@@ -18,12 +19,20 @@ from central_hub.services import gateway, notifications
 from central_hub.web import sync_api
 from central_hub.web.auth import csrf
 from central_hub.web.context import clock, database
-from common import canonical
+from common import canonical, protocol
 from common.errors import ValidationError
 
 bp = Blueprint("notify", __name__, url_prefix="/sync/v1")
 csrf.exempt(bp)
 MAX_MESSAGES = 100
+MAX_INFLATED = 1 << 20  # a gzip body inflates to at most 1 MiB (100 messages fit easily)
+
+
+def _json(raw: bytes) -> Any:
+    try:
+        return json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError):
+        return None
 
 
 def gateways() -> dict[str, gateway.Gateway]:
@@ -41,7 +50,15 @@ def notify() -> Any:
     if request.mimetype != "application/json":
         raise UnsupportedMediaType("send the messages as application/json")
     raw = request.get_data(cache=True)
-    body = request.get_json(silent=True) if canonical.nesting_depth(raw) <= 4 else None
+    encoding = request.headers.get("Content-Encoding", "identity").strip().lower()
+    if encoding == "gzip":
+        try:
+            raw = protocol.gunzip_body(raw, limit=MAX_INFLATED)
+        except ValueError as exc:
+            raise BadRequest(str(exc)) from exc
+    elif encoding != "identity":
+        raise UnsupportedMediaType("Content-Encoding must be gzip or identity")
+    body = _json(raw) if canonical.nesting_depth(raw) <= 4 else None
     try:
         messages = notifications.parse(body, max_messages=MAX_MESSAGES)
         held = notifications.parse_ids(body, max_ids=MAX_MESSAGES)

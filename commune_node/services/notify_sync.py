@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 
+from common import protocol
 from common_io.database import Database
 from commune_node.notify_models import DELIVERED, FAILED, FINAL, HANDED, WAITING, OutboxMessage
 from commune_node.services.identity import set_setting
@@ -26,7 +27,7 @@ from commune_node.services.identity import set_setting
 if TYPE_CHECKING:
     from commune_node.services.sync import Client
 
-BATCH = 20
+BATCH = 50  # messages a request (the hub takes up to 100)
 MAX_ROUNDS = 50
 _STATE_OF = {"delivered": DELIVERED, "failed": FAILED, "queued": HANDED, "sending": HANDED}
 
@@ -124,7 +125,13 @@ def drain(db: Database, client: Client, now: datetime) -> DrainResult:
         held = [m["id"] for m in batch if m["_state"] != WAITING]
         body = json.dumps({"messages": fresh, "ids": held}, ensure_ascii=False).encode()
         try:
-            resp = client.call("POST", "/sync/v1/notify", body, content_type="application/json")
+            resp = client.call(
+                "POST",
+                "/sync/v1/notify",
+                protocol.gzip_body(body),
+                content_type="application/json",
+                content_encoding="gzip",
+            )
         except SyncRefused as exc:
             with db.write() as session:
                 set_setting(session, "notify_error", f"{exc.code}: {exc.en}"[:300])

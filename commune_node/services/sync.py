@@ -105,7 +105,15 @@ class Client:
     clock: Clock
     request_key: keys.PrivateKey | None = None  # the previous key, until a rotation is acked
 
-    def call(self, method: str, path: str, body: bytes = b"", *, content_type: str = "") -> Any:
+    def call(
+        self,
+        method: str,
+        path: str,
+        body: bytes = b"",
+        *,
+        content_type: str = "",
+        content_encoding: str = "",
+    ) -> Any:
         for attempt in range(2):
             with self.db.read() as session:
                 offset = int(get_setting(session, "clock_offset", "0") or 0)
@@ -121,6 +129,8 @@ class Client:
             )
             if content_type:
                 headers["Content-Type"] = content_type
+            if content_encoding:
+                headers["Content-Encoding"] = content_encoding
             with self.db.read() as session:
                 cosignature = get_setting(session, "pending_cosignature")
             if cosignature:

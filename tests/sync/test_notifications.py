@@ -275,3 +275,34 @@ def test_notify_refuses_unsigned_and_malformed_requests(site: Site) -> None:
         ok = client.call("POST", "/sync/v1/notify", b'{"messages": []}',
                          content_type="application/json")  # fmt: skip
         assert ok.json() == {"results": []}
+
+
+def test_notify_bodies_travel_gzipped_and_hostile_ones_are_refused(site: Site) -> None:
+    import gzip
+
+    from commune_node.services.sync import Client, SyncRefused
+    from commune_node.web.context import node_identity
+
+    n = site.node("a", "000.00.12.H26")
+    with n.app.app_context():
+        client = Client(node_db.database(n.app), node_identity(), HttpTransport(site.url), n.clock)
+
+        def post(body: bytes, encoding: str = "gzip") -> dict[str, object]:
+            resp = client.call("POST", "/sync/v1/notify", body,
+                               content_type="application/json", content_encoding=encoding)  # fmt: skip
+            return dict(resp.json())
+
+        assert post(gzip.compress(b'{"messages": [], "ids": []}')) == {"results": []}
+        bomb = gzip.compress(b'{"messages": [], "ids": ["' + b"a" * (2 << 20) + b'"]}')
+        cases = [
+            (bomb, "gzip", "bad_request"),  # inflates past the 1 MiB bound
+            (b"not gzip at all", "gzip", "bad_request"),
+            (gzip.compress(b'{"messages": []}')[:-6], "gzip", "bad_request"),  # truncated
+            (gzip.compress(b'{"messages": []}') + b"x", "gzip", "bad_request"),  # trailing
+            (b'{"messages": []}', "br", "unsupported_media_type"),
+        ]
+        for body, encoding, code in cases:
+            with pytest.raises(SyncRefused) as exc:
+                post(body, encoding)
+            assert exc.value.code == code, (body[:20], encoding)
+    # The drain itself always sends gzip: test_each_notice_is_delivered_once_by_webhook.
