@@ -6,7 +6,7 @@ import os
 import threading
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -38,20 +38,59 @@ class MovableClock:
             self.now += timedelta(**kw)
 
 
+class ThreadServer:
+    """waitress on a loopback port in a daemon thread; :meth:`stop` is safe at any time.
+
+    Stopping lets the requests in flight finish first (the task threads use the server's
+    trigger when they are done), then closes every socket from inside the server's own
+    loop, so no descriptor is closed under a running ``poll``/``select``."""
+
+    def __init__(self, app: Any, *, port: int = 0, threads: int = 4) -> None:
+        from waitress import create_server
+
+        self._server: Any = create_server(
+            app, host="127.0.0.1", port=port, threads=threads, ident="test"
+        )
+        self.port: int = self._server.socket.getsockname()[1]
+        self._thread = threading.Thread(target=self._server.run, daemon=True)
+        self._thread.start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def stop(self) -> None:
+        from waitress import wasyncore
+
+        server = self._server
+        server.task_dispatcher.shutdown(timeout=5)  # in-flight requests end first
+        done = threading.Event()
+
+        def close_in_loop() -> None:
+            wasyncore.close_all(server._map)  # listening socket, trigger, channels
+            done.set()
+
+        with suppress(OSError):
+            server.trigger.pull_trigger(close_in_loop)
+        done.wait(5)
+        self._thread.join(5)
+
+
+@contextmanager
+def serve(app: Any, *, port: int = 0) -> Iterator[ThreadServer]:
+    """:class:`ThreadServer` as a context manager."""
+    server = ThreadServer(app, port=port)
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
 @contextmanager
 def live_server(app: Any) -> Iterator[str]:
     """Serve ``app`` with waitress on a free loopback port in a thread; yields its URL."""
-    from waitress import create_server
-
-    server = create_server(app, host="127.0.0.1", port=0, threads=4, ident="test")
-    port = server.socket.getsockname()[1]  # type: ignore[union-attr]
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.close()
-        thread.join(timeout=5)
+    with serve(app) as server:
+        yield server.url
 
 
 def postgres_available() -> str | None:
