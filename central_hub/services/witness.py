@@ -5,9 +5,11 @@ before they sign."""
 
 from __future__ import annotations
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from central_hub.models import Checkpoint, Cosignature, NodeKey
+from central_hub.models import Alert, Checkpoint, Cosignature, HubSetting, NodeKey
+from central_hub.services import nodes
 from central_hub.services.identity import Clock
 from common import canonical, keys, protocol
 from common.errors import DossierError
@@ -43,3 +45,38 @@ def _bad(en: str) -> protocol.ProtocolError:
     err = protocol.ProtocolError(en, vi="Chữ ký xác nhận điểm kiểm tra không hợp lệ")
     err.code = "bad_cosignature"
     return err
+
+
+LOG_BEHIND = "log_behind_witness"
+
+
+def check_witnessed_size(session: Session, *, node_id: str, known: int, clock: Clock) -> bool:
+    """A node reports the size of the newest checkpoint it verified. If that is larger than
+    this hub's log, the database is older than what communes have witnessed (restored from
+    a backup, most often). The node re-sends what the hub lost; if the re-grown log no
+    longer extends the tree it verified, it stops syncing with a failed-proof alarm rather
+    than endorse a forked log. The administrator must know at once: one alert per node
+    until it is acknowledged. Returns whether the log is behind."""
+    row = session.get(HubSetting, "log_size")
+    size = int(row.value) if row is not None else 0
+    if known <= size:
+        return False
+    open_alert = session.scalars(
+        select(Alert.id).where(
+            Alert.kind == LOG_BEHIND, Alert.node_id == node_id, Alert.acknowledged.is_(False)
+        )
+    ).first()
+    if open_alert is None:
+        nodes.alert(
+            session,
+            LOG_BEHIND,
+            node_id,
+            f"This node has verified a checkpoint of {known} records, but this hub's log holds "
+            f"{size}: the hub's database is older than what communes have witnessed (restored "
+            "from a backup?). The node sends again what the hub lost; a node whose verified "
+            "log no longer matches stops syncing until this is resolved: restore the latest "
+            "database if there is one, and see docs/reliability.md (hub restored from a "
+            "backup).",
+            clock(),
+        )
+    return True

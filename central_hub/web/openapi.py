@@ -47,6 +47,13 @@ _REPORT = [
         "schema": {"type": "integer", "minimum": 0},
         "description": "Unix time of the oldest of them",
     },
+    {
+        "name": "known",
+        "in": "query",
+        "schema": {"type": "integer", "minimum": 0, "maximum": 2**53},
+        "description": "size of the newest hub checkpoint the node verified; larger than the "
+        "hub's log raises a log_behind_witness alert",
+    },
 ]
 
 

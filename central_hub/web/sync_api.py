@@ -74,6 +74,9 @@ def _authenticate() -> None:
             oldest=datetime.fromtimestamp(oldest, UTC) if oldest else None,
             clock=clock(),
         )
+        known = _int_arg("known", None, 0, 2**53)
+        if known:
+            witness.check_witnessed_size(session, node_id=node.node_id, known=known, clock=clock())
         if cosig and len(cosig) < 2048:
             witness.accept_cosignature(
                 session,

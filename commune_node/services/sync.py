@@ -218,11 +218,16 @@ def sync_once(
 
 
 def _report_query(db: Database) -> str:
+    """What every request tells the hub: the queue (records waiting, the oldest one's time)
+    and the size of the newest checkpoint this node verified."""
     with db.read() as session:
         waiting, oldest = queue_report(session)
     params = {"waiting": waiting}
     if oldest is not None:
         params["oldest"] = int(oldest.timestamp())
+    known = known_checkpoint(db)[0]
+    if known:
+        params["known"] = known
     return urlencode(params)
 
 
@@ -400,7 +405,7 @@ def _push(
         known = known_checkpoint(db)[0]
         resp = client.call(
             "POST",
-            f"/sync/v1/push?{_report_query(db)}&known={known}",
+            f"/sync/v1/push?{_report_query(db)}",
             body,
             content_type=protocol.BATCH_CONTENT_TYPE,
         )
