@@ -27,7 +27,8 @@ from commune_node.services.identity import set_setting
 if TYPE_CHECKING:
     from commune_node.services.sync import Client
 
-BATCH = 50  # messages a request (the hub takes up to 100)
+BATCH = 50  # messages handed over a request (the hub takes up to 100)
+STATUS_BATCH = 100  # ids asked about a request (the hub's limit)
 MAX_ROUNDS = 50
 _STATE_OF = {"delivered": DELIVERED, "failed": FAILED, "queued": HANDED, "sending": HANDED}
 
@@ -41,11 +42,16 @@ class DrainResult:
 
 
 def pending(
-    db: Database, *, after: tuple[datetime, str] | None, limit: int
+    db: Database,
+    *,
+    state: str,
+    after: tuple[datetime, str] | None,
+    limit: int,
 ) -> list[dict[str, Any]]:
-    """The next non-final messages after ``after`` (created_at, id), as the hub wants them."""
+    """The next messages in ``state`` after ``after`` (created_at, id), as the hub wants
+    them."""
     with db.read() as session:
-        stmt = select(OutboxMessage).where(OutboxMessage.state.in_((WAITING, HANDED)))
+        stmt = select(OutboxMessage).where(OutboxMessage.state == state)
         if after is not None:
             stmt = stmt.where(
                 (OutboxMessage.created_at > after[0])
@@ -105,42 +111,51 @@ def record_results(db: Database, results: list[dict[str, Any]], now: datetime) -
 
 
 def drain(db: Database, client: Client, now: datetime) -> DrainResult:
-    """Hand every non-final message to the hub and store the statuses it answers.
+    """Hand every waiting message to the hub, then ask the status of those it holds, and
+    store what it answers.
 
+    New messages go first: on a link that drops every few minutes, the notices citizens are
+    waiting for must not queue behind status questions about messages already handed over.
     Raises ``LinkError`` when the link drops (the caller retries later); a refusal by the hub
     is kept as the ``notify_error`` setting and ends this drain without failing the sync."""
     from commune_node.services.sync import SyncRefused
 
     total = DrainResult()
-    after: tuple[datetime, str] | None = None
-    for _ in range(MAX_ROUNDS):
-        batch = pending(db, after=after, limit=BATCH)
-        if not batch:
-            break
-        last = batch[-1]
-        after = (last["_created_at"], last["id"])
-        # The hub already holds the handed ones: ask only for their status (bytes count on 2G).
-        fresh = [{k: v for k, v in m.items() if not k.startswith("_")} for m in batch
-                 if m["_state"] == WAITING]  # fmt: skip
-        held = [m["id"] for m in batch if m["_state"] != WAITING]
-        body = json.dumps({"messages": fresh, "ids": held}, ensure_ascii=False).encode()
-        try:
-            resp = client.call(
-                "POST",
-                "/sync/v1/notify",
-                protocol.gzip_body(body),
-                content_type="application/json",
-                content_encoding="gzip",
-            )
-        except SyncRefused as exc:
-            with db.write() as session:
-                set_setting(session, "notify_error", f"{exc.code}: {exc.en}"[:300])
-            total.notes.append(f"notifications refused by the hub: {exc.code}")
-            return total
-        got = record_results(db, list(resp.json().get("results", [])), now)
-        total.handed += got.handed
-        total.delivered += got.delivered
-        total.failed += got.failed
+    just_handed: set[str] = set()  # their answer in this drain already said where they stand
+    for state, limit in ((WAITING, BATCH), (HANDED, STATUS_BATCH)):
+        after: tuple[datetime, str] | None = None
+        for _ in range(MAX_ROUNDS):
+            batch = pending(db, state=state, after=after, limit=limit)
+            if not batch:
+                break
+            last = batch[-1]
+            after = (last["_created_at"], last["id"])
+            if state == WAITING:
+                fresh = [{k: v for k, v in m.items() if not k.startswith("_")} for m in batch]
+                just_handed.update(m["id"] for m in batch)
+                body: dict[str, list[Any]] = {"messages": fresh, "ids": []}
+            else:  # the hub holds these: ask only for their status (bytes count on 2G)
+                ids = [m["id"] for m in batch if m["id"] not in just_handed]
+                if not ids:
+                    continue
+                body = {"messages": [], "ids": ids}
+            try:
+                resp = client.call(
+                    "POST",
+                    "/sync/v1/notify",
+                    protocol.gzip_body(json.dumps(body, ensure_ascii=False).encode()),
+                    content_type="application/json",
+                    content_encoding="gzip",
+                )
+            except SyncRefused as exc:
+                with db.write() as session:
+                    set_setting(session, "notify_error", f"{exc.code}: {exc.en}"[:300])
+                total.notes.append(f"notifications refused by the hub: {exc.code}")
+                return total
+            got = record_results(db, list(resp.json().get("results", [])), now)
+            total.handed += got.handed
+            total.delivered += got.delivered
+            total.failed += got.failed
     with db.write() as session:
         set_setting(session, "notify_error", "")
     if total.handed or total.delivered or total.failed:
