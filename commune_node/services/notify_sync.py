@@ -77,6 +77,23 @@ def pending(
         ]
 
 
+def least_recently_asked(db: Database, *, limit: int) -> list[str]:
+    """Ids of handed-over messages whose status we learnt longest ago (never first)."""
+    with db.read() as session:
+        stmt = (
+            select(OutboxMessage.id)
+            .where(OutboxMessage.state == HANDED)
+            .order_by(
+                OutboxMessage.updated_at.is_not(None),
+                OutboxMessage.updated_at,
+                OutboxMessage.created_at,
+                OutboxMessage.id,
+            )
+            .limit(limit)
+        )
+        return list(session.scalars(stmt))
+
+
 def _mask(recipient: str) -> str:
     from commune_node.services.outbox import mask
 
@@ -111,51 +128,32 @@ def record_results(db: Database, results: list[dict[str, Any]], now: datetime) -
 
 
 def drain(db: Database, client: Client, now: datetime) -> DrainResult:
-    """Hand every waiting message to the hub, then ask the status of those it holds, and
+    """Hand every waiting message to the hub, then ask the status of some it holds, and
     store what it answers.
 
-    New messages go first: on a link that drops every few minutes, the notices citizens are
-    waiting for must not queue behind status questions about messages already handed over.
-    Raises ``LinkError`` when the link drops (the caller retries later); a refusal by the hub
-    is kept as the ``notify_error`` setting and ends this drain without failing the sync."""
-    from commune_node.services.sync import SyncRefused
-
+    New messages go first, all of them: on a link that drops every few minutes, the notices
+    citizens are waiting for must not queue behind status questions. Then one request asks
+    about the messages whose status was learnt longest ago (the hub may hold thousands
+    still being delivered: asking about all of them each run would never end on 2G; this
+    way every one is asked about in turn). Raises ``LinkError`` when the link drops (the
+    caller retries later); a refusal by the hub is kept as the ``notify_error`` setting and
+    ends this drain without failing the sync."""
     total = DrainResult()
+    after: tuple[datetime, str] | None = None
     just_handed: set[str] = set()  # their answer in this drain already said where they stand
-    for state, limit in ((WAITING, BATCH), (HANDED, STATUS_BATCH)):
-        after: tuple[datetime, str] | None = None
-        for _ in range(MAX_ROUNDS):
-            batch = pending(db, state=state, after=after, limit=limit)
-            if not batch:
-                break
-            last = batch[-1]
-            after = (last["_created_at"], last["id"])
-            if state == WAITING:
-                fresh = [{k: v for k, v in m.items() if not k.startswith("_")} for m in batch]
-                just_handed.update(m["id"] for m in batch)
-                body: dict[str, list[Any]] = {"messages": fresh, "ids": []}
-            else:  # the hub holds these: ask only for their status (bytes count on 2G)
-                ids = [m["id"] for m in batch if m["id"] not in just_handed]
-                if not ids:
-                    continue
-                body = {"messages": [], "ids": ids}
-            try:
-                resp = client.call(
-                    "POST",
-                    "/sync/v1/notify",
-                    protocol.gzip_body(json.dumps(body, ensure_ascii=False).encode()),
-                    content_type="application/json",
-                    content_encoding="gzip",
-                )
-            except SyncRefused as exc:
-                with db.write() as session:
-                    set_setting(session, "notify_error", f"{exc.code}: {exc.en}"[:300])
-                total.notes.append(f"notifications refused by the hub: {exc.code}")
-                return total
-            got = record_results(db, list(resp.json().get("results", [])), now)
-            total.handed += got.handed
-            total.delivered += got.delivered
-            total.failed += got.failed
+    for _ in range(MAX_ROUNDS):
+        batch = pending(db, state=WAITING, after=after, limit=BATCH)
+        if not batch:
+            break
+        last = batch[-1]
+        after = (last["_created_at"], last["id"])
+        just_handed.update(m["id"] for m in batch)
+        fresh = [{k: v for k, v in m.items() if not k.startswith("_")} for m in batch]
+        if not _ask(db, client, {"messages": fresh, "ids": []}, now, total):
+            return total
+    held = [i for i in least_recently_asked(db, limit=STATUS_BATCH) if i not in just_handed]
+    if held and not _ask(db, client, {"messages": [], "ids": held}, now, total):
+        return total
     with db.write() as session:
         set_setting(session, "notify_error", "")
     if total.handed or total.delivered or total.failed:
@@ -164,3 +162,29 @@ def drain(db: Database, client: Client, now: datetime) -> DrainResult:
             f"{total.failed} failed"
         )
     return total
+
+
+def _ask(
+    db: Database, client: Client, body: dict[str, Any], now: datetime, total: DrainResult
+) -> bool:
+    """One notify request and its answer written back; False when the hub refused it."""
+    from commune_node.services.sync import SyncRefused
+
+    try:
+        resp = client.call(
+            "POST",
+            "/sync/v1/notify",
+            protocol.gzip_body(json.dumps(body, ensure_ascii=False).encode()),
+            content_type="application/json",
+            content_encoding="gzip",
+        )
+    except SyncRefused as exc:
+        with db.write() as session:
+            set_setting(session, "notify_error", f"{exc.code}: {exc.en}"[:300])
+        total.notes.append(f"notifications refused by the hub: {exc.code}")
+        return False
+    got = record_results(db, list(resp.json().get("results", [])), now)
+    total.handed += got.handed
+    total.delivered += got.delivered
+    total.failed += got.failed
+    return True

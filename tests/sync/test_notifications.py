@@ -341,3 +341,25 @@ def test_new_notices_go_before_status_questions(site: Site) -> None:
     first, second = link.bodies
     assert [m["kind"] for m in first["messages"]] == ["received"] and first["ids"] == []
     assert second == {"messages": [], "ids": [old.id]}
+
+
+def test_status_questions_take_turns(site: Site, monkeypatch: pytest.MonkeyPatch) -> None:
+    """However many messages the hub still holds, a run asks about a bounded number, the
+    ones it heard from longest ago, so every message is asked about in turn."""
+    from commune_node.services import notify_sync
+
+    n = site.node("a", "000.00.12.H26")
+    take_in(n)
+    take_in(n)
+    sync(n)  # both handed over; no gateway, so the hub keeps them "queued"
+    first, second = sorted(outbox(n), key=lambda m: (m.created_at, m.id))
+    monkeypatch.setattr(notify_sync, "STATUS_BATCH", 1)
+    asked = []
+    for _ in range(3):
+        link = RecordsNotify(site.url)
+        n.app.config["SYNC_TRANSPORT"] = lambda link=link: link
+        n.clock.advance(minutes=1)
+        sync(n)
+        [body] = link.bodies
+        asked += body["ids"]
+    assert asked == [first.id, second.id, first.id]
