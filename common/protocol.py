@@ -296,16 +296,26 @@ def decode_batch(body: bytes) -> list[bytes]:
         zdict = BATCH_DICT
     inflater = zlib.decompressobj(zdict=zdict) if zdict else zlib.decompressobj()
     try:
-        raw = inflater.decompress(body, MAX_BATCH_INFLATED)
-    except zlib.error as exc:
-        raise _batch_error("body is not a zlib stream") from exc
-    if inflater.unconsumed_tail:
-        raise _batch_error(f"batch inflates beyond {MAX_BATCH_INFLATED} bytes")
-    if not inflater.eof:
-        raise _batch_error("zlib stream is truncated")
-    if inflater.unused_data:
-        raise _batch_error("data after the end of the zlib stream")
+        raw = _inflate(inflater, body, limit=MAX_BATCH_INFLATED, kind="zlib stream")
+    except ValueError as exc:
+        raise _batch_error(str(exc)) from exc
     return decode_frames(raw)
+
+
+def _inflate(inflater: Any, data: bytes, *, limit: int, kind: str) -> bytes:
+    """All of ``data`` inflated: exactly one whole stream, at most ``limit`` bytes (a zip
+    bomb costs at most that much memory). Raises ValueError saying what is wrong."""
+    try:
+        raw: bytes = inflater.decompress(data, limit)
+    except zlib.error as exc:
+        raise ValueError(f"body is not a {kind}") from exc
+    if inflater.unconsumed_tail:
+        raise ValueError(f"body inflates beyond {limit} bytes")
+    if not inflater.eof:
+        raise ValueError(f"{kind} is truncated")
+    if inflater.unused_data:
+        raise ValueError(f"data after the end of the {kind}")
+    return raw
 
 
 # ---------------------------------------------------------------- compressed JSON bodies
@@ -320,18 +330,7 @@ def gunzip_body(data: bytes, *, limit: int) -> bytes:
     """Inflate a gzip request body, refusing more than ``limit`` bytes (a zip bomb costs
     the hub at most that much memory) and anything but exactly one whole gzip member.
     Raises ValueError saying what is wrong."""
-    inflater = zlib.decompressobj(wbits=31)
-    try:
-        raw = inflater.decompress(data, limit)
-    except zlib.error as exc:
-        raise ValueError("the body is not gzip data") from exc
-    if inflater.unconsumed_tail:
-        raise ValueError(f"the body inflates beyond {limit} bytes")
-    if not inflater.eof:
-        raise ValueError("the gzip body is truncated")
-    if inflater.unused_data:
-        raise ValueError("data after the end of the gzip body")
-    return raw
+    return _inflate(zlib.decompressobj(wbits=31), data, limit=limit, kind="gzip stream")
 
 
 # ---------------------------------------------------------------- hub statements
