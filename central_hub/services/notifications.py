@@ -157,15 +157,12 @@ def statuses(session: Session, node_id: str, ids: Iterable[str]) -> list[dict[st
         if row is None:
             out.append({"id": message_id, "status": "unknown"})
             continue
-        out.append(
-            {
-                "id": row.id,
-                "status": row.status,
-                "attempts": row.attempts,
-                "delivered_at": row.delivered_at.isoformat() if row.delivered_at else None,
-                "error": row.last_error,
-            }
-        )
+        item: dict[str, Any] = {"id": row.id, "status": row.status, "attempts": row.attempts}
+        if row.delivered_at:  # fields without a value are left out: bytes count on 2G
+            item["delivered_at"] = row.delivered_at.isoformat()
+        if row.last_error:
+            item["error"] = row.last_error
+        out.append(item)
     return out
 
 
