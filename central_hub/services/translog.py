@@ -40,6 +40,12 @@ class DbNodes:
         return out
 
 
+def current_size(session: Session) -> int:
+    """Current log size, read without a lock (what a reader may compare against)."""
+    row = session.get(HubSetting, "log_size")
+    return int(row.value) if row is not None else 0
+
+
 def lock_size(session: Session) -> int:
     """Current log size, with the row locked for this transaction where the database can."""
     row = session.scalars(

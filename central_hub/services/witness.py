@@ -8,8 +8,8 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from central_hub.models import Alert, Checkpoint, Cosignature, HubSetting, NodeKey
-from central_hub.services import nodes
+from central_hub.models import Alert, Checkpoint, Cosignature, NodeKey
+from central_hub.services import nodes, translog
 from central_hub.services.identity import Clock
 from common import canonical, keys, protocol
 from common.errors import DossierError
@@ -57,8 +57,7 @@ def check_witnessed_size(session: Session, *, node_id: str, known: int, clock: C
     longer extends the tree it verified, it stops syncing with a failed-proof alarm rather
     than endorse a forked log. The administrator must know at once: one alert per node
     until it is acknowledged. Returns whether the log is behind."""
-    row = session.get(HubSetting, "log_size")
-    size = int(row.value) if row is not None else 0
+    size = translog.current_size(session)
     if known <= size:
         return False
     open_alert = session.scalars(

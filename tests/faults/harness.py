@@ -43,7 +43,7 @@ from sqlalchemy import text
 
 from common import keys, record
 from tests.faults.proxy import FaultProxy
-from tests.faults.servers import ThreadServer
+from tests.support import ThreadServer
 
 PASSWORD = "campaign password 1"
 HUB_PASSWORD = "campaign hub password"

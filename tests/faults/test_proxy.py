@@ -10,7 +10,7 @@ import pytest
 import requests
 
 from tests.faults.conftest import ProxyFactory
-from tests.faults.servers import ThreadServer, serve
+from tests.support import ThreadServer, serve
 
 COMMITTED: list[bytes] = []
 

@@ -67,8 +67,7 @@ def test_dropped_response_is_retried_without_duplicates(site: Site) -> None:
     for _ in range(5):
         take_in(a)
     ident = _ident(a)
-    with node_db.read_session(a.app) as s:
-        raws = [e.record for e in eventlog.read_after(s, 0)]
+    raws = _records(a)
     body = protocol.encode_batch(raws)
     path = "/sync/v1/push"
     headers = protocol.sign_request(
@@ -102,8 +101,7 @@ def test_json_answers_are_gzipped_for_a_node_that_accepts_it(site: Site) -> None
     a = site.node("a", "000.00.12.H26")
     take_in(a)
     ident = _ident(a)
-    with node_db.read_session(a.app) as s:
-        raws = [e.record for e in eventlog.read_after(s, 0)]
+    raws = _records(a)
     zipped = _push(site, ident, raws, stream=True)  # requests asks for gzip by default
     on_the_wire = zipped.raw.read(decode_content=False)
     assert zipped.headers["Content-Encoding"] == "gzip"
@@ -123,12 +121,17 @@ def test_resending_the_same_batch_is_acknowledged_again(site: Site) -> None:
     take_in(a)
     sync(a)
     ident = _ident(a)
-    with node_db.read_session(a.app) as s:
-        raws = [e.record for e in eventlog.read_after(s, 0)]
+    raws = _records(a)
     r = _push(site, ident, raws)
     assert r.status_code == 200
     assert r.json()["duplicates"] == 1 and r.json()["stored"] == 0 and r.json()["error"] is None
     assert hub_count(site.hub, ident.node_id) == 1
+
+
+def _records(n):  # type: ignore[no-untyped-def]
+    """The node's whole chain, as the exact bytes it signed."""
+    with node_db.read_session(n.app) as s:
+        return [e.record for e in eventlog.read_after(s, 0)]
 
 
 def _push(
@@ -219,8 +222,7 @@ def test_replayed_request_is_refused(site: Site) -> None:
     a = site.node("a", "000.00.12.H26")
     take_in(a)
     ident = _ident(a)
-    with node_db.read_session(a.app) as s:
-        raws = [e.record for e in eventlog.read_after(s, 0)]
+    raws = _records(a)
     nonce = secrets.token_hex(16)
     assert _push(site, ident, raws, nonce=nonce).status_code == 200
     again = _push(site, ident, raws, nonce=nonce)
@@ -231,8 +233,7 @@ def test_stale_timestamp_bad_signature_and_unknown_node_have_distinct_codes(site
     a = site.node("a", "000.00.12.H26")
     take_in(a)
     ident = _ident(a)
-    with node_db.read_session(a.app) as s:
-        raws = [e.record for e in eventlog.read_after(s, 0)]
+    raws = _records(a)
     old = int((site.clock() - timedelta(hours=1)).timestamp())
     r = _push(site, ident, raws, ts=old)
     assert r.status_code == 401 and r.json()["error"]["code"] == "stale_timestamp"
