@@ -24,7 +24,9 @@ def _app(ctx: click.Context) -> Flask:
     """The app for this instance, made on first use (so ``--help`` touches nothing)."""
     root = ctx.find_root()
     if "app" not in root.obj:
-        root.obj["app"] = create_app(instance_path=str(root.obj["instance"].resolve()))
+        made = create_app(instance_path=str(root.obj["instance"].resolve()))
+        root.obj["app"] = made
+        root.call_on_close(lambda: database_of(made).engine.dispose())  # connections closed
     app: Flask = root.obj["app"]
     return app
 
@@ -218,6 +220,55 @@ def revoke_key(
     except DossierError as exc:
         _fail(exc)
     click.echo(f"Key of node {node_id} revoked after seq {last_valid_seq}.")
+
+
+@main.command("log-recovery")
+@click.option(
+    "--close",
+    "close_it",
+    is_flag=True,
+    help="End the recovery now, with what the communes gave back so far.",
+)
+@click.option("--reason", default="", help="Why it is closed early, for the record (with --close).")
+@click.pass_context
+def log_recovery(ctx: click.Context, close_it: bool, reason: str) -> None:
+    """Show (or close) the rebuilding of the log after the database was restored from a backup.
+
+    While it is open the hub takes back from the communes what the backup lost and accepts
+    no new records. It closes by itself once every active commune has reported and the log
+    has reached every checkpoint they verified. Closing it early lets new records in at
+    once; a commune whose records are still missing then finds the log forked and stops
+    syncing with an alarm (docs/reliability.md).
+
+    \b
+    Example:
+        central-hub log-recovery
+        central-hub log-recovery --close --reason "commune Đăk Pxi's computer was destroyed"
+    """
+    from central_hub.services import recovery
+
+    app = _app(ctx)
+    with database_of(app).write() as session:
+        rec = recovery.current(session, lock=True)
+        if rec is None:
+            click.echo("No log recovery is open.")
+            return
+        info = recovery.status(session, rec)
+        missing = recovery.waiting_for(session, rec)
+        click.echo(
+            f"Log recovery open since {rec.opened_at}: the log holds {info['size']} of "
+            f"{info['target']} records the communes verified; {info['staged']} given back "
+            f"and waiting for their turn; {len(missing)} active communes not heard from yet."
+        )
+        for node_id in missing:
+            click.echo(f"  waiting for {node_id}")
+        if close_it:
+            if not reason:
+                raise click.UsageError("give --reason when closing a recovery early")
+            recovery.close(
+                session, clock=app.extensions["clock"], why=f"closed by the administrator: {reason}"
+            )
+            click.echo("Closed: the hub accepts new records again.")
 
 
 @main.group()

@@ -210,4 +210,28 @@ class Alert(Base):
     acknowledged: Mapped[bool] = mapped_column(default=False)
 
 
+class RefillRecord(Base):
+    """A record a node sent back after a hub restore, waiting for its turn in the rebuilt log
+    (services/recovery.py). ``leaf`` is set when a receipt's proof pins the record to its
+    leaf; records without one (the hub's own, or ones whose receipt was lost) are placed by
+    the roots the communes witnessed."""
+
+    __tablename__ = "refill_record"
+    writer: Mapped[str] = mapped_column(String(32), primary_key=True)  # node id or hub id
+    seq: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    leaf: Mapped[int | None] = mapped_column(BigInteger, unique=True)
+    raw: Mapped[bytes] = mapped_column(LargeBinary)
+    offered_by: Mapped[str] = mapped_column(String(32))
+    offered_at: Mapped[datetime]
+
+
+class RefillRoot(Base):
+    """A root of the lost log at one size, proven by a hub signature a node kept: what the
+    rebuilt log must reach at that size."""
+
+    __tablename__ = "refill_root"
+    size: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    root: Mapped[str] = mapped_column(String(64))
+
+
 from central_hub import notify_models as _notify_models  # noqa: E402, F401  (their tables)

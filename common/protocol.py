@@ -416,6 +416,11 @@ def _frontier_range(first_leaf: int, frontier: list[bytes]) -> Any:
     )
 
 
+def frontier_root(first_leaf: int, frontier: list[bytes]) -> bytes:
+    """The root of the tree of ``first_leaf`` leaves whose frontier is ``frontier``."""
+    return bytes(_frontier_range(first_leaf, frontier).root())
+
+
 def verify_frontier(*, size: int, frontier: list[bytes], root: bytes) -> None:
     """Prove that ``frontier`` (the perfect subtrees of a tree of ``size`` leaves, largest
     first) is the frontier of the tree whose root is ``root``. Raises ProofError."""

@@ -6,7 +6,16 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, ClassVar
 
-from sqlalchemy import JSON, ForeignKey, Index, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    ForeignKey,
+    Index,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from common_io.sqlite import UTCDateTime
@@ -136,6 +145,12 @@ class Receipt(Base):
     hub_time: Mapped[str] = mapped_column(String(40))
     raw: Mapped[bytes] = mapped_column(LargeBinary)
     received_at: Mapped[datetime]
+    # The proof that records first_seq..seq are the log's leaves first_leaf.. in the signed
+    # checkpoint: kept so they can be given back, in place, to a hub restored from a backup.
+    first_seq: Mapped[int | None]
+    first_leaf: Mapped[int | None] = mapped_column(BigInteger)
+    frontier: Mapped[str | None] = mapped_column(Text)  # JSON list of hex hashes
+    checkpoint: Mapped[bytes | None] = mapped_column(LargeBinary)
 
 
 class DeadLetter(Base):

@@ -8,14 +8,15 @@ or to every node (``*``). A node pulls what is addressed to it after its cursor.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from central_hub.models import FeedItem, LogRecord
+from central_hub.models import FeedItem, HubDossier, LogRecord
 from central_hub.services import dossiers, translog
-from central_hub.services.identity import Clock, HubIdentity
+from central_hub.services.identity import Clock, HubIdentity, set_setting
 from common import record
 from common.lifecycle import Side
 
@@ -29,6 +30,11 @@ def _hub_head(session: Session, hub: HubIdentity) -> LogRecord | None:
         .order_by(LogRecord.seq.desc())
         .limit(1)
     ).first()
+
+
+def hub_head_seq(session: Session, hub: HubIdentity) -> int:
+    head = _hub_head(session, hub)
+    return head.seq if head else 0
 
 
 def _anchor(session: Session) -> record.Anchor | None:
@@ -47,7 +53,12 @@ def publish(
     actor: str,
     dossier: str | None = None,
 ) -> record.Record:
-    """Sign the hub's next record, apply it if it is a dossier event, log it, address it."""
+    """Sign the hub's next record, apply it if it is a dossier event, log it, address it.
+    Refused (``log_recovering``) while the log is rebuilt after a restore: the hub's next
+    seq and leaf may already exist in the communes' copies."""
+    from central_hub.services import recovery
+
+    recovery.guard(session)
     now = clock()
     head = _hub_head(session, hub)
     rec = record.make(
@@ -62,7 +73,28 @@ def publish(
         actor=actor,
         data=data,
     )
-    if dossier is not None:
+    _log(session, rec, hub=hub, audience=audience, now=now)
+    return rec
+
+
+def replay(session: Session, rec: record.Record, *, hub: HubIdentity, clock: Clock) -> None:
+    """Put back one of the hub's own records that a restore lost and a node gave back
+    (signature and chain already checked): applied, logged and addressed as the first time.
+    A dossier event goes to the dossier's commune; anything else to every node."""
+    now = clock()
+    audience = EVERYONE
+    if rec.dossier is not None:
+        row = session.get(HubDossier, rec.dossier)
+        audience = row.node_id if row is not None else EVERYONE
+    if rec.type == "catalogue.published" and "version" in rec.data:
+        set_setting(session, "catalogue_version", str(rec.data["version"]))
+    _log(session, rec, hub=hub, audience=audience, now=now)
+
+
+def _log(
+    session: Session, rec: record.Record, *, hub: HubIdentity, audience: str, now: datetime
+) -> None:
+    if rec.dossier is not None:
         dossiers.apply_record(session, rec, side=Side.HUB, now=now)
     appender = translog.Appender(session)
     leaf = appender.append(rec.raw)
@@ -72,8 +104,8 @@ def publish(
             node_id=hub.hub_id,
             seq=rec.seq,
             record_id=rec.id,
-            dossier_code=dossier,
-            type=type,
+            dossier_code=rec.dossier,
+            type=rec.type,
             raw=rec.raw,
             stored_at=now,
         )
@@ -81,7 +113,6 @@ def publish(
     session.flush()
     session.add(FeedItem(leaf=leaf, audience=audience))
     appender.finish(hub=hub, now=now)
-    return rec
 
 
 def pull(

@@ -23,6 +23,8 @@ ERROR_CODES = [
     "equivocation",
     "fork",
     "node_quarantined",
+    "log_recovering",
+    "bad_refill",
     "bad_request",
     "unsupported_media_type",
     "request_entity_too_large",
@@ -51,8 +53,8 @@ _REPORT = [
         "name": "known",
         "in": "query",
         "schema": {"type": "integer", "minimum": 0, "maximum": 2**53},
-        "description": "size of the newest hub checkpoint the node verified; larger than the "
-        "hub's log raises a log_behind_witness alert",
+        "description": "size of the newest hub checkpoint the node verified (0: none); "
+        "larger than the hub's log raises a log_behind_witness alert and opens a log recovery",
     },
 ]
 
@@ -85,6 +87,34 @@ _NOTIFY_REQUEST = {
             "description": "ids of messages handed over before: only their status is wanted",
             "items": {"type": "string", "pattern": "^[0-9A-Za-z]{1,32}$"},
         },
+    },
+}
+
+
+_B64 = {"type": "string", "format": "byte"}
+_REFILL_REQUEST = {
+    "type": "object",
+    "properties": {
+        "anchor": {**_B64, "description": "the newest hub checkpoint the node verified"},
+        "ranges": {
+            "type": "array",
+            "maxItems": 200,
+            "items": {
+                "type": "object",
+                "required": ["checkpoint", "first_leaf", "frontier", "records"],
+                "properties": {
+                    "checkpoint": _B64,
+                    "first_leaf": {"type": "integer", "minimum": 0},
+                    "frontier": {
+                        "type": "array",
+                        "maxItems": 64,
+                        "items": {"type": "string", "pattern": "^[0-9a-f]{64}$"},
+                    },
+                    "records": {"type": "array", "minItems": 1, "items": _B64},
+                },
+            },
+        },
+        "records": {"type": "array", "items": _B64},
     },
 }
 
@@ -189,6 +219,19 @@ def openapi_document() -> dict[str, Any]:
                     "parameters": _REPORT,
                     "requestBody": {"required": True, "content": _BATCH},
                     "responses": {"200": _json_ok("receipt, dead letters"), **errors},
+                }
+            },
+            "/sync/v1/refill": {
+                "post": {
+                    "summary": "Give back records a hub restored from a backup lost: "
+                    "pinned ranges with their receipt proofs, and unpinned records",
+                    "security": _SIGNED,
+                    "parameters": _REPORT,
+                    "requestBody": {
+                        "required": True,
+                        "content": {"application/json": {"schema": _REFILL_REQUEST}},
+                    },
+                    "responses": {"200": _json_ok("recovering, size, target, head"), **errors},
                 }
             },
             "/sync/v1/notify": {

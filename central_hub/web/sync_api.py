@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from werkzeug.exceptions import BadRequest, UnsupportedMediaType
 
 from central_hub.models import Node
-from central_hub.services import feed, ingest, nodes, requests, translog, witness
+from central_hub.services import feed, ingest, nodes, recovery, requests, translog, witness
 from central_hub.web.auth import csrf
 from central_hub.web.context import clock, database, hub_identity
 from central_hub.web.openapi import openapi_document
@@ -75,8 +75,9 @@ def _authenticate() -> None:
             clock=clock(),
         )
         known = _int_arg("known", None, 0, 2**53)
-        if known:
+        if known is not None:  # a node that reports counts as heard from by a recovery
             witness.check_witnessed_size(session, node_id=node.node_id, known=known, clock=clock())
+            recovery.note_witness(session, node_id=node.node_id, known=known, clock=clock())
         if cosig and len(cosig) < 2048:
             witness.accept_cosignature(
                 session,
@@ -183,8 +184,35 @@ def status() -> Any:
                 "head_id": fresh.head_id,
                 "time": int(clock()().timestamp()),
                 "checkpoint": _checkpoint_json(cp),
+                "recovery": _recovery_json(session),
             }
         )
+
+
+def _recovery_json(session: Session) -> dict[str, Any] | None:
+    """While the log is rebuilt after a restore: how far it is, and the hub's own chain
+    head (a node gives back the hub records it pulled after it)."""
+    rec = recovery.current(session)
+    if rec is None:
+        return None
+    hub_seq = feed.hub_head_seq(session, hub_identity())
+    return {**recovery.status(session, rec), "hub_seq": hub_seq}
+
+
+@bp.post("/refill")
+def refill() -> Any:
+    """Give back records a restored hub lost (docs/sync-protocol.md, "Refill")."""
+    _authenticate()
+    raw = request.get_data(cache=True)
+    body = request.get_json(silent=True) if canonical.nesting_depth(raw) <= 5 else None
+    offer = recovery.parse_offer(body)
+    with database().write() as session:
+        answer = recovery.offer(
+            session, offer, node_id=g.node.node_id, hub=hub_identity(), clock=clock()
+        )
+        fresh = nodes.get_node(session, g.node.node_id)
+        answer["head"] = {"seq": fresh.head_seq, "id": fresh.head_id}
+    return jsonify(answer)
 
 
 @bp.post("/push")
@@ -200,6 +228,7 @@ def push() -> Any:
         ring = ingest.keyring(session, node_id)
     records, stopped = ingest.verify_batch(raws, node_id=node_id, ring=ring)
     with db.write() as session:
+        recovery.guard(session)
         out = ingest.accept_batch(
             session, node_id, records, hub=hub_identity(), clock=clock(), stopped_by=stopped
         )

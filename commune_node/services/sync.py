@@ -29,8 +29,8 @@ from sqlalchemy.orm import Session
 from common import keys, merkle, protocol, record
 from common.errors import DossierError
 from common_io.database import Database
-from commune_node.models import DeadLetter, Event, Receipt
-from commune_node.services import inbound, notify_sync
+from commune_node.models import Alarm, DeadLetter, Event, Receipt
+from commune_node.services import inbound, notify_sync, refill
 from commune_node.services.identity import Clock, NodeIdentity, get_setting, set_setting
 from commune_node.transport import LinkError, Transport
 
@@ -178,6 +178,7 @@ def _refused(error: dict[str, Any], status: int) -> SyncRefused:
     )
     exc.code = str(error.get("code", "hub_refused"))
     exc.status = status
+    exc.retryable = bool(error.get("retryable", False))
     return exc
 
 
@@ -225,16 +226,21 @@ def _report_query(db: Database) -> str:
     params = {"waiting": waiting}
     if oldest is not None:
         params["oldest"] = int(oldest.timestamp())
-    known = known_checkpoint(db)[0]
-    if known:
-        params["known"] = known
+    params["known"] = known_checkpoint(db)[0]
     return urlencode(params)
 
 
-def _status(db: Database, client: Client, link: HubLink, result: SyncResult) -> int:
+def _status(
+    db: Database, client: Client, link: HubLink, result: SyncResult, *, _rebuilding: bool = False
+) -> int:
     resp = client.call("GET", f"/sync/v1/status?{_report_query(db)}")
     body = resp.json()
     hub_head = int(body["head_seq"])
+    if body.get("recovery") and not _rebuilding:
+        # The hub was restored from a backup and rebuilds its log: give back what we hold
+        # of what it lost, then look again at where it stands.
+        _give_back(db, client, body["recovery"], head_seq=hub_head)
+        return _status(db, client, link, result, _rebuilding=True)
     result.hub_head = hub_head
     with db.write() as session:
         acked = acked_seq(session)
@@ -262,6 +268,7 @@ def _status(db: Database, client: Client, link: HubLink, result: SyncResult) -> 
                     {"code": "hub_mismatch", "message": "hub head differs from ours"}, 409
                 )
     cp = body.get("checkpoint")
+    _check_same_root(db, client, cp)
     if cp and int(cp["size"]) > known_checkpoint(db)[0]:
         known = known_checkpoint(db)[0]
         hashes: list[str] = []
@@ -270,6 +277,41 @@ def _status(db: Database, client: Client, link: HubLink, result: SyncResult) -> 
             hashes = proof.json()["hashes"]
         witness(db, client, link, protocol.unb64(cp["signed"], "checkpoint"), known, hashes)
     return hub_head
+
+
+def _give_back(db: Database, client: Client, info: dict[str, Any], *, head_seq: int) -> None:
+    """The hub was restored from a backup and is rebuilding its log: say so once, and give
+    back what we hold of what it lost (services/refill.py)."""
+    with db.write() as session:
+        if not _open_alarm(session, "hub_restored"):
+            inbound.alarm(
+                session,
+                "hub_restored",
+                f"The hub's log holds {info.get('size')} records, fewer than this node had "
+                "verified: it was restored from a backup. This node is giving back what it "
+                "holds; records wait here until the hub's log is whole again. Nothing to do.",
+                f"Nhật ký của cấp trên chỉ còn {info.get('size')} bản ghi, ít hơn số máy này đã "
+                "xác nhận: cấp trên đã khôi phục bản sao lưu. Máy đang gửi lại dữ liệu; hồ sơ "
+                "được giữ trên máy cho tới khi nhật ký của cấp trên đầy đủ. Không cần làm gì.",
+                client.clock(),
+            )
+    refill.give_back(db, client, info, head_seq=head_seq)
+
+
+def _open_alarm(session: Session, kind: str) -> bool:
+    return (
+        session.scalar(
+            select(Alarm.id).where(Alarm.kind == kind, Alarm.acknowledged.is_(False)).limit(1)
+        )
+        is not None
+    )
+
+
+def _check_same_root(db: Database, client: Client, cp: dict[str, Any] | None) -> None:
+    """A checkpoint of the very size we verified must have the very root we verified."""
+    size, root = known_checkpoint(db)
+    if cp and size and int(cp["size"]) == size and str(cp.get("root")) != root:
+        _proof_failed(db, client.clock(), f"the hub's checkpoint at {size} has another root")
 
 
 def known_checkpoint(db: Database) -> tuple[int, str]:
@@ -331,17 +373,7 @@ def witness(
             )
     except (DossierError, ValueError) as exc:
         en = exc.en if isinstance(exc, DossierError) else str(exc)
-        with db.write() as session:
-            inbound.alarm(
-                session,
-                "proof_failed",
-                f"The hub's log proof failed: {en}. Sync stopped; tell the hub "
-                "administrator and the inspectorate.",
-                "Bằng chứng nhật ký của cấp trên không hợp lệ; đồng bộ đã dừng. "
-                "Hãy báo quản trị viên cấp trên và thanh tra.",
-                now,
-            )
-        raise _refused({"code": "bad_proof", "message": en}, 409) from exc
+        _proof_failed(db, now, en, cause=exc)
     cosig = protocol.sign_statement(
         protocol.COSIGNATURE_PREFIX,
         protocol.cosignature_body(cp, node=client.identity.node_id, key=client.identity.key_id),
@@ -350,7 +382,22 @@ def witness(
     with db.write() as session:
         set_setting(session, "anchor_size", str(size))
         set_setting(session, "anchor_root", root.hex())
+        set_setting(session, "anchor_checkpoint", protocol.b64(signed))
         set_setting(session, "pending_cosignature", protocol.b64(cosig))
+
+
+def _proof_failed(db: Database, now: datetime, en: str, *, cause: Exception | None = None) -> None:
+    with db.write() as session:
+        inbound.alarm(
+            session,
+            "proof_failed",
+            f"The hub's log proof failed: {en}. Sync stopped; tell the hub "
+            "administrator and the inspectorate.",
+            "Bằng chứng nhật ký của cấp trên không hợp lệ; đồng bộ đã dừng. "
+            "Hãy báo quản trị viên cấp trên và thanh tra.",
+            now,
+        )
+    raise _refused({"code": "bad_proof", "message": en}, 409) from cause
 
 
 def _next_batch(session: Session, after: int, budget: int) -> list[bytes]:
@@ -486,6 +533,7 @@ def store_receipt(
                 hub_time=str(body.get("time")),
                 raw=raw,
                 received_at=now,
+                **_evidence(answer, seq),
             )
         )
         if seq > acked_seq(session):
@@ -503,6 +551,20 @@ def store_receipt(
                     )
                 )
     return body
+
+
+def _evidence(answer: dict[str, Any], seq: int) -> dict[str, Any]:
+    """The push answer's proof of where the stored records sit in the log, kept with the
+    receipt so they can be given back in place to a hub restored from a backup."""
+    proof, cp, stored = answer.get("proof"), answer.get("checkpoint"), int(answer.get("stored", 0))
+    if not proof or not cp or stored <= 0:
+        return {}
+    return {
+        "first_seq": seq - stored + 1,
+        "first_leaf": int(proof["first_leaf"]),
+        "frontier": json.dumps(list(proof["frontier"])),
+        "checkpoint": protocol.unb64(cp["signed"], "checkpoint"),
+    }
 
 
 def _pull(

@@ -720,7 +720,7 @@ class World:
         self.stop_hub(kill=False)
         target = self.root / f"backup-{len(self.backups)}"
         if self.hub_database:
-            _pg_copy(self.hub_database, target.name)
+            pg_copy(self.hub_database, target.name)
         else:
             sqlite_copy(self.hub_dir / "hub.sqlite3", target)
         self.backups.append(target)
@@ -731,7 +731,7 @@ class World:
         source = self.backups[which]
         self.stop_hub(kill=True)
         if self.hub_database:
-            _pg_restore(self.hub_database, source.name)
+            pg_restore(self.hub_database, source.name)
         else:
             for suffix in ("-wal", "-shm"):
                 (self.hub_dir / f"hub.sqlite3{suffix}").unlink(missing_ok=True)
@@ -827,7 +827,7 @@ def _pg_admin(url: str) -> sqlalchemy.Engine:
     )
 
 
-def _pg_copy(url: str, target: str) -> None:
+def pg_copy(url: str, target: str) -> None:
     name = url.rsplit("/", 1)[1]
     engine = _pg_admin(url)
     with engine.connect() as c:
@@ -836,7 +836,7 @@ def _pg_copy(url: str, target: str) -> None:
     engine.dispose()
 
 
-def _pg_restore(url: str, source: str) -> None:
+def pg_restore(url: str, source: str) -> None:
     name = url.rsplit("/", 1)[1]
     engine = _pg_admin(url)
     with engine.connect() as c:

@@ -5,11 +5,7 @@ tests of the bugs the campaign found are here too."""
 
 from __future__ import annotations
 
-import contextlib
-import sqlite3
 import time
-from contextlib import closing
-from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -18,7 +14,7 @@ from central_hub.models import HubDossier
 from commune_node import db as node_db
 from commune_node.models import Dossier
 from commune_node.scheduler import run_sync
-from commune_node.services.sync import SyncRefused, acked_seq, queue_report
+from commune_node.services.sync import acked_seq, queue_report
 from commune_node.transport import HttpTransport, LinkError
 from commune_node.web.context import node_identity
 from tests.faults.conftest import ProxyFactory
@@ -186,88 +182,6 @@ def test_node_and_hub_fold_the_same_state(site: Site) -> None:
         assert theirs is not None
         hub_state = theirs.state
     assert node_state == hub_state
-
-
-def _restore_hub_from_an_earlier_backup(site: Site, tmp_path: Path, a: Node, b: Node) -> None:
-    """Both nodes sync; a backup of the hub is taken; more records sync; the backup is put
-    back (the hub now holds less than the nodes have receipts and checkpoints for)."""
-    take_in(a)
-    take_in(b)
-    sync(a)
-    sync(b)
-    hub_file = tmp_path / "hub" / "hub.sqlite3"
-    backup = tmp_path / "backup.sqlite3"
-    with closing(sqlite3.connect(hub_file)) as src, closing(sqlite3.connect(backup)) as dst:
-        src.backup(dst)
-    for _ in range(3):
-        take_in(a)
-        take_in(b)
-    sync(a)
-    sync(b)
-    site.hub.db.engine.dispose()
-    with closing(sqlite3.connect(backup)) as src, closing(sqlite3.connect(hub_file)) as dst:
-        src.backup(dst)
-    site.hub.db.engine.dispose()
-
-
-def test_a_hub_restored_from_a_backup_is_detected_on_both_sides(site: Site, tmp_path: Path) -> None:
-    """What a hub restore leads to today (docs/reliability.md, "Open"). Node a's records
-    were the last the lost log held, so its re-sent records rebuild exactly the tree it had
-    verified: it goes on. Node b had verified a larger tree whose leaves now differ: it
-    refuses to endorse the rolled-back log and says so, and keeps everything it holds. The
-    hub administrator is told, once per node, which nodes witnessed more than the hub holds."""
-    if site.hub.db.engine.dialect.name != "sqlite":
-        pytest.skip("the restore is done on the SQLite file")
-    from central_hub.models import Alert
-    from commune_node.models import Alarm, Event
-
-    a = site.node("a", "000.00.12.H26")
-    b = site.node("b", "000.00.13.H26")
-    _restore_hub_from_an_earlier_backup(site, tmp_path, a, b)
-    take_in(a)
-    assert sync(a).pushed == 4 and acked(a) == 5  # what the hub lost, sent again
-    take_in(b)
-    with pytest.raises(SyncRefused) as info:
-        sync(b)
-    assert info.value.code == "bad_proof"
-    with node_db.read_session(b.app) as s:
-        kinds = {x.kind for x in s.scalars(select(Alarm))}
-        seqs = list(s.scalars(select(Event.seq).order_by(Event.seq)))
-    assert {"hub_rollback", "proof_failed"} <= kinds
-    assert seqs == [1, 2, 3, 4, 5]  # every record still on the node, in its chain
-    # The hub stored what b re-sent and signed a receipt for it; what b refuses is to
-    # anchor its records to, and cosign, a log that does not extend the one it verified.
-    assert acked(b) == 5 and hub_count(site.hub, node_id(b)) == 5
-    take_in(b)
-    with pytest.raises(SyncRefused):
-        sync(b)  # it stops at the status step now, until a person resolves it (the xfail below)
-    assert acked(b) == 5
-    with site.hub.db.read() as s:
-        alerts = [(x.kind, x.node_id) for x in s.scalars(select(Alert))]
-    assert alerts.count(("log_behind_witness", node_id(a))) == 1
-    assert alerts.count(("log_behind_witness", node_id(b))) == 1
-
-
-@pytest.mark.xfail(
-    strict=True,
-    reason="reported: after a hub restore the hub's log forks from the checkpoint a node "
-    "witnessed; the node stops with bad_proof (proof_failed alarm) and never re-sends",
-)
-def test_a_hub_restored_from_a_backup_catches_up_from_the_nodes(site: Site, tmp_path: Path) -> None:
-    if site.hub.db.engine.dialect.name != "sqlite":
-        pytest.skip("the restore is done on the SQLite file")
-    a = site.node("a", "000.00.12.H26")
-    b = site.node("b", "000.00.13.H26")
-    _restore_hub_from_an_earlier_backup(site, tmp_path, a, b)
-    take_in(a)
-    for n in (a, b, a, b):
-        with contextlib.suppress(SyncRefused):
-            sync(n)
-    assert hub_count(site.hub, node_id(a)) == 5 and acked(a) == 5
-    assert hub_count(site.hub, node_id(b)) == 4 and acked(b) == 4
-    take_in(b)
-    sync(b)  # and the node goes on syncing afterwards
-    assert acked(b) == 5
 
 
 def test_sync_page_never_shows_synced_before_the_receipt(

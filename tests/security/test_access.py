@@ -69,7 +69,14 @@ NODE_ACCESS: dict[str, Any] = {
     "api.apply_action": TOKEN,
     "api.read_events": TOKEN,
 }
-HUB_SIGNED = {"sync.status", "sync.push", "sync.inclusion", "sync.consistency", "sync.pull"}
+HUB_SIGNED = {
+    "sync.status",
+    "sync.push",
+    "sync.refill",
+    "sync.inclusion",
+    "sync.consistency",
+    "sync.pull",
+}
 HUB_OPEN = {"sync.openapi", "sync.hello", "sync.enrol"}
 
 

@@ -1,0 +1,284 @@
+"""The hub's database put back from an older backup, between real nodes and a real hub over
+HTTP: the hub rebuilds the very log the communes witnessed from what they give back
+(central_hub/services/recovery.py), and nothing is lost, stored twice or forked."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from sqlalchemy import select
+
+from central_hub.cli import main as hub_cli
+from central_hub.models import Alert, Checkpoint, HubDossier, RefillRecord
+from central_hub.services import processing, recovery
+from common import protocol
+from common.calendar import WorkingCalendar
+from commune_node import db as node_db
+from commune_node.models import Alarm, Event
+from commune_node.services.identity import get_setting
+from commune_node.services.sync import Client, SyncRefused
+from commune_node.web.context import node_identity
+from tests.faults.conftest import ProxyFactory
+from tests.faults.harness import pg_copy, pg_restore, sqlite_copy
+from tests.faults.test_link_faults import acked, linked, node_id
+from tests.node.conftest import Node
+from tests.sync.conftest import Site, sync
+from tests.sync.helpers import CRIMINAL_RECORD, act, hub_count, hub_records, take_in
+
+
+def _backup(site: Site, tmp_path: Path) -> str:
+    """A copy of the hub's database as it is now (SQLite file or PostgreSQL database)."""
+    name = f"backup{len(list(tmp_path.glob('backup*')))}"
+    (tmp_path / name).touch()
+    site.hub.db.engine.dispose()
+    if site.hub.db.engine.dialect.name == "postgresql":
+        pg_copy(_url(site), name)
+    else:
+        sqlite_copy(tmp_path / "hub" / "hub.sqlite3", tmp_path / f"{name}.sqlite3")
+    return name
+
+
+def _restore(site: Site, tmp_path: Path, name: str) -> None:
+    """Put an earlier copy back in place of the hub's database."""
+    site.hub.db.engine.dispose()
+    if site.hub.db.engine.dialect.name == "postgresql":
+        pg_restore(_url(site), name)
+    else:
+        sqlite_copy(tmp_path / f"{name}.sqlite3", tmp_path / "hub" / "hub.sqlite3")
+    site.hub.db.engine.dispose()
+
+
+def _url(site: Site) -> str:
+    return site.hub.db.engine.url.render_as_string(hide_password=False)
+
+
+def _restore_hub_from_an_earlier_backup(site: Site, tmp_path: Path, a: Node, b: Node) -> None:
+    """Both nodes sync; a backup of the hub is taken; more records sync; the backup is put
+    back (the hub now holds less than the nodes have receipts and checkpoints for)."""
+    take_in(a)
+    take_in(b)
+    sync(a)
+    sync(b)
+    backup = _backup(site, tmp_path)
+    for _ in range(3):
+        take_in(a)
+        take_in(b)
+    sync(a)
+    sync(b)
+    _restore(site, tmp_path, backup)
+
+
+def _anchor(n: Node) -> tuple[int, str]:
+    with node_db.read_session(n.app) as s:
+        return int(get_setting(s, "anchor_size", "0") or 0), get_setting(s, "anchor_root") or ""
+
+
+def _hub_root(site: Site, size: int) -> str | None:
+    with site.hub.db.read() as s:
+        cp = s.get(Checkpoint, size)
+        return cp.root if cp else None
+
+
+def _client(site: Site, n: Node) -> Client:
+    """The node's own signed-request client (its real key), for hand-made requests."""
+    with n.app.app_context():
+        ident = node_identity()
+    return Client(node_db.database(n.app), ident, n.app.config["SYNC_TRANSPORT"](), site.clock)
+
+
+def _recovering(site: Site) -> bool:
+    with site.hub.db.read() as s:
+        return recovery.current(s) is not None
+
+
+def test_a_restored_hub_rebuilds_the_log_the_communes_witnessed(site: Site, tmp_path: Path) -> None:
+    a = site.node("a", "000.00.12.H26")
+    b = site.node("b", "000.00.13.H26")
+    _restore_hub_from_an_earlier_backup(site, tmp_path, a, b)
+    witnessed = _anchor(b)  # the largest tree any commune verified
+    take_in(a)
+    # a gives back its lost records at their leaves; the hub then waits for b (which also
+    # witnessed more than the backup holds) before it takes a's new record.
+    with pytest.raises(SyncRefused) as info:
+        sync(a)
+    assert info.value.code == "log_recovering" and info.value.retryable
+    assert hub_count(site.hub, node_id(a)) == 4 and acked(a) == 4
+    assert _recovering(site)
+    with node_db.read_session(a.app) as s:
+        assert "hub_restored" in {x.kind for x in s.scalars(select(Alarm))}
+    page = a.app.test_client()
+    from tests.node.desk import login
+
+    login(page, "receiver")
+    assert 'data-error-code="log_recovering"' in page.get("/sync/").get_data(as_text=True)
+    # b gives back its own: the log is exactly the tree b verified, and the recovery closes
+    sync(b)
+    assert not _recovering(site)
+    assert _hub_root(site, witnessed[0]) == witnessed[1]
+    assert hub_count(site.hub, node_id(b)) == 4 and acked(b) == 4
+    # from there on, both go on as before: a's waiting record goes in on top
+    result = sync(a)
+    assert result.pushed == 1 and acked(a) == 5
+    take_in(b)
+    assert sync(b).pushed == 1 and acked(b) == 5
+    for n in (a, b):
+        with node_db.read_session(n.app) as s:
+            kinds = {x.kind for x in s.scalars(select(Alarm))}
+        assert "proof_failed" not in kinds and "hub_rollback" not in kinds
+        assert [r.seq for r in hub_records(site.hub, node_id(n))] == [1, 2, 3, 4, 5]
+    with site.hub.db.read() as s:
+        alerts = [(x.kind, x.node_id) for x in s.scalars(select(Alert))]
+        assert s.scalar(select(RefillRecord.seq)) is None  # nothing left staged
+    assert ("log_recovery", None) in alerts and ("log_recovered", None) in alerts
+    assert alerts.count(("log_behind_witness", node_id(b))) == 1
+
+
+def test_a_hub_restored_from_a_backup_catches_up_from_the_nodes(site: Site, tmp_path: Path) -> None:
+    a = site.node("a", "000.00.12.H26")
+    b = site.node("b", "000.00.13.H26")
+    _restore_hub_from_an_earlier_backup(site, tmp_path, a, b)
+    take_in(a)
+    for n in (a, b, a, b):
+        try:
+            sync(n)
+        except SyncRefused as exc:
+            assert exc.code == "log_recovering"
+    assert hub_count(site.hub, node_id(a)) == 5 and acked(a) == 5
+    assert hub_count(site.hub, node_id(b)) == 4 and acked(b) == 4
+    take_in(b)
+    sync(b)  # and the node goes on syncing afterwards
+    assert acked(b) == 5
+
+
+def test_records_whose_receipt_was_lost_are_placed_by_the_witnessed_roots(
+    site: Site, tmp_path: Path, fault_proxy: ProxyFactory
+) -> None:
+    """a's push was stored but its answer lost, so a holds no proof of where its record
+    sits; b's later proof pins the leaf after it. The hub puts a's record back only because
+    the root b witnessed confirms it."""
+    a, link = linked(site, fault_proxy, "a", "000.00.12.H26")
+    b = site.node("b", "000.00.13.H26")
+    take_in(a)
+    take_in(b)
+    sync(a)
+    sync(b)
+    backup = _backup(site, tmp_path)
+    take_in(a)
+    link.drop_responses(1, match=b"POST /sync/v1/push")
+    with pytest.raises(Exception):  # noqa: B017  (the link error the node reports)
+        sync(a)
+    link.clear()
+    assert acked(a) == 1 and hub_count(site.hub, node_id(a)) == 2
+    take_in(b)
+    sync(b)
+    witnessed = _anchor(b)
+    _restore(site, tmp_path, backup)
+    with pytest.raises(SyncRefused):
+        sync(b)  # b gives back its record; a's leaf before it is still missing
+    assert _recovering(site)
+    sync(a)  # a gives back its unreceipted record; the roots place it, the log is whole
+    assert not _recovering(site)
+    assert _hub_root(site, witnessed[0]) == witnessed[1]
+    sync(b)
+    sync(a)
+    assert acked(a) == 2 and acked(b) == 2
+    assert [r.seq for r in hub_records(site.hub, node_id(a))] == [1, 2]
+
+
+def test_hub_records_the_nodes_pulled_are_given_back(site: Site, tmp_path: Path) -> None:
+    """The hub's own record on a forwarded dossier was lost with the restore; the commune
+    that pulled it gives it back, and the hub's chain and the dossier come back as they were."""
+    a = site.node("a", "000.00.12.H26")
+    code = take_in(a, procedure=CRIMINAL_RECORD)
+    act(a, code, "forwarded")
+    sync(a)
+    backup = _backup(site, tmp_path)
+    with site.hub.db.write() as s:
+        processing.act(s, code, "processing", {}, hub=site.hub.identity, clock=site.clock,
+                       actor="lan.pham", calendar=WorkingCalendar())  # fmt: skip
+    sync(a)  # pulls the hub's record, and witnesses the checkpoint that holds it
+    with site.hub.db.read() as s:
+        status_before = s.get(HubDossier, code).status  # type: ignore[union-attr]
+    witnessed = _anchor(a)
+    _restore(site, tmp_path, backup)
+    sync(a)
+    assert not _recovering(site)
+    assert _hub_root(site, witnessed[0]) == witnessed[1]
+    with site.hub.db.read() as s:
+        assert s.get(HubDossier, code).status == status_before  # type: ignore[union-attr]
+    take_in(a)
+    assert sync(a).pushed == 1
+
+
+def test_an_administrator_can_close_a_recovery_a_lost_commune_blocks(
+    site: Site, tmp_path: Path
+) -> None:
+    """b never comes back: the recovery waits for it until the administrator closes it,
+    with a reason; then a's records go in at once."""
+    a = site.node("a", "000.00.12.H26")
+    b = site.node("b", "000.00.13.H26")
+    _restore_hub_from_an_earlier_backup(site, tmp_path, a, b)
+    take_in(a)
+    with pytest.raises(SyncRefused):
+        sync(a)
+    instance = str(Path(site.hub.app.instance_path))
+    env = {"CENTRAL_HUB_DATABASE_URL": _url(site)}
+    shown = CliRunner(env=env).invoke(hub_cli, ["--instance", instance, "log-recovery"])
+    assert shown.exit_code == 0, shown.output
+    assert "Log recovery open" in shown.output and f"waiting for {node_id(b)}" in shown.output
+    refused = CliRunner(env=env).invoke(
+        hub_cli, ["--instance", instance, "log-recovery", "--close"]
+    )
+    assert refused.exit_code != 0 and "--reason" in refused.output
+    assert _recovering(site)
+    closed = CliRunner(env=env).invoke(
+        hub_cli, ["--instance", instance, "log-recovery", "--close", "--reason", "b burnt"]
+    )
+    assert closed.exit_code == 0, closed.output
+    assert not _recovering(site)
+    assert sync(a).pushed == 1 and acked(a) == 5
+    with site.hub.db.read() as s:
+        assert any("b burnt" in x.message for x in s.scalars(select(Alert)))
+
+
+def test_a_refill_with_a_false_proof_is_refused_and_nothing_is_kept(
+    site: Site, tmp_path: Path
+) -> None:
+    a = site.node("a", "000.00.12.H26")
+    b = site.node("b", "000.00.13.H26")
+    _restore_hub_from_an_earlier_backup(site, tmp_path, a, b)
+    sync(a)  # opens the recovery (b not heard from)
+    assert _recovering(site)
+    with node_db.read_session(b.app) as s:
+        raws = list(s.scalars(select(Event.record).where(Event.seq >= 2).order_by(Event.seq)))
+        anchor = get_setting(s, "anchor_checkpoint")
+    body = {
+        "anchor": anchor,
+        "ranges": [
+            {
+                "checkpoint": anchor,
+                "first_leaf": 3,
+                "frontier": ["00" * 32] * 2,
+                "records": [protocol.b64(r) for r in raws],
+            }
+        ],
+    }
+    with pytest.raises(SyncRefused) as info:
+        _client(site, b).call("POST", "/sync/v1/refill", json.dumps(body).encode(),
+                              content_type="application/json")  # fmt: skip
+    assert info.value.code == "bad_refill" and info.value.status == 400
+    assert "ranges[0]" in info.value.en
+    with site.hub.db.read() as s:
+        assert s.scalar(select(RefillRecord.seq)) is None
+
+
+def test_a_refill_outside_a_recovery_stages_nothing(site: Site) -> None:
+    a = site.node("a", "000.00.12.H26")
+    take_in(a)
+    sync(a)
+    body = json.dumps({"ranges": [], "records": []}).encode()
+    r = _client(site, a).call("POST", "/sync/v1/refill", body, content_type="application/json")
+    assert r.status == 200 and r.json()["recovering"] is False
