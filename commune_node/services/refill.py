@@ -81,18 +81,27 @@ def pinned_ranges(session: Session, *, from_leaf: int) -> Iterator[Range]:
             yield Range(rc.checkpoint, rc.first_leaf, json.loads(rc.frontier or "[]"), raws)
 
 
-def loose_records(session: Session, *, after_own: int, after_hub: int) -> list[bytes]:
-    """Our records after ``after_own`` and the hub records we pulled after ``after_hub``."""
-    own = session.scalars(
-        select(Event.record).where(Event.seq > after_own).order_by(Event.seq).limit(MAX_LOOSE)
+def loose_records(
+    session: Session, *, after_own: int, pinned: set[int], after_hub: int
+) -> list[bytes]:
+    """Our records after ``after_own`` that no receipt pins (the hub may hold them without
+    our knowing where), and the hub records we pulled after ``after_hub``."""
+    own = session.execute(
+        select(Event.seq, Event.record).where(Event.seq > after_own).order_by(Event.seq)
     )
+    mine: list[bytes] = []
+    for seq, raw in own:  # read lazily: stop at the bound
+        if seq not in pinned:
+            mine.append(raw)
+            if len(mine) == MAX_LOOSE:
+                break
     hub = session.scalars(
         select(Inbound.raw)
         .where(Inbound.hub_seq > after_hub)
         .order_by(Inbound.hub_seq)
         .limit(MAX_LOOSE)
     )
-    return [*own, *hub]
+    return [*mine, *hub]
 
 
 def give_back(db: Database, client: Client, info: dict[str, Any], *, head_seq: int) -> int:
@@ -103,14 +112,14 @@ def give_back(db: Database, client: Client, info: dict[str, Any], *, head_seq: i
     with db.read() as session:
         anchor = get_setting(session, "anchor_checkpoint") or None
         ranges = list(pinned_ranges(session, from_leaf=from_leaf))
-        last_pinned = max(
-            (
-                rc.seq
-                for rc in session.scalars(select(Receipt).where(Receipt.first_leaf.is_not(None)))
-            ),
-            default=0,
-        )
-        loose = loose_records(session, after_own=max(head_seq, last_pinned), after_hub=hub_seq)
+        pinned = {
+            seq
+            for first, last in session.execute(
+                select(Receipt.first_seq, Receipt.seq).where(Receipt.first_seq.is_not(None))
+            )
+            for seq in range(first or 0, last + 1)
+        }
+        loose = loose_records(session, after_own=head_seq, pinned=pinned, after_hub=hub_seq)
     requests = 0
     for chunk, last in _chunks(ranges):
         body: dict[str, Any] = {"ranges": [r.to_json() for r in chunk]}

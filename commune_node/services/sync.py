@@ -241,6 +241,9 @@ def _status(
         # of what it lost, then look again at where it stands.
         _give_back(db, client, body["recovery"], head_seq=hub_head)
         return _status(db, client, link, result, _rebuilding=True)
+    if body.get("recovery") and hub_head < acked_seq_of(db):
+        # What we gave back waits for other communes' records before it: not synced yet.
+        raise _refused(recovery_refusal(), 409)
     result.hub_head = hub_head
     with db.write() as session:
         acked = acked_seq(session)
@@ -277,6 +280,22 @@ def _status(
             hashes = proof.json()["hashes"]
         witness(db, client, link, protocol.unb64(cp["signed"], "checkpoint"), known, hashes)
     return hub_head
+
+
+def acked_seq_of(db: Database) -> int:
+    with db.read() as session:
+        return acked_seq(session)
+
+
+def recovery_refusal() -> dict[str, Any]:
+    return {
+        "code": "log_recovering",
+        "message": "the hub is rebuilding its log after a restore; this node's records wait "
+        "for other communes' records before them",
+        "message_vi": "Cấp trên đang dựng lại nhật ký sau khi khôi phục; hồ sơ của xã chờ dữ "
+        "liệu của các xã khác.",
+        "retryable": True,
+    }
 
 
 def _give_back(db: Database, client: Client, info: dict[str, Any], *, head_seq: int) -> None:

@@ -258,7 +258,8 @@ def machine(
         def teardown(self) -> None:
             try:
                 problems = self.world.converge()
-                stats.stalled_after_restore += len(self.world.stalled_after_restore)
+                if self.world.ever_restored and not problems:
+                    stats.recovered += 1
                 if problems:
                     stats.lost += sum("synced" in p or "receipt" in p for p in problems)
                     stats.duplicated += sum("twice" in p for p in problems)
