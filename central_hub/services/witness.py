@@ -53,10 +53,9 @@ LOG_BEHIND = "log_behind_witness"
 def check_witnessed_size(session: Session, *, node_id: str, known: int, clock: Clock) -> bool:
     """A node reports the size of the newest checkpoint it verified. If that is larger than
     this hub's log, the database is older than what communes have witnessed (restored from
-    a backup, most often). The node re-sends what the hub lost; if the re-grown log no
-    longer extends the tree it verified, it stops syncing with a failed-proof alarm rather
-    than endorse a forked log. The administrator must know at once: one alert per node
-    until it is acknowledged. Returns whether the log is behind."""
+    a backup, most often); :mod:`recovery` then rebuilds the log from the communes' copies.
+    The administrator must know at once which communes saw more: one alert per node until
+    it is acknowledged. Returns whether the log is behind."""
     size = translog.current_size(session)
     if known <= size:
         return False
@@ -72,10 +71,9 @@ def check_witnessed_size(session: Session, *, node_id: str, known: int, clock: C
             node_id,
             f"This node has verified a checkpoint of {known} records, but this hub's log holds "
             f"{size}: the hub's database is older than what communes have witnessed (restored "
-            "from a backup?). The node sends again what the hub lost; a node whose verified "
-            "log no longer matches stops syncing until this is resolved: restore the latest "
-            "database if there is one, and see docs/reliability.md (hub restored from a "
-            "backup).",
+            "from a backup?). The hub takes the lost records back from the communes before it "
+            "accepts new ones (central-hub log-recovery; docs/reliability.md, hub restored "
+            "from a backup).",
             clock(),
         )
     return True

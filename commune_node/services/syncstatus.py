@@ -65,6 +65,14 @@ ADVICE: dict[str, tuple[str, str]] = {
         "was restored from an old backup). Sync stopped; records are safe on this computer. Tell "
         "the hub administrator and the inspectorate at once.",
     ),
+    "log_recovering": (
+        "Cấp trên vừa khôi phục dữ liệu từ bản sao lưu và đang dựng lại nhật ký từ dữ liệu các "
+        "xã gửi lại. Hồ sơ của xã được lưu an toàn trên máy này và sẽ tự gửi khi xong; không "
+        "cần làm gì thêm.",
+        "The hub was restored from a backup and is rebuilding its log from what the communes "
+        "give back. Records are safe on this computer and will be sent by themselves when it "
+        "is done; nothing to do.",
+    ),
     "equivocation": (
         "Cấp trên nhận được hai bản ghi khác nhau cùng số thứ tự từ máy này và đã tạm dừng nhận "
         "dữ liệu. Không nhập lại dữ liệu; liên hệ quản trị viên cấp trên.",
