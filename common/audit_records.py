@@ -31,6 +31,8 @@ import hashlib
 import re
 from typing import Any
 
+from cryptography.exceptions import InvalidSignature
+
 from common import record_fast
 from common.audit_chain import F_AUTH, F_FORK, F_INCL, F_PREV, NO_KEY, Chain, OfflineWindow
 from common.audit_report import (
@@ -52,9 +54,10 @@ from common.audit_report import (
 )
 from common.audit_state import BundleError, State, iso, timestamp
 from common.bundle_format import RecordLine
-from common.errors import EncodingError, SignatureError
+from common.errors import EncodingError
+from common.keys import PublicKey
 from common.merkle import EMPTY_ROOT, leaf_hash
-from common.record import Record
+from common.record import SIGNATURE_SIZE, Record
 
 NO_PREV = bytes(16)
 _SHA = hashlib.sha256
@@ -102,21 +105,28 @@ def lenient_ident(raw: bytes) -> tuple[str, int] | None:
     return node, int(digits.group())
 
 
-MEMO_LIMIT = 1 << 16
+class _Walk:
+    """The last verified proof walk: its checkpoint, leaf, proof and the hash it reached at
+    each level below the tree's right border (``hashes[i]``: the subtree at level ``i``)."""
+
+    __slots__ = ("hashes", "index", "proof", "root", "size")
+
+    def __init__(self, size: int, root: bytes, index: int, proof: bytes, hashes: list[bytes]):
+        self.size, self.root, self.index, self.proof, self.hashes = size, root, index, proof, hashes
 
 
 class RecordChecks(State):
-    _memo: dict[tuple[int, int], tuple[bytes, bytes]]
-    _memo_size = -1
+    _walk: _Walk | None = None
 
     def _path(self, leaf_h: bytes, index: int, size: int, proof: bytes, root: bytes) -> str | None:
         """Why the proof fails, or None when it leads from ``leaf_h`` to ``root``.
 
-        Same rule as :func:`inclusion_root`, with a memo per checkpoint: the perfect subtree
-        ``(level, index >> level)`` that a verified walk passed through, with its hash and the
-        proof that carried it. Another walk reaching that subtree with the same hash and
-        *the same remaining proof hashes* would redo the very same steps to the same root,
-        so it stops there; anything else is walked in full.
+        Same rule as :func:`inclusion_root`, shortened by the last verified walk against the
+        same checkpoint: above level ``join`` (the bit length of the XOR of the two leaf
+        indices) both walks pass through the same subtrees. When this walk reaches the
+        subtree at ``join`` with the hash the last walk had there, and *the remaining proof
+        hashes are the same*, it would redo the very same steps to the same root, so it stops
+        there; anything else is walked in full.
         """
         if not 0 <= index < size or len(proof) % 32:
             got = inclusion_root(leaf_h, index, size, proof)
@@ -125,25 +135,34 @@ class RecordChecks(State):
         if len(proof) // 32 != inner + bin(index >> inner).count("1"):
             got = inclusion_root(leaf_h, index, size, proof)
             return got if isinstance(got, str) else "root_mismatch"
-        if self._memo_size != size or len(self._memo) > MEMO_LIMIT:
-            self._memo, self._memo_size = {}, size
-        memo = self._memo
+        last = self._walk
+        join = inner
+        if last is not None and last.size == size and last.root == root:
+            join = min(inner, (index ^ last.index).bit_length())
         h, seen = leaf_h, []
-        for i in range(inner):
-            node = (i, index >> i)
-            hit = memo.get(node)
-            if hit is not None and hit[0] == h and hit[1][32 * i :] == proof[32 * i :]:
-                break
-            seen.append((node, h))
+        for i in range(join):
+            seen.append(h)
             p = proof[32 * i : 32 * i + 32]
             h = _SHA(b"\x01" + p + h if (index >> i) & 1 else b"\x01" + h + p).digest()
-        else:
-            for i in range(inner, len(proof) // 32):
-                h = _SHA(b"\x01" + proof[32 * i : 32 * i + 32] + h).digest()
-            if h != root:
-                return "root_mismatch"
-        for node, value in seen:
-            memo[node] = (value, proof)
+        if (
+            last is not None
+            and join < inner  # then ``last`` had the same number of inner levels
+            and h == last.hashes[join]
+            and proof[32 * join :] == last.proof[32 * join :]
+        ):
+            seen.append(h)
+            last.hashes[: join + 1] = seen
+            last.index, last.proof = index, proof
+            return None
+        for i in range(join, inner):
+            seen.append(h)
+            p = proof[32 * i : 32 * i + 32]
+            h = _SHA(b"\x01" + p + h if (index >> i) & 1 else b"\x01" + h + p).digest()
+        for i in range(inner, len(proof) // 32):
+            h = _SHA(b"\x01" + proof[32 * i : 32 * i + 32] + h).digest()
+        if h != root:
+            return "root_mismatch"
+        self._walk = _Walk(size, root, index, proof, seen)
         return None
 
     def _inclusion(self, line: RecordLine, leaf_h: bytes) -> tuple[bool | None, str, str]:
@@ -166,13 +185,14 @@ class RecordChecks(State):
         return True, "", ""
 
     def record(self, line: RecordLine) -> None:
-        leaf = line.leaf
-        incl, incl_cls, incl_why = self._inclusion(line, leaf_hash(line.raw))
+        leaf, raw = line.leaf, line.raw
+        incl, incl_cls, incl_why = self._inclusion(line, leaf_hash(raw))
         try:
-            rec = record_fast.parse(line.raw)
+            rec = record_fast.parse(raw)
         except EncodingError as exc:
             return self._unreadable(line, incl, exc)
         where = (rec, leaf)
+        seq = rec.seq
         chain = self.chains.get(rec.node)
         if chain is None:
             if incl is False:
@@ -181,23 +201,32 @@ class RecordChecks(State):
                 self.found(UNKNOWN_KEY, "a record of a node the bundle does not declare", where)
             return
         rid = bytes.fromhex(rec.id)
-        held = chain.get(rec.seq)
+        held = chain.get(seq)
         if held is not None and held.id == rid:
             msg = f"the same record again (first read at leaf {held.leaf})"
             self.found(DUPLICATE_RECORD, msg, where)
             return
-        self._place(leaf, where)
-        found = chain.key(rec.key)
+        window = self.window
+        if leaf > self.last_leaf and (window is None or leaf >= window.lo):
+            self.last_leaf = leaf  # in log order: the usual case
+        else:
+            self._place(leaf, where)
+        index = chain.key_index.get(rec.key)
+        found = None if index is None else chain.keys[index]
         sig: bool | None = None
+        valid = False
         if found is None and incl is False:
             sig = False  # nothing vouches for these bytes: not the log, not a known key
         elif found is None:
             self.found(UNKNOWN_KEY, f"signed by key {rec.key}, unknown for this node", where)
         else:
-            sig = rec.id in self.keybook.verified or _verifies(rec, found[1].public)
-            if not found[1].valid_at(rec.seq):
-                k = found[1]
-                msg = f"signed by key {rec.key}, valid only for seq {k.first_seq}..{k.last_valid}"
+            sig = rec.id in self.keybook.verified or _verifies(raw, found.public)
+            valid = found.valid_at(seq)
+            if not valid:
+                msg = (
+                    f"signed by key {rec.key}, valid only for seq "
+                    f"{found.first_seq}..{found.last_valid}"
+                )
                 self.found(REVOKED_KEY, msg, where)
         if sig is False and incl is False:
             self.found(ALTERED_RECORD, _UNAUTHENTIC, where)
@@ -208,27 +237,29 @@ class RecordChecks(State):
             self.found(incl_cls, incl_why, where)
         if held is not None and (held.flags & F_AUTH or not sig):
             if sig:
-                chain.add_flags(rec.seq, F_FORK)
-                msg = f"a second signed record at seq {rec.seq}; the other is {held.record_id}"
+                chain.add_flags(seq, F_FORK)
+                msg = f"a second signed record at seq {seq}; the other is {held.record_id}"
                 self.found(FORK, msg, where, {"other_leaf": held.leaf})
             return
-        flags = (F_AUTH if sig else 0) | (F_INCL if incl else 0) | (F_PREV if rec.prev else 0)
-        prev16 = bytes.fromhex(rec.prev[:32]) if rec.prev else NO_PREV
-        key = found[0] if found else NO_KEY
+        prev = rec.prev
+        flags = (F_AUTH if sig else 0) | (F_INCL if incl else 0) | (F_PREV if prev else 0)
+        prev16 = bytes.fromhex(prev[:32]) if prev else NO_PREV
+        key = NO_KEY if index is None else index
         if held is None:
-            self._put(chain, rec.seq, rid, prev16, leaf, key, flags)
+            self._put(chain, seq, rid, prev16, leaf, key, flags)
         else:  # a signed record takes the place of an unauthentic one (already reported)
-            chain.replace(rec.seq, rid, prev16, leaf, key, flags)
+            chain.replace(seq, rid, prev16, leaf, key, flags)
+        counts = self.counts
         if self.h.start <= leaf < self.h.end:
-            self.counts["records_in_period"] += 1
+            counts["records_in_period"] += 1
         if not incl:
             return
         self.keybook.logged(rec.id)
-        if not sig or found is None or not found[1].valid_at(rec.seq):
+        if not sig or found is None or not valid:
             return
-        self.counts["records_verified"] += 1
+        counts["records_verified"] += 1
         if rec.type == "key.rotated" and rec.node != self.h.hub_id:
-            self.keybook.rotation_in_log(self.n, rec, chain, found[1])
+            self.keybook.rotation_in_log(self.n, rec, chain, found)
         elif rec.type == "key.revoked" and rec.node == self.h.hub_id:
             self.keybook.revocation_in_log(self.n, rec, self.chains)
         self._times(rec, chain, leaf, where)
@@ -356,9 +387,10 @@ class RecordChecks(State):
         )
 
 
-def _verifies(rec: Record, public: Any) -> bool:
+def _verifies(raw: bytes, public: PublicKey) -> bool:
+    """:meth:`common.record.Record.verify` of a parsed record, as a yes or no."""
     try:
-        rec.verify(public)
-    except SignatureError:
+        public.verify(raw[-SIGNATURE_SIZE:], raw[:-SIGNATURE_SIZE])
+    except InvalidSignature:
         return False
     return True

@@ -47,6 +47,7 @@ def _refuse(text: str) -> Any:
     raise line_error("not_integer", f"number {text[:20]} is not a whole number")
 
 
+_a2b = binascii.a2b_base64
 _DECODER = json.JSONDecoder(
     object_pairs_hook=_pairs, parse_float=_refuse, parse_constant=_refuse, strict=True
 )
@@ -244,6 +245,44 @@ _READERS: dict[str, Callable[[dict[str, Any]], Line]] = {
 }
 
 
+# A record line exactly as the exporter writes it: the fixed text around four values,
+#   {"kind":"record","leaf":L,"proof":{"hashes":"H","size":S},"raw":"R"}
+# When L and S are plain decimals and H and R strict base64 (so no quote or backslash can
+# hide in them), the JSON decoder would give these very values: such a line is read by
+# slicing, with the same limits. Anything else (and any doubt) takes the general path,
+# which gives the answer and the error.
+_REC_HEAD = b'{"kind":"record","leaf":'
+_REC_HASHES = b',"proof":{"hashes":"'
+_REC_SIZE = b'","size":'
+_REC_RAW = b'},"raw":"'
+_MAX_INT = 2**63 - 1
+
+
+def _plain_int(text: bytes) -> int | None:
+    if not text.isdigit() or len(text) > 19 or (text[0] == 0x30 and len(text) > 1):
+        return None
+    value = int(text)
+    return value if value <= _MAX_INT else None
+
+
+def _exported_record(data: bytes) -> RecordLine | None:
+    """The record line ``data`` (without its newline) in the exporter's spelling, else None."""
+    a = data.find(_REC_HASHES, len(_REC_HEAD))
+    b = data.find(_REC_SIZE, a + len(_REC_HASHES))
+    c = data.find(_REC_RAW, b + len(_REC_SIZE))
+    if a < 0 or b < 0 or c < 0 or c + len(_REC_RAW) > len(data) - 2 or data[-2:] != b'"}':
+        return None
+    leaf = _plain_int(data[len(_REC_HEAD) : a])
+    size = _plain_int(data[b + len(_REC_SIZE) : c])
+    hashes, raw = data[a + len(_REC_HASHES) : b], data[c + len(_REC_RAW) : -2]
+    if leaf is None or size is None or len(hashes) > MAX_B64_PROOF or len(raw) > MAX_B64_RECORD:
+        return None
+    try:
+        return RecordLine(leaf, _a2b(raw, strict_mode=True), size, _a2b(hashes, strict_mode=True))
+    except binascii.Error:
+        return None
+
+
 def decode_line(data: bytes, *, max_bytes: int) -> Line:
     """Read one line (with or without its ``\\n``); raise :class:`LineError` if it is bad.
 
@@ -255,6 +294,15 @@ def decode_line(data: bytes, *, max_bytes: int) -> Line:
         raise line_error("overlong", f"line is longer than {max_bytes} bytes")
     if data.endswith(b"\n"):
         data = data[:-1]
+    if data.startswith(_REC_HEAD):
+        line = _exported_record(data)
+        if line is not None:
+            return line
+    return _read_json_line(data)
+
+
+def _read_json_line(data: bytes) -> Line:
+    """:func:`decode_line` of a line without its newline, by the JSON decoder."""
     if data.count(b"{") + data.count(b"[") > MAX_DEPTH and _depth(data) > MAX_DEPTH:
         raise line_error("too_deep", f"line is nested deeper than {MAX_DEPTH} levels")
     try:

@@ -23,16 +23,26 @@ the same result with the C JSON encoder, by these rules:
 
 from __future__ import annotations
 
+import _json
+import hashlib
 import json
 import unicodedata
+from datetime import datetime
 from typing import Any
 
 from common import canonical, record
-from common.errors import EncodingError
 
-_ENCODE = json.JSONEncoder(
-    ensure_ascii=False, sort_keys=True, separators=(",", ":"), allow_nan=False
-).encode
+
+def _unknown(value: Any) -> Any:
+    raise ValueError("not a JSON value")
+
+
+# ``json.JSONEncoder(ensure_ascii=False, sort_keys=True, separators=(",", ":"),
+# allow_nan=False).encode`` without its per-call set-up: the same C encoder, built once
+# (no cycle check: a decoded value is a tree).
+_C_ENCODE = _json.make_encoder(
+    None, _unknown, _json.encode_basestring, None, ":", ",", True, False, False
+)
 _START = len(record.PREFIX)
 _MAX_INT = canonical.MAX_SAFE_INT
 _NO = object()
@@ -97,8 +107,13 @@ _HOOKS: dict[str, Any] = {
     "parse_constant": _no_float,
     "parse_int": _safe_int,
 }
-_DECODE_ASCII = json.JSONDecoder(**_HOOKS).decode
-_DECODE_TEXT = json.JSONDecoder(object_hook=_keys_ascii, **_HOOKS).decode
+# The decoders' scanners, called at index 0 (``decode`` would also skip whitespace, which
+# canonical text never has, and then check for extra data, which ``_fast_value`` does).
+# (typeshed types the scanner's context as a scanner; it is any object with the hooks.)
+_SCAN_ASCII = _json.make_scanner(json.JSONDecoder(**_HOOKS))  # type: ignore[arg-type]
+_SCAN_TEXT = _json.make_scanner(
+    json.JSONDecoder(object_hook=_keys_ascii, **_HOOKS)  # type: ignore[arg-type]
+)
 
 
 def _fast_value(body: bytes) -> Any:
@@ -118,10 +133,10 @@ def _fast_value(body: bytes) -> Any:
     try:
         text = body.decode("utf-8")
         plain = text.isascii()
-        value = (_DECODE_ASCII if plain else _DECODE_TEXT)(text)
-        if _ENCODE(value).encode("utf-8") != body:
+        value, end = (_SCAN_ASCII if plain else _SCAN_TEXT)(text, 0)
+        if end != len(text) or "".join(_C_ENCODE(value, 0)) != text:
             return _NO
-    except (ValueError, RecursionError, UnicodeError):
+    except (ValueError, RecursionError, UnicodeError, StopIteration):
         return _NO
     if body.count(b"{") + body.count(b"[") <= canonical.MAX_DEPTH and (
         plain or unicodedata.is_normalized("NFC", text)
@@ -136,16 +151,53 @@ def decode(body: bytes) -> Any:
     return canonical.decode(body) if value is _NO else value
 
 
-def _fast_body(body: bytes) -> dict[str, Any] | None:
-    """The body's value if the fast rules accept it, else None (meaning: ask the reference)."""
-    value = _fast_value(body)
-    if type(value) is not dict:
-        return None
+_new = object.__new__
+_sha256 = hashlib.sha256
+_FIELDS = frozenset(record.BODY_FIELDS)
+_ANCHOR_FIELDS = frozenset(("root", "size"))
+_HEX32, _HEX64 = record._HEX32.match, record._HEX64.match
+_TYPE, _ACTOR = record._TYPE.match, record._ACTOR.match
+
+
+def _schema_ok(body: dict[str, Any]) -> bool:
+    """True only when :func:`common.record._check_body` accepts ``body`` (a decoded JSON
+    object, so its strings, integers and booleans are of exactly those types)."""
+    if body.keys() != _FIELDS:
+        return False
+    node, key, seq, prev = body["node"], body["key"], body["seq"], body["prev"]
+    if type(node) is not str or not _HEX32(node) or type(seq) is not int or seq < 1:
+        return False
+    if key != node and (type(key) is not str or not _HEX32(key)):
+        return False
+    if prev is not None if seq == 1 else type(prev) is not str or not _HEX64(prev):
+        return False
+    at, anchor, dossier = body["at"], body["anchor"], body["dossier"]
+    if type(at) is not str or len(at) > 40:
+        return False
     try:
-        record._check_body(value)  # the record schema, shared with the reference parser
-    except EncodingError:
-        return None
-    return value
+        if datetime.fromisoformat(at).tzinfo is None:
+            return False
+    except ValueError:
+        return False
+    if anchor is not None and (
+        type(anchor) is not dict
+        or anchor.keys() != _ANCHOR_FIELDS
+        or type(anchor["size"]) is not int
+        or anchor["size"] < 0
+        or type(anchor["root"]) is not str
+        or not _HEX64(anchor["root"])
+    ):
+        return False
+    if dossier is not None and (type(dossier) is not str or not 1 <= len(dossier) <= 64):
+        return False
+    kind, actor = body["type"], body["actor"]
+    return (
+        type(kind) is str
+        and _TYPE(kind) is not None
+        and type(actor) is str
+        and _ACTOR(actor) is not None
+        and type(body["data"]) is dict
+    )
 
 
 def parse(raw: bytes) -> record.Record:
@@ -155,21 +207,18 @@ def parse(raw: bytes) -> record.Record:
         return record.parse(raw)
     if not raw.startswith(record.PREFIX):
         return record.parse(raw)
-    body = _fast_body(raw[_START : -record.SIGNATURE_SIZE])
-    if body is None:
-        return record.parse(raw)
+    body = _fast_value(raw[_START : -record.SIGNATURE_SIZE])
+    if type(body) is not dict or not _schema_ok(body):
+        return record.parse(raw)  # the authoritative answer, and its error message
+    # A Record with the same fields as ``record.Record(raw=..., id=..., **body)`` would have,
+    # filled in directly: the frozen dataclass's ``__init__`` costs a guarded ``setattr`` per
+    # field, and ``body`` holds exactly the other fields under their own names.
+    rec = _new(record.Record)
+    fields = rec.__dict__
+    fields.update(body)
+    fields["raw"] = raw
+    fields["id"] = _sha256(raw).hexdigest()
     anchor = body["anchor"]
-    return record.Record(
-        raw=raw,
-        id=record.record_id(raw),
-        node=body["node"],
-        key=body["key"],
-        seq=body["seq"],
-        prev=body["prev"],
-        at=body["at"],
-        anchor=record.Anchor(anchor["size"], anchor["root"]) if anchor else None,
-        dossier=body["dossier"],
-        type=body["type"],
-        actor=body["actor"],
-        data=body["data"],
-    )
+    if anchor is not None:
+        fields["anchor"] = record.Anchor(anchor["size"], anchor["root"])
+    return rec

@@ -4,6 +4,7 @@ format, and property tests of the fast paths against the reference code."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import timedelta
 
 import pytest
@@ -12,7 +13,16 @@ from hypothesis import strategies as st
 from sqlalchemy import select
 
 from central_hub.models import Checkpoint, LogRecord
-from common import canonical, keys, merkle, protocol, record, record_fast
+from common import (
+    bundle_format,
+    bundle_read,
+    canonical,
+    keys,
+    merkle,
+    protocol,
+    record,
+    record_fast,
+)
 from common.audit_chain import Chain
 from common.bundle import (
     BundleError,
@@ -365,6 +375,72 @@ def test_fast_inclusion_walk_agrees_with_the_reference(size: int, data: st.DataO
         reference = False
     got = inclusion_root(leaves[index], claim_index, claim_size, b"".join(proof))
     assert (got == root) == reference
+
+
+_RECORD_LINES = [
+    bundle_format.record_line(7, b"\x00record bytes\xff" * 5, size=9, proof=[b"h" * 32] * 3),
+    bundle_format.record_line(0, b"r", size=1),
+    bundle_format.record_line(12, b"unproven", size=None),
+]
+
+
+def _line_outcome(read: Callable[[bytes], object], line: bytes) -> object:
+    try:
+        return read(line)
+    except LineError as exc:
+        return exc.detail["reason"]
+
+
+@settings(max_examples=400)
+@given(
+    which=st.sampled_from(range(len(_RECORD_LINES))),
+    pos=st.integers(min_value=0),
+    byte=st.sampled_from(b'0123456789-+.eE "\\:,{}[]=/Aa\n\x00\xc3'),
+    op=st.sampled_from(["set", "insert", "delete", "none"]),
+)
+def test_fast_record_line_reader_agrees_with_the_json_reader(
+    which: int, pos: int, byte: int, op: str
+) -> None:
+    line = bytearray(_RECORD_LINES[which].rstrip(b"\n"))
+    i = pos % len(line)
+    if op == "set":
+        line[i] = byte
+    elif op == "insert":
+        line.insert(i, byte)
+    elif op == "delete":
+        del line[i]
+    data = bytes(line)
+    fast = _line_outcome(lambda ln: decode_line(ln, max_bytes=1 << 20), data)
+    assert fast == _line_outcome(bundle_read._read_json_line, data)
+    assert fast == _line_outcome(lambda ln: decode_line(ln, max_bytes=1 << 20), data + b"\n")
+
+
+@settings(max_examples=100, suppress_health_check=[HealthCheck.too_slow])
+@given(size=st.integers(min_value=1, max_value=70), data=st.data())
+def test_proof_walks_in_any_order_agree_with_the_reference(size: int, data: st.DataObject) -> None:
+    """The walk that stops where it joins the last verified one gives every verdict the full
+    walk gives, whatever the order of the leaves, their sizes and any damage to the proofs."""
+    from common.audit_records import RecordChecks, inclusion_root
+
+    leaves = [merkle.leaf_hash(i.to_bytes(4, "big")) for i in range(size)]
+    store = merkle.MemoryNodes.from_leaf_hashes(leaves)
+    checks = RecordChecks(Policy())
+    for _ in range(data.draw(st.integers(min_value=1, max_value=25))):
+        tree = data.draw(st.integers(min_value=1, max_value=size))
+        root = merkle.root_from_leaf_hashes(leaves[:tree])
+        index = data.draw(st.integers(min_value=0, max_value=tree - 1))
+        proof = bytearray(b"".join(merkle.inclusion_proof(store, index, tree)))
+        leaf = leaves[index]
+        damage = data.draw(st.sampled_from(["none", "none", "proof", "leaf", "index"]))
+        if damage == "proof" and proof:
+            proof[data.draw(st.integers(min_value=0, max_value=len(proof) - 1))] ^= 1
+        elif damage == "leaf":
+            leaf = leaves[(index + 1) % size]
+        elif damage == "index":
+            index = data.draw(st.integers(min_value=0, max_value=tree))
+        want = inclusion_root(leaf, index, tree, bytes(proof))
+        got = checks._path(leaf, index, tree, bytes(proof), root)
+        assert (got is None) == (want == root)
 
 
 def test_memoised_proof_walks_stay_strict() -> None:
