@@ -80,8 +80,12 @@ def current(session: Session, *, lock: bool = False) -> Recovery | None:
 
 
 def _save(session: Session, rec: Recovery | None) -> None:
-    value = "" if rec is None else json.dumps(rec.__dict__, sort_keys=True)
     row = session.get(HubSetting, SETTING)
+    if rec is None:
+        if row is not None:
+            session.delete(row)
+        return
+    value = json.dumps(rec.__dict__, sort_keys=True)
     if row is None:
         session.add(HubSetting(key=SETTING, value=value))
     else:
@@ -98,6 +102,8 @@ def note_witness(session: Session, *, node_id: str, known: int, clock: Clock) ->
     """Every signed request: a node reports the newest checkpoint size it verified. Larger
     than the log opens a recovery; during one, the node counts as having reported."""
     size = translog.current_size(session)
+    if known <= size and current(session) is None:
+        return None  # the common case: no lock, no write
     rec = current(session, lock=True)
     if rec is None:
         if known <= size:

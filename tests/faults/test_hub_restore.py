@@ -24,6 +24,7 @@ from commune_node.web.context import node_identity
 from tests.faults.conftest import ProxyFactory
 from tests.faults.harness import pg_copy, pg_restore, sqlite_copy
 from tests.faults.test_link_faults import acked, linked, node_id
+from tests.hub.test_pages import ADMIN, Person
 from tests.node.conftest import Node
 from tests.sync.conftest import Site, sync
 from tests.sync.helpers import CRIMINAL_RECORD, act, hub_count, hub_records, take_in
@@ -115,9 +116,14 @@ def test_a_restored_hub_rebuilds_the_log_the_communes_witnessed(site: Site, tmp_
     login(page, "receiver")
     shown = page.get("/sync/").get_data(as_text=True)
     assert 'data-error-code="log_recovering"' in shown and "không cần làm gì thêm" in shown
+    admin = Person(site.hub.app, ADMIN)
+    banner = admin.get("/nodes").text
+    assert 'id="log-recovery"' in banner  # the target so far: the largest size reported
+    assert f'data-target="{_anchor(a)[0]}"' in banner and "1 xã chưa liên lạc" in banner
     # b gives back its own: the log is exactly the tree b verified, and the recovery closes
     sync(b)
     assert not _recovering(site)
+    assert 'id="log-recovery"' not in admin.get("/nodes").text
     assert _hub_root(site, witnessed[0]) == witnessed[1]
     assert hub_count(site.hub, node_id(b)) == 4 and acked(b) == 4
     # from there on, both go on as before: a's waiting record goes in on top
