@@ -30,7 +30,6 @@ Until then the hub refuses pushes and new records of its own with ``log_recoveri
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -40,13 +39,12 @@ from sqlalchemy.orm import Session
 from central_hub.models import Alert, HubSetting, LogRecord, Node, RefillRecord, RefillRoot
 from central_hub.services import feed, ingest, nodes, translog
 from central_hub.services.identity import Clock, HubIdentity
-from common import keys, merkle, protocol, record
+from common import keys, merkle, protocol, record, refill_order
 from common.errors import DossierError
 
 SETTING = "log_recovery"
 MAX_RANGES = 200
 MAX_RECORDS = 2000
-MAX_TRIES = 20_000  # orderings tried to fill one gap before waiting for more evidence
 
 
 class LogRecovering(protocol.ProtocolError):
@@ -316,15 +314,6 @@ def _head(session: Session, writer: str, hub: HubIdentity) -> tuple[int, str | N
 # ------------------------------------------------------------------ rebuilding the log
 
 
-@dataclass
-class _Plan:
-    """The order being worked out: records from ``start`` on, and each writer's head."""
-
-    tree: merkle.CompactRange
-    heads: dict[str, tuple[int, str | None]]
-    order: list[record.Record] = field(default_factory=list)
-
-
 def rebuild(session: Session, *, hub: HubIdentity, clock: Clock) -> int:
     """Append staged records in their original order as far as the evidence allows; returns
     how many were appended. A replay the ingest rules refuse leaves everything staged."""
@@ -343,22 +332,19 @@ def rebuild(session: Session, *, hub: HubIdentity, clock: Clock) -> int:
         if size > start
     }
     writers = {r.writer for r in rows}
-    plan = _Plan(
-        merkle.CompactRange.from_nodes(start, translog.DbNodes(session)),
-        {w: _head(session, w, hub) for w in writers},
-    )
+    tree = merkle.CompactRange.from_nodes(start, translog.DbNodes(session))
+    heads = {w: _head(session, w, hub) for w in writers}
+    order: list[record.Record] = []
     try:
-        _extend(plan, pinned, loose, roots)
-        if not plan.order:
+        order = refill_order.plan(tree, heads=heads, pinned=pinned, loose=loose, roots=roots)
+        if not order:
             return 0
         with session.begin_nested():
-            _replay(session, plan.order, start=start, hub=hub, clock=clock)
-    except (DossierError, AssertionError) as exc:
-        _alert_once(
-            session, f"Rebuilding the log stopped at {start + len(plan.order)}: {exc}", clock
-        )
+            _replay(session, order, start=start, hub=hub, clock=clock)
+    except (DossierError, refill_order.OrderError, AssertionError) as exc:
+        _alert_once(session, f"Rebuilding the log stopped at {start + len(order)}: {exc}", clock)
         return 0
-    ids = [(r.node, r.seq) for r in plan.order]
+    ids = [(r.node, r.seq) for r in order]
     for writer, seq in ids:
         row = session.get(RefillRecord, (writer, seq))
         if row is not None:
@@ -376,93 +362,6 @@ def _alert_once(session: Session, message: str, clock: Clock) -> None:
     )
     if open_alert is None:
         nodes.alert(session, "log_recovery", None, message, clock())
-
-
-def _follows(plan: _Plan, r: record.Record) -> bool:
-    seq, head_id = plan.heads.get(r.node, (0, None))
-    return r.seq == seq + 1 and r.prev == head_id
-
-
-def _take(plan: _Plan, r: record.Record) -> None:
-    plan.order.append(r)
-    plan.tree.append(merkle.leaf_hash(r.raw))
-    plan.heads[r.node] = (r.seq, r.id)
-
-
-def _extend(
-    plan: _Plan,
-    pinned: dict[int, record.Record],
-    loose: dict[str, dict[int, record.Record]],
-    roots: dict[int, bytes],
-) -> None:
-    """Take pinned records while they follow on; at a gap, search the unpinned records for
-    an order that reaches the next witnessed root. Stop where the evidence runs out."""
-    while True:
-        pos = plan.tree.size
-        r = pinned.get(pos)
-        if r is not None and _follows(plan, r):
-            _take(plan, r)
-            if pos + 1 in roots and plan.tree.root() != roots[pos + 1]:
-                raise AssertionError(
-                    f"the rebuilt log differs from the witnessed root at {pos + 1}"
-                )
-            continue
-        ahead = [s for s in roots if s > pos]
-        if not ahead or not any(loose.values()):
-            return
-        found = _search(plan, min(ahead), pinned, loose, roots)
-        if found is None:
-            return
-        for r in found:
-            _take(plan, r)
-            loose.get(r.node, {}).pop(r.seq, None)
-
-
-def _search(
-    plan: _Plan,
-    goal: int,
-    pinned: dict[int, record.Record],
-    loose: dict[str, dict[int, record.Record]],
-    roots: dict[int, bytes],
-) -> list[record.Record] | None:
-    """The records from the current size up to ``goal`` whose tree has the witnessed roots:
-    pinned ones where pinned, each writer's next unpinned record elsewhere (depth first,
-    bounded)."""
-    tries = 0
-
-    def walk(
-        tree: merkle.CompactRange, heads: dict[str, tuple[int, str | None]]
-    ) -> Iterator[list[record.Record]]:
-        nonlocal tries
-        pos = tree.size
-        if pos == goal:
-            yield []
-            return
-        choices = (
-            [pinned[pos]]
-            if pos in pinned
-            else [
-                q[heads.get(w, (0, None))[0] + 1]
-                for w, q in loose.items()
-                if heads.get(w, (0, None))[0] + 1 in q
-            ]
-        )
-        for r in choices:
-            seq, head_id = heads.get(r.node, (0, None))
-            if r.seq != seq + 1 or r.prev != head_id:
-                continue
-            tries += 1
-            if tries > MAX_TRIES:
-                return
-            t = tree.copy()
-            t.append(merkle.leaf_hash(r.raw))
-            if t.size in roots and t.root() != roots[t.size]:
-                continue
-            for rest in walk(t, {**heads, r.node: (r.seq, r.id)}):
-                yield [r, *rest]
-                return
-
-    return next(walk(plan.tree.copy(), dict(plan.heads)), None)
 
 
 def _replay(
