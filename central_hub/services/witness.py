@@ -30,9 +30,15 @@ def accept_cosignature(
         )
     except DossierError as exc:
         raise _bad(f"cosignature does not verify: {exc.en}") from exc
+    if body.get("node") != node_id:
+        raise _bad("cosignature names another node")
     cp = session.get(Checkpoint, body.get("size"))
-    if body.get("node") != node_id or cp is None or cp.root != body.get("root"):
-        raise _bad("cosignature names another node or a checkpoint this hub never signed")
+    if cp is None:
+        # Signed by this hub's key (the node verified it) but no longer held: lost with a
+        # restore from a backup. Nothing to keep it against; refusing would stall the node.
+        return None
+    if cp.root != body.get("root"):
+        raise _bad("cosignature names a checkpoint this hub never signed")
     existing = session.get(Cosignature, (cp.size, node_id))
     if existing is not None:
         return existing

@@ -4,6 +4,7 @@ HTTP: the hub rebuilds the very log the communes witnessed from what they give b
 
 from __future__ import annotations
 
+import io
 import json
 from pathlib import Path
 
@@ -13,12 +14,13 @@ from sqlalchemy import select
 
 from central_hub.cli import main as hub_cli
 from central_hub.models import Alert, Checkpoint, HubDossier, RefillRecord
-from central_hub.services import processing, recovery
-from common import protocol
+from central_hub.services import export, processing, recovery
+from common import keys, protocol
+from common.audit import verify_bundle
 from common.calendar import WorkingCalendar
 from commune_node import db as node_db
 from commune_node.models import Alarm, Event
-from commune_node.services.identity import get_setting
+from commune_node.services.identity import get_setting, set_setting
 from commune_node.services.sync import Client, SyncRefused
 from commune_node.web.context import node_identity
 from tests.faults.conftest import ProxyFactory
@@ -141,6 +143,45 @@ def test_a_restored_hub_rebuilds_the_log_the_communes_witnessed(site: Site, tmp_
         assert s.scalar(select(RefillRecord.seq)) is None  # nothing left staged
     assert ("log_recovery", None) in alerts and ("log_recovered", None) in alerts
     assert alerts.count(("log_behind_witness", node_id(b))) == 1
+
+
+def test_after_the_rebuild_an_auditor_finds_the_log_whole(site: Site, tmp_path: Path) -> None:
+    """The auditor's bundle from the rebuilt hub verifies against the checkpoint a commune
+    verified before the restore, obtained separately: nothing lost, nothing forked. A
+    cosignature b still held for a checkpoint the restore lost does not stall it."""
+    a = site.node("a", "000.00.12.H26")
+    b = site.node("b", "000.00.13.H26")
+    _restore_hub_from_an_earlier_backup(site, tmp_path, a, b)
+    with node_db.read_session(b.app) as s:
+        witnessed = protocol.unb64(get_setting(s, "anchor_checkpoint"), "checkpoint")
+    with b.app.app_context():
+        ident = node_identity()
+    size, root = _anchor(b)
+    body = {"origin": site.hub.identity.origin, "root": root, "size": size, "time": "x"}
+    cosig = protocol.sign_statement(
+        protocol.COSIGNATURE_PREFIX,
+        protocol.cosignature_body(body, node=ident.node_id, key=ident.key_id),
+        ident.key,
+    )
+    with node_db.write_session(b.app) as s:
+        set_setting(s, "pending_cosignature", protocol.b64(cosig))
+    for n in (a, b, a):
+        sync(n)
+    assert not _recovering(site)
+    take_in(a)
+    sync(a)
+    out = io.BytesIO()
+    with site.hub.db.read() as s:
+        export.export_bundle(
+            s, out, hub=site.hub.identity, communes=None, since=None, until=None,
+            checkpoint_sizes=[size],
+        )  # fmt: skip
+    report = verify_bundle(
+        out.getvalue().splitlines(),
+        trusted_checkpoint=witnessed,
+        hub_public_key=keys.public_bytes(site.hub.identity.key),
+    )
+    assert report.ok, report.by_class
 
 
 def test_a_hub_restored_from_a_backup_catches_up_from_the_nodes(site: Site, tmp_path: Path) -> None:
