@@ -17,6 +17,7 @@ from central_hub.models import Alert, Checkpoint, HubDossier, RefillRecord
 from central_hub.services import export, processing, recovery
 from common import keys, protocol
 from common.audit import verify_bundle
+from common.audit_report import Report
 from common.calendar import WorkingCalendar
 from commune_node import db as node_db
 from commune_node.models import Alarm, Event
@@ -90,6 +91,19 @@ def _client(site: Site, n: Node) -> Client:
     with n.app.app_context():
         ident = node_identity()
     return Client(node_db.database(n.app), ident, n.app.config["SYNC_TRANSPORT"](), site.clock)
+
+
+def _audit(site: Site, checkpoint: bytes, sizes: list[int]) -> Report:
+    """Export every commune's records and verify them against ``checkpoint``."""
+    out = io.BytesIO()
+    with site.hub.db.read() as s:
+        export.export_bundle(s, out, hub=site.hub.identity, communes=None, since=None,
+                             until=None, checkpoint_sizes=sizes)  # fmt: skip
+    return verify_bundle(
+        out.getvalue().splitlines(),
+        trusted_checkpoint=checkpoint,
+        hub_public_key=keys.public_bytes(site.hub.identity.key),
+    )
 
 
 def _recovering(site: Site) -> bool:
@@ -170,17 +184,7 @@ def test_after_the_rebuild_an_auditor_finds_the_log_whole(site: Site, tmp_path: 
     assert not _recovering(site)
     take_in(a)
     sync(a)
-    out = io.BytesIO()
-    with site.hub.db.read() as s:
-        export.export_bundle(
-            s, out, hub=site.hub.identity, communes=None, since=None, until=None,
-            checkpoint_sizes=[size],
-        )  # fmt: skip
-    report = verify_bundle(
-        out.getvalue().splitlines(),
-        trusted_checkpoint=witnessed,
-        hub_public_key=keys.public_bytes(site.hub.identity.key),
-    )
+    report = _audit(site, witnessed, [size])
     assert report.ok, report.by_class
 
 
@@ -290,6 +294,11 @@ def test_an_administrator_can_close_a_recovery_a_lost_commune_blocks(
     assert sync(a).pushed == 1 and acked(a) == 5
     with site.hub.db.read() as s:
         assert any("b burnt" in x.message for x in s.scalars(select(Alert)))
+    # The loss shows: against the checkpoint b verified, the new log is another history.
+    with node_db.read_session(b.app) as s:
+        b_saw = protocol.unb64(get_setting(s, "anchor_checkpoint"), "checkpoint")
+    found = _audit(site, b_saw, []).by_class
+    assert {"inconsistent_checkpoint", "unlinked_checkpoint"} & set(found), found
 
 
 def test_a_refill_with_a_false_proof_is_refused_and_nothing_is_kept(
