@@ -237,6 +237,12 @@ def status(session: Session, rec: Recovery | None) -> dict[str, Any]:
     }
 
 
+def staged_up_to(session: Session, writer: str) -> int:
+    """The highest seq of ``writer``'s records staged so far (0: none)."""
+    top = session.scalar(select(func.max(RefillRecord.seq)).where(RefillRecord.writer == writer))
+    return int(top or 0)
+
+
 def _stage(session: Session, offer: Offer, *, node_id: str, hub: HubIdentity, clock: Clock) -> None:
     now = clock()
     size = translog.current_size(session)

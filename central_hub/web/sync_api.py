@@ -195,8 +195,14 @@ def _recovery_json(session: Session) -> dict[str, Any] | None:
     rec = recovery.current(session)
     if rec is None:
         return None
-    hub_seq = feed.hub_head_seq(session, hub_identity())
-    return {**recovery.status(session, rec), "hub_seq": hub_seq}
+    hub = hub_identity()
+    return {
+        **recovery.status(session, rec),
+        "hub_seq": feed.hub_head_seq(session, hub),
+        # what the hub already holds from before, so a node on 2G sends it only once
+        "staged_seq": recovery.staged_up_to(session, g.node.node_id),
+        "staged_hub_seq": recovery.staged_up_to(session, hub.hub_id),
+    }
 
 
 @bp.post("/refill")

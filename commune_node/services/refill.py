@@ -44,6 +44,7 @@ class Range:
     first_leaf: int
     frontier: list[str]
     records: list[bytes]
+    last_seq: int  # the seq of our last record in it
 
     @property
     def size(self) -> int:
@@ -78,7 +79,7 @@ def pinned_ranges(session: Session, *, from_leaf: int) -> Iterator[Range]:
             )
         )
         if len(raws) == count:
-            yield Range(rc.checkpoint, rc.first_leaf, json.loads(rc.frontier or "[]"), raws)
+            yield Range(rc.checkpoint, rc.first_leaf, json.loads(rc.frontier or "[]"), raws, rc.seq)
 
 
 def loose_records(
@@ -108,10 +109,11 @@ def give_back(db: Database, client: Client, info: dict[str, Any], *, head_seq: i
     """Send what we hold of the lost range; returns how many requests were made. Stops as
     soon as the hub says it is no longer recovering."""
     from_leaf = int(info.get("size", 0))
-    hub_seq = int(info.get("hub_seq", 0))
+    staged = int(info.get("staged_seq", 0))  # the hub holds ours up to there already
+    hub_seq = max(int(info.get("hub_seq", 0)), int(info.get("staged_hub_seq", 0)))
     with db.read() as session:
         anchor = get_setting(session, "anchor_checkpoint") or None
-        ranges = list(pinned_ranges(session, from_leaf=from_leaf))
+        ranges = [r for r in pinned_ranges(session, from_leaf=from_leaf) if r.last_seq > staged]
         pinned = {
             seq
             for first, last in session.execute(
@@ -119,7 +121,9 @@ def give_back(db: Database, client: Client, info: dict[str, Any], *, head_seq: i
             )
             for seq in range(first or 0, last + 1)
         }
-        loose = loose_records(session, after_own=head_seq, pinned=pinned, after_hub=hub_seq)
+        loose = loose_records(
+            session, after_own=max(head_seq, staged), pinned=pinned, after_hub=hub_seq
+        )
     requests = 0
     for chunk, last in _chunks(ranges):
         body: dict[str, Any] = {"ranges": [r.to_json() for r in chunk]}

@@ -339,3 +339,34 @@ def test_a_refill_outside_a_recovery_stages_nothing(site: Site) -> None:
     body = json.dumps({"ranges": [], "records": []}).encode()
     r = _client(site, a).call("POST", "/sync/v1/refill", body, content_type="application/json")
     assert r.status == 200 and r.json()["recovering"] is False
+
+
+def test_what_the_hub_holds_already_is_not_sent_again(
+    site: Site, tmp_path: Path, fault_proxy: ProxyFactory
+) -> None:
+    """On 2G every byte counts: while a waits for b, its next runs give back nothing twice."""
+    a, link = linked(site, fault_proxy, "a", "000.00.12.H26")
+    b = site.node("b", "000.00.13.H26")
+    take_in(a)
+    take_in(b)
+    sync(a)
+    sync(b)
+    backup = _backup(site, tmp_path)
+    for _ in range(3):
+        take_in(a)
+        take_in(b)
+    sync(b)  # b's records come first in the lost range: a's wait for them
+    sync(a)
+    _restore(site, tmp_path, backup)
+    take_in(a)  # waits on a until the recovery closes
+    sent = []
+    for _ in range(2):
+        before = link.stats().bytes_up
+        with pytest.raises(SyncRefused):
+            sync(a)
+        sent.append(link.stats().bytes_up - before)
+    with node_db.read_session(a.app) as s:
+        given = sum(len(r) for r in s.scalars(select(Event.record).where(Event.seq.in_([2, 3, 4]))))
+    assert sent[0] - sent[1] > given  # the second run sent none of a's lost records again
+    sync(b)
+    assert not _recovering(site) and sync(a).pushed == 1
