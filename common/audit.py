@@ -71,6 +71,9 @@ class Verifier(CheckpointChecks, RecordChecks):
             if self.phase == 0:
                 raise BundleError(f"line 1 is not a bundle header: {exc.en}") from exc
             return self.malformed(exc.en, str(exc.detail.get("reason")))
+        if type(line) is RecordLine and self.phase == 2:  # the usual line
+            self.kinds["record"] += 1
+            return self.record(line)
         if self.phase == 0:
             if not isinstance(line, Header):
                 raise BundleError("line 1 is not a bundle header")

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from datetime import datetime
 from typing import Any
 
 from cryptography.exceptions import InvalidSignature
@@ -52,7 +53,7 @@ from common.audit_report import (
     UNPROVEN_RECORD,
     Finding,
 )
-from common.audit_state import BundleError, State, iso, timestamp
+from common.audit_state import BundleError, State, iso
 from common.bundle_format import RecordLine
 from common.errors import EncodingError
 from common.keys import PublicKey
@@ -321,8 +322,7 @@ class RecordChecks(State):
             self._put(chain, seq, _SHA(line.raw).digest(), NO_PREV, line.leaf, NO_KEY, 0)
 
     def _times(self, rec: Record, chain: Chain, leaf: int, where: tuple[Record, int]) -> None:
-        at = timestamp(rec.at)
-        assert at is not None  # the record parser accepts only times with an offset
+        at = datetime.fromisoformat(rec.at).timestamp()  # the parser accepts only these
         seen: float | None = None
         a = rec.anchor
         if a is None:
@@ -335,7 +335,7 @@ class RecordChecks(State):
             if cp is None:
                 msg = f"its anchor names checkpoint {a.size}, which is not in the bundle"
                 self.found(ANCHOR_MISSING, msg, where)
-            elif cp[0].hex() != a.root:
+            elif cp[0] != bytes.fromhex(a.root):
                 msg = f"its anchor names checkpoint {a.size} with a root the log never had"
                 self.found(ANCHOR_MISSING, msg, where)
             else:
@@ -352,12 +352,13 @@ class RecordChecks(State):
         if at > w.time + self.tol:
             msg = f"dated {rec.at}, after {iso(w.time)}, when checkpoint {w.hi} already held it"
             self.found(POSTDATED, msg, where)
-        limit = self.policy.max_offline
+        limit = self.max_offline
         if seen is None or limit is None or a is None:
             return
         ow, lag = chain.offline, w.time - seen
-        if lag <= limit.total_seconds():
-            self.flush_offline(chain)
+        if lag <= limit:
+            if ow is not None:
+                self.flush_offline(chain)
         elif ow is not None and ow.anchor_size == a.size:
             ow.last_seq, ow.stored, ow.worst = rec.seq, w.time, max(ow.worst, lag)
         else:

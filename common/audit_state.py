@@ -68,6 +68,8 @@ class State:
     ) -> None:
         self.policy = policy
         self.tol = policy.clock_tolerance.total_seconds()
+        off = policy.max_offline
+        self.max_offline = None if off is None else off.total_seconds()
         self.pinned = hub_public_key
         self.trusted_raw = trusted_checkpoint
         self.report = Report()

@@ -26,6 +26,7 @@ from __future__ import annotations
 import _json
 import hashlib
 import json
+import re
 import unicodedata
 from datetime import datetime
 from typing import Any
@@ -155,8 +156,21 @@ _new = object.__new__
 _sha256 = hashlib.sha256
 _FIELDS = frozenset(record.BODY_FIELDS)
 _ANCHOR_FIELDS = frozenset(("root", "size"))
-_HEX32, _HEX64 = record._HEX32.match, record._HEX64.match
-_TYPE, _ACTOR = record._TYPE.match, record._ACTOR.match
+_HEX64 = record._HEX64.match
+_NO_PREV = "0" * 64  # stands in for the null prev of seq 1
+# node, key, prev, type and actor on lines of their own, against the patterns of
+# ``common.record`` (no pattern admits a line break).
+_TEXTS = re.compile(
+    "\n".join(
+        (
+            r"[0-9a-f]{32}",
+            r"[0-9a-f]{32}",
+            r"[0-9a-f]{64}",
+            record._TYPE.pattern.removesuffix(r"\Z"),
+            record._ACTOR.pattern.removesuffix(r"\Z"),
+        )
+    )
+).fullmatch
 
 
 def _schema_ok(body: dict[str, Any]) -> bool:
@@ -164,12 +178,19 @@ def _schema_ok(body: dict[str, Any]) -> bool:
     object, so its strings, integers and booleans are of exactly those types)."""
     if body.keys() != _FIELDS:
         return False
-    node, key, seq, prev = body["node"], body["key"], body["seq"], body["prev"]
-    if type(node) is not str or not _HEX32(node) or type(seq) is not int or seq < 1:
+    node, key, seq, prev, kind, actor = (
+        body["node"],
+        body["key"],
+        body["seq"],
+        body["prev"],
+        body["type"],
+        body["actor"],
+    )
+    if type(seq) is not int or seq < 1 or (prev is not None if seq == 1 else type(prev) is not str):
         return False
-    if key != node and (type(key) is not str or not _HEX32(key)):
+    if not (type(node) is str and type(key) is str and type(kind) is str and type(actor) is str):
         return False
-    if prev is not None if seq == 1 else type(prev) is not str or not _HEX64(prev):
+    if _TEXTS(f"{node}\n{key}\n{_NO_PREV if seq == 1 else prev}\n{kind}\n{actor}") is None:
         return False
     at, anchor, dossier = body["at"], body["anchor"], body["dossier"]
     if type(at) is not str or len(at) > 40:
@@ -190,14 +211,7 @@ def _schema_ok(body: dict[str, Any]) -> bool:
         return False
     if dossier is not None and (type(dossier) is not str or not 1 <= len(dossier) <= 64):
         return False
-    kind, actor = body["type"], body["actor"]
-    return (
-        type(kind) is str
-        and _TYPE(kind) is not None
-        and type(actor) is str
-        and _ACTOR(actor) is not None
-        and type(body["data"]) is dict
-    )
+    return type(body["data"]) is dict
 
 
 def parse(raw: bytes) -> record.Record:
