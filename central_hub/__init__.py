@@ -59,6 +59,9 @@ def create_app(
     if not url.startswith("sqlite"):
         options = {"pool_size": 10, "max_overflow": 20, "pool_pre_ping": True}
     app.extensions["db"] = Database.connect(url, MIGRATIONS, **options)
+    from central_hub import loghead
+
+    loghead.init_app(app)
 
     from central_hub.web import init_app as init_web
 

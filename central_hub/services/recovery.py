@@ -124,6 +124,39 @@ def note_witness(session: Session, *, node_id: str, known: int, clock: Clock) ->
     return maybe_close(session, rec, clock=clock)
 
 
+def check_log_head(session: Session, head: bytes | None, *, hub: HubIdentity, clock: Clock) -> None:
+    """Compare the log head file (``central_hub/loghead.py``) with the database: a head
+    ahead of the log means the database was put back from an older backup. Open the
+    recovery now, before any new record can take a lost leaf; its root is the one the
+    rebuilt log must reach."""
+    if head is None:
+        return
+    try:
+        cp = protocol.checkpoint_of(head, keys.public_from_hex(hub.public_hex), origin=hub.origin)
+    except DossierError:
+        return  # not this hub's (another key or origin): nothing to compare
+    size, root = int(cp["size"]), str(cp["root"])
+    if size <= translog.current_size(session):
+        return
+    rec = current(session, lock=True)
+    if rec is None:
+        rec = Recovery(opened_at=clock().isoformat(timespec="seconds"), target=size)
+        nodes.alert(
+            session,
+            "log_recovery",
+            None,
+            f"This hub signed a checkpoint of {size} records, but its database holds "
+            f"{translog.current_size(session)}: the database was put back from an older "
+            "backup. The hub rebuilds the log from the communes' copies and accepts no new "
+            "records until every active commune has reported. See `central-hub "
+            "log-recovery` and docs/reliability.md (hub restored from a backup).",
+            clock(),
+        )
+    rec.target = max(rec.target, size)
+    _save(session, rec)
+    _proven_root(session, size, bytes.fromhex(root))
+
+
 def waiting_for(session: Session, rec: Recovery) -> list[str]:
     """Active nodes that have not reported since the recovery opened."""
     active = session.scalars(select(Node.node_id).where(Node.state == "active"))

@@ -15,6 +15,7 @@ from datetime import datetime
 from sqlalchemy import insert, select, tuple_
 from sqlalchemy.orm import Session
 
+from central_hub import loghead
 from central_hub.models import Checkpoint, HubSetting, MerkleNode
 from central_hub.services.identity import HubIdentity
 from common import merkle, protocol
@@ -106,6 +107,7 @@ def sign_checkpoint(
     signed = protocol.sign_statement(protocol.CHECKPOINT_PREFIX, body, hub.key)
     cp = Checkpoint(size=size, root=root.hex(), signed=signed, created_at=now)
     session.add(cp)
+    loghead.note(session, size, signed)  # written outside the database once committed
     return cp
 
 

@@ -10,10 +10,11 @@ import gzip
 from datetime import UTC, datetime
 from typing import Any
 
-from flask import Blueprint, Response, g, jsonify, request
+from flask import Blueprint, Response, current_app, g, jsonify, request
 from sqlalchemy.orm import Session
 from werkzeug.exceptions import BadRequest, UnsupportedMediaType
 
+from central_hub import loghead
 from central_hub.models import Node
 from central_hub.services import feed, ingest, nodes, recovery, requests, translog, witness
 from central_hub.web.auth import csrf
@@ -74,6 +75,12 @@ def _authenticate() -> None:
             oldest=datetime.fromtimestamp(oldest, UTC) if oldest else None,
             clock=clock(),
         )
+        if not current_app.extensions.get("loghead_checked"):  # once per process
+            recovery.check_log_head(
+                session, loghead.read(loghead.path_of(current_app)), hub=hub_identity(),
+                clock=clock(),
+            )  # fmt: skip
+            current_app.extensions["loghead_checked"] = True
         known = _int_arg("known", None, 0, 2**53)
         if known is not None:  # a node that reports counts as heard from by a recovery
             witness.check_witnessed_size(session, node_id=node.node_id, known=known, clock=clock())

@@ -12,9 +12,10 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import select
 
+from central_hub import loghead
 from central_hub.cli import main as hub_cli
 from central_hub.models import Alert, Checkpoint, HubDossier, RefillRecord
-from central_hub.services import export, processing, recovery
+from central_hub.services import export, processing, recovery, translog
 from common import keys, protocol
 from common.audit import verify_bundle
 from common.audit_report import Report
@@ -34,9 +35,10 @@ from tests.sync.helpers import CRIMINAL_RECORD, act, hub_count, hub_records, tak
 
 
 def _backup(site: Site, tmp_path: Path) -> str:
-    """A copy of the hub's database as it is now (SQLite file or PostgreSQL database)."""
+    """A copy of the hub's database as it is now (SQLite file or PostgreSQL database), and
+    of its log head file (for a restore of the whole instance folder)."""
     name = f"backup{len(list(tmp_path.glob('backup*')))}"
-    (tmp_path / name).touch()
+    (tmp_path / name).write_bytes(_head_file(site).read_bytes())
     site.hub.db.engine.dispose()
     if site.hub.db.engine.dialect.name == "postgresql":
         pg_copy(_url(site), name)
@@ -45,21 +47,32 @@ def _backup(site: Site, tmp_path: Path) -> str:
     return name
 
 
-def _restore(site: Site, tmp_path: Path, name: str) -> None:
-    """Put an earlier copy back in place of the hub's database."""
+def _restore(site: Site, tmp_path: Path, name: str, *, head_too: bool = False) -> None:
+    """Put an earlier copy of the database back in place, and restart the hub (it checks
+    its log head file again). ``head_too``: the instance folder was put back as well, so
+    the head file is as old as the database and only the communes can tell."""
     site.hub.db.engine.dispose()
     if site.hub.db.engine.dialect.name == "postgresql":
         pg_restore(_url(site), name)
     else:
         sqlite_copy(tmp_path / f"{name}.sqlite3", tmp_path / "hub" / "hub.sqlite3")
+    if head_too:
+        _head_file(site).write_bytes((tmp_path / name).read_bytes())
     site.hub.db.engine.dispose()
+    site.hub.app.extensions.pop("loghead_checked", None)  # as after a restart
+
+
+def _head_file(site: Site) -> Path:
+    return Path(site.hub.app.instance_path) / "log_head"
 
 
 def _url(site: Site) -> str:
     return site.hub.db.engine.url.render_as_string(hide_password=False)
 
 
-def _restore_hub_from_an_earlier_backup(site: Site, tmp_path: Path, a: Node, b: Node) -> None:
+def _restore_hub_from_an_earlier_backup(
+    site: Site, tmp_path: Path, a: Node, b: Node, *, head_too: bool = False
+) -> None:
     """Both nodes sync; a backup of the hub is taken; more records sync; the backup is put
     back (the hub now holds less than the nodes have receipts and checkpoints for)."""
     take_in(a)
@@ -72,7 +85,7 @@ def _restore_hub_from_an_earlier_backup(site: Site, tmp_path: Path, a: Node, b: 
         take_in(b)
     sync(a)
     sync(b)
-    _restore(site, tmp_path, backup)
+    _restore(site, tmp_path, backup, head_too=head_too)
 
 
 def _anchor(n: Node) -> tuple[int, str]:
@@ -134,8 +147,8 @@ def test_a_restored_hub_rebuilds_the_log_the_communes_witnessed(site: Site, tmp_
     assert 'data-error-code="log_recovering"' in shown and "không cần làm gì thêm" in shown
     admin = Person(site.hub.app, ADMIN)
     banner = admin.get("/nodes").text
-    assert 'id="log-recovery"' in banner  # the target so far: the largest size reported
-    assert f'data-target="{_anchor(a)[0]}"' in banner and "1 xã chưa liên lạc" in banner
+    assert 'id="log-recovery"' in banner  # the target: the hub's own log head file
+    assert f'data-target="{witnessed[0]}"' in banner and "1 xã chưa liên lạc" in banner
     # b gives back its own: the log is exactly the tree b verified, and the recovery closes
     sync(b)
     assert not _recovering(site)
@@ -189,9 +202,11 @@ def test_after_the_rebuild_an_auditor_finds_the_log_whole(site: Site, tmp_path: 
 
 
 def test_a_hub_restored_from_a_backup_catches_up_from_the_nodes(site: Site, tmp_path: Path) -> None:
+    """The instance folder was put back too (its log head file as old as the database): the
+    communes' reports alone open the recovery, and it still completes."""
     a = site.node("a", "000.00.12.H26")
     b = site.node("b", "000.00.13.H26")
-    _restore_hub_from_an_earlier_backup(site, tmp_path, a, b)
+    _restore_hub_from_an_earlier_backup(site, tmp_path, a, b, head_too=True)
     take_in(a)
     for n in (a, b, a, b):
         try:
@@ -370,3 +385,43 @@ def test_what_the_hub_holds_already_is_not_sent_again(
     assert sent[0] - sent[1] > given  # the second run sent none of a's lost records again
     sync(b)
     assert not _recovering(site) and sync(a).pushed == 1
+
+
+def test_a_commune_that_saw_nothing_cannot_take_a_lost_leaf(site: Site, tmp_path: Path) -> None:
+    """Found by the campaign: b had never verified a checkpoint, so its report could not
+    tell the hub anything, and its first push took the leaf a's lost record had held; a
+    then found the log forked. The hub's own log head file opens the recovery first."""
+    a = site.node("a", "000.00.12.H26")
+    b = site.node("b", "000.00.13.H26")
+    for _ in range(4):
+        take_in(a)
+    backup = _backup(site, tmp_path)
+    sync(a)
+    take_in(b)
+    _restore(site, tmp_path, backup)
+    with pytest.raises(SyncRefused) as info:
+        sync(b)  # b reports; the hub knows it lost records and takes no new leaf
+    assert info.value.code == "log_recovering"
+    sync(a)
+    assert not _recovering(site)
+    sync(b)
+    assert hub_count(site.hub, node_id(a)) == 4 and acked(b) == 1
+    with node_db.read_session(a.app) as s:
+        assert "proof_failed" not in {x.kind for x in s.scalars(select(Alarm))}
+
+
+def test_the_log_head_file_follows_commits_only(site: Site) -> None:
+    a = site.node("a", "000.00.12.H26")
+    take_in(a)
+    sync(a)
+    head = loghead.read(_head_file(site))
+    with site.hub.db.read() as s:
+        newest = translog.latest_checkpoint(s)
+        assert newest is not None and head == newest.signed
+    with pytest.raises(RuntimeError), site.hub.db.write() as s:  # a transaction that fails
+        translog.sign_checkpoint(s, hub=site.hub.identity, size=10**6, root=b"\0" * 32,
+                                 now=site.clock())  # fmt: skip
+        raise RuntimeError("the commit never happens")
+    assert loghead.read(_head_file(site)) == head
+    _head_file(site).write_text("not base64 at all\n")
+    assert loghead.read(_head_file(site)) is None  # a damaged file is ignored, not trusted
