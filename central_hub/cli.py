@@ -245,9 +245,11 @@ def log_recovery(ctx: click.Context, close_it: bool, reason: str) -> None:
         central-hub log-recovery
         central-hub log-recovery --close --reason "commune Đăk Pxi's computer was destroyed"
     """
-    from central_hub.services import recovery
+    from central_hub import loghead
+    from central_hub.services import recovery, translog
 
     app = _app(ctx)
+    newest = None
     with database_of(app).write() as session:
         rec = recovery.current(session, lock=True)
         if rec is None:
@@ -268,7 +270,11 @@ def log_recovery(ctx: click.Context, close_it: bool, reason: str) -> None:
             recovery.close(
                 session, clock=app.extensions["clock"], why=f"closed by the administrator: {reason}"
             )
+            newest = translog.latest_checkpoint(session)
             click.echo("Closed: the hub accepts new records again.")
+    if close_it and newest is not None:
+        # The lost log is given up: the head file must not reopen a recovery at the next start.
+        loghead.write(loghead.path_of(app), newest.signed)
 
 
 @main.group()

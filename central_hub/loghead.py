@@ -49,6 +49,13 @@ def read(path: Path) -> bytes | None:
         return None
 
 
+def write(path: Path, signed: bytes) -> None:
+    """Replace the file at once (write, then rename over it)."""
+    tmp = path.with_name(f".{FILE}.{os.getpid()}.{threading.get_ident()}")
+    tmp.write_text(protocol.b64(signed) + "\n", encoding="ascii")
+    os.replace(tmp, path)
+
+
 class _Writer:
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -63,9 +70,7 @@ class _Writer:
         with self.lock:
             if size <= self.size:
                 return
-            tmp = self.path.with_name(f".{FILE}.{os.getpid()}.{threading.get_ident()}")
-            tmp.write_text(protocol.b64(signed) + "\n", encoding="ascii")
-            os.replace(tmp, self.path)
+            write(self.path, signed)
             self.size = size
 
     def after_rollback(self, session: Session, *_: Any) -> None:
