@@ -59,9 +59,10 @@ def create_app(
     if not url.startswith("sqlite"):
         options = {"pool_size": 10, "max_overflow": 20, "pool_pre_ping": True}
     app.extensions["db"] = Database.connect(url, MIGRATIONS, **options)
-    from central_hub import loghead
+    from central_hub import journal, loghead
 
-    loghead.init_app(app)
+    loghead.init_app(app)  # what the hub keeps outside its database, written after commits
+    journal.init_app(app)
 
     from central_hub.web import init_app as init_web
 

@@ -18,10 +18,8 @@ from __future__ import annotations
 import os
 import threading
 from pathlib import Path
-from typing import Any
 
 from flask import Flask
-from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from common import protocol
@@ -62,23 +60,13 @@ class _Writer:
         self.lock = threading.Lock()
         self.size = -1  # the largest size this process wrote
 
-    def after_commit(self, session: Session) -> None:
-        pending = session.info.pop(PENDING, None)
-        if pending is None:
-            return
+    def __call__(self, pending: tuple[int, bytes]) -> None:
         size, signed = pending
         with self.lock:
-            if size <= self.size:
-                return
-            write(self.path, signed)
-            self.size = size
-
-    def after_rollback(self, session: Session, *_: Any) -> None:
-        session.info.pop(PENDING, None)
+            if size > self.size:
+                write(self.path, signed)
+                self.size = size
 
 
 def init_app(app: Flask) -> None:
-    writer = _Writer(path_of(app))
-    factory = app.extensions["db"].write_factory
-    event.listen(factory, "after_commit", writer.after_commit)
-    event.listen(factory, "after_soft_rollback", writer.after_rollback)
+    app.extensions["db"].after_commit(PENDING, _Writer(path_of(app)))

@@ -9,7 +9,7 @@ losing data.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,7 +17,7 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine
+from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
 from common_io.sqlite import configure_sqlite, writer
@@ -49,6 +49,22 @@ class Database:
 
     def upgrade(self, revision: str = "head") -> None:
         command.upgrade(self.alembic_config(), revision)
+
+    def after_commit(self, key: str, then: Callable[[Any], None]) -> None:
+        """Run ``then(value)`` after a write transaction that left ``session.info[key]``
+        commits (and drop the value on a rollback): for what is kept outside the database
+        and must never get ahead of it."""
+
+        def committed(session: Session) -> None:
+            value = session.info.pop(key, None)
+            if value is not None:
+                then(value)
+
+        def rolled_back(session: Session, *_: Any) -> None:
+            session.info.pop(key, None)
+
+        event.listen(self.write_factory, "after_commit", committed)
+        event.listen(self.write_factory, "after_soft_rollback", rolled_back)
 
     @contextmanager
     def write(self) -> Iterator[Session]:

@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from central_hub import journal
 from central_hub.models import FeedItem, HubDossier, LogRecord
 from central_hub.services import dossiers, translog
 from central_hub.services.identity import Clock, HubIdentity, set_setting
@@ -74,6 +75,7 @@ def publish(
         data=data,
     )
     _log(session, rec, hub=hub, audience=audience, now=now)
+    journal.note(session, rec.raw)  # kept outside the database too, once committed
     return rec
 
 

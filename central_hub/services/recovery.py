@@ -30,6 +30,7 @@ Until then the hub refuses pushes and new records of its own with ``log_recoveri
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -155,6 +156,30 @@ def check_log_head(session: Session, head: bytes | None, *, hub: HubIdentity, cl
     rec.target = max(rec.target, size)
     _save(session, rec)
     _proven_root(session, size, bytes.fromhex(root))
+
+
+def stage_hub_records(
+    session: Session, raws: Iterable[bytes], *, hub: HubIdentity, clock: Clock
+) -> int:
+    """Offer the hub's own journal (``central_hub/journal.py``) to an open recovery: each
+    record the hub signed after its chain's head in the database, placed only where the
+    witnessed roots confirm it. Returns how many were staged."""
+    head = _head(session, hub.hub_id, hub)[0]
+    public = keys.public_from_hex(hub.public_hex)
+    now, staged = clock(), 0
+    for raw in raws:
+        try:
+            r = record.parse(raw)
+            if r.node != hub.hub_id or r.seq <= head:
+                continue
+            r.verify(public)
+        except DossierError:
+            continue
+        _keep(session, r, leaf=None, by=hub.hub_id, now=now)
+        staged += 1
+    session.flush()
+    rebuild(session, hub=hub, clock=clock)
+    return staged
 
 
 def waiting_for(session: Session, rec: Recovery) -> list[str]:

@@ -14,7 +14,7 @@ from flask import Blueprint, Response, current_app, g, jsonify, request
 from sqlalchemy.orm import Session
 from werkzeug.exceptions import BadRequest, UnsupportedMediaType
 
-from central_hub import loghead
+from central_hub import journal, loghead
 from central_hub.models import Node
 from central_hub.services import feed, ingest, nodes, recovery, requests, translog, witness
 from central_hub.web.auth import csrf
@@ -81,6 +81,13 @@ def _authenticate() -> None:
                 clock=clock(),
             )  # fmt: skip
             current_app.extensions["loghead_checked"] = True
+        rec = recovery.current(session)
+        if rec is not None and current_app.extensions.get("journal_staged") != rec.opened_at:
+            recovery.stage_hub_records(
+                session, journal.read(journal.path_of(current_app)), hub=hub_identity(),
+                clock=clock(),
+            )  # fmt: skip
+            current_app.extensions["journal_staged"] = rec.opened_at
         known = _int_arg("known", None, 0, 2**53)
         if known is not None:  # a node that reports counts as heard from by a recovery
             witness.check_witnessed_size(session, node_id=node.node_id, known=known, clock=clock())

@@ -4,6 +4,7 @@ HTTP: the hub rebuilds the very log the communes witnessed from what they give b
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 from pathlib import Path
@@ -426,3 +427,55 @@ def test_the_log_head_file_follows_commits_only(site: Site) -> None:
     assert loghead.read(_head_file(site)) == head
     _head_file(site).write_text("not base64 at all\n")
     assert loghead.read(_head_file(site)) is None  # a damaged file is ignored, not trusted
+
+
+def _hub_record_no_one_pulled(site: Site, tmp_path: Path) -> tuple[Node, Node, str, str]:
+    """a's forwarded dossier gets an officer's action after the backup; a does not pull it,
+    b pushes after it (and verifies the checkpoint). Returns a, b, the code, the backup."""
+    a = site.node("a", "000.00.12.H26")
+    b = site.node("b", "000.00.13.H26")
+    code = take_in(a, procedure=CRIMINAL_RECORD)
+    act(a, code, "forwarded")
+    sync(a)
+    sync(b)
+    backup = _backup(site, tmp_path)
+    with site.hub.db.write() as s:
+        processing.act(s, code, "processing", {}, hub=site.hub.identity, clock=site.clock,
+                       actor="lan.pham", calendar=WorkingCalendar())  # fmt: skip
+    take_in(b)
+    sync(b)  # b's record goes in after the hub's; b verifies that checkpoint
+    return a, b, code, backup
+
+
+def test_a_hub_record_no_commune_had_pulled_comes_back_from_the_hubs_journal(
+    site: Site, tmp_path: Path
+) -> None:
+    """The officer acted on a's forwarded dossier; a had not pulled it when b's push (and
+    checkpoint) came after it, then the database was lost. No commune holds that record:
+    the hub's own journal gives it back, placed by the root b proved."""
+    a, b, code, backup = _hub_record_no_one_pulled(site, tmp_path)
+    with site.hub.db.read() as s:
+        status_before = s.get(HubDossier, code).status  # type: ignore[union-attr]
+    witnessed = _anchor(b)
+    _restore(site, tmp_path, backup)
+    sync(b)
+    sync(a)  # a reports (and pulls what it had not pulled yet)
+    assert not _recovering(site)
+    assert _hub_root(site, witnessed[0]) == witnessed[1]
+    with site.hub.db.read() as s:
+        assert s.get(HubDossier, code).status == status_before  # type: ignore[union-attr]
+    r = a.api(a.app.test_client(), "GET", f"/dossiers/{code}")
+    assert r.json["dossier"]["status"]["code"] == status_before  # the feed item came back too
+
+
+def test_without_the_journal_the_recovery_waits_for_the_missing_record(
+    site: Site, tmp_path: Path
+) -> None:
+    a, b, _, backup = _hub_record_no_one_pulled(site, tmp_path)
+    _restore(site, tmp_path, backup)
+    (Path(site.hub.app.instance_path) / "hub_records.log").unlink()
+    for n in (b, a, b):
+        with contextlib.suppress(SyncRefused):
+            sync(n)
+    assert _recovering(site)  # the hub's record is nowhere: it waits, it does not guess
+    assert hub_count(site.hub, node_id(b)) == 0
