@@ -91,6 +91,7 @@ def replay(session: Session, rec: record.Record, *, hub: HubIdentity, clock: Clo
     if rec.type == "catalogue.published" and "version" in rec.data:
         set_setting(session, "catalogue_version", str(rec.data["version"]))
     _log(session, rec, hub=hub, audience=audience, now=now)
+    journal.note(session, rec.raw)  # the journal may have been lost with the database
 
 
 def _log(
