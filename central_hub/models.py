@@ -212,7 +212,7 @@ class Alert(Base):
 
 class RefillRecord(Base):
     """A record a node sent back after a hub restore, waiting for its turn in the rebuilt log
-    (services/recovery.py). ``leaf`` is set when a receipt's proof pins the record to its
+    (services/refill.py). ``leaf`` is set when a receipt's proof pins the record to its
     leaf; records without one (the hub's own, or ones whose receipt was lost) are placed by
     the roots the communes witnessed."""
 

@@ -17,6 +17,7 @@ from werkzeug.exceptions import BadRequest, UnsupportedMediaType
 from central_hub import journal, loghead
 from central_hub.models import Node
 from central_hub.services import feed, ingest, nodes, recovery, requests, translog, witness
+from central_hub.services import refill as refill_service
 from central_hub.web.auth import csrf
 from central_hub.web.context import clock, database, hub_identity
 from central_hub.web.openapi import openapi_document
@@ -83,7 +84,7 @@ def _authenticate() -> None:
             current_app.extensions["loghead_checked"] = True
         rec = recovery.current(session)
         if rec is not None and current_app.extensions.get("journal_staged") != rec.opened_at:
-            recovery.stage_hub_records(
+            refill_service.stage_hub_records(
                 session, journal.read(journal.path_of(current_app)), hub=hub_identity(),
                 clock=clock(),
             )  # fmt: skip
@@ -214,8 +215,8 @@ def _recovery_json(session: Session) -> dict[str, Any] | None:
         **recovery.status(session, rec),
         "hub_seq": feed.hub_head_seq(session, hub),
         # what the hub already holds from before, so a node on 2G sends it only once
-        "staged_seq": recovery.staged_up_to(session, g.node.node_id),
-        "staged_hub_seq": recovery.staged_up_to(session, hub.hub_id),
+        "staged_seq": refill_service.staged_up_to(session, g.node.node_id),
+        "staged_hub_seq": refill_service.staged_up_to(session, hub.hub_id),
     }
 
 
@@ -225,9 +226,9 @@ def refill() -> Any:
     _authenticate()
     raw = request.get_data(cache=True)
     body = request.get_json(silent=True) if canonical.nesting_depth(raw) <= 5 else None
-    offer = recovery.parse_offer(body)
+    offer = refill_service.parse_offer(body)
     with database().write() as session:
-        answer = recovery.offer(
+        answer = refill_service.offer(
             session, offer, node_id=g.node.node_id, hub=hub_identity(), clock=clock()
         )
         fresh = nodes.get_node(session, g.node.node_id)
