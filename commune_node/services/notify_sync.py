@@ -3,7 +3,7 @@
 Messages that are not final go to ``POST /sync/v1/notify`` in small batches — in full while
 ``waiting`` (never acknowledged), by id only once ``handed`` (the hub holds them and is still
 delivering: we only ask for their status), signed like every
-sync request (``sync.Client.call``). The hub stores each message once by its id and answers
+sync request (``hublink.Client.call``). The hub stores each message once by its id and answers
 with each one's delivery status, which is written back here. Nothing is ever deleted or
 marked sent *before* the hub's answer: a run cut anywhere (link lost, ``kill -9``, power cut)
 leaves the messages waiting, and the next run hands them over again — harmlessly, since the
@@ -25,7 +25,7 @@ from commune_node.notify_models import DELIVERED, FAILED, FINAL, HANDED, WAITING
 from commune_node.services.identity import set_setting
 
 if TYPE_CHECKING:
-    from commune_node.services.sync import Client
+    from commune_node.services.hublink import Client
 
 BATCH = 50  # messages handed over a request (the hub takes up to 100)
 STATUS_BATCH = 100  # ids asked about a request (the hub's limit)
@@ -168,7 +168,7 @@ def _ask(
     db: Database, client: Client, body: dict[str, Any], now: datetime, total: DrainResult
 ) -> bool:
     """One notify request and its answer written back; False when the hub refused it."""
-    from commune_node.services.sync import SyncRefused
+    from commune_node.services.hublink import SyncRefused
 
     try:
         resp = client.call(

@@ -28,11 +28,12 @@ from sqlalchemy.orm import Session
 
 from common import protocol
 from common_io.database import Database
-from commune_node.models import Event, Inbound, Receipt
+from commune_node.models import Alarm, Event, Inbound, Receipt
+from commune_node.services import inbound
 from commune_node.services.identity import get_setting
 
 if TYPE_CHECKING:
-    from commune_node.services.sync import Client
+    from commune_node.services.hublink import Client
 
 REQUEST_BYTES = 192 * 1024  # one refill request, before JSON and base64
 MAX_LOOSE = 200  # unpinned records of each kind offered per run
@@ -158,3 +159,44 @@ def _chunks(ranges: list[Range]) -> Iterator[tuple[list[Range], bool]]:
     out.append(chunk)
     for i, c in enumerate(out):
         yield c, i == len(out) - 1
+
+
+def recovery_refusal() -> dict[str, Any]:
+    return {
+        "code": "log_recovering",
+        "message": "the hub is rebuilding its log after a restore; this node's records wait "
+        "for other communes' records before them",
+        "message_vi": "Cấp trên đang dựng lại nhật ký sau khi khôi phục; hồ sơ của xã chờ dữ "
+        "liệu của các xã khác.",
+        "retryable": True,
+    }
+
+
+def give_back_after_restore(
+    db: Database, client: Client, info: dict[str, Any], *, head_seq: int
+) -> None:
+    """The hub was restored from a backup and is rebuilding its log: say so once, and give
+    back what we hold of what it lost (services/refill.py)."""
+    with db.write() as session:
+        if not _open_alarm(session, "hub_restored"):
+            inbound.alarm(
+                session,
+                "hub_restored",
+                f"The hub's log holds {info.get('size')} records, fewer than this node had "
+                "verified: it was restored from a backup. This node is giving back what it "
+                "holds; records wait here until the hub's log is whole again. Nothing to do.",
+                f"Nhật ký của cấp trên chỉ còn {info.get('size')} bản ghi, ít hơn số máy này đã "
+                "xác nhận: cấp trên đã khôi phục bản sao lưu. Máy đang gửi lại dữ liệu; hồ sơ "
+                "được giữ trên máy cho tới khi nhật ký của cấp trên đầy đủ. Không cần làm gì.",
+                client.clock(),
+            )
+    give_back(db, client, info, head_seq=head_seq)
+
+
+def _open_alarm(session: Session, kind: str) -> bool:
+    return (
+        session.scalar(
+            select(Alarm.id).where(Alarm.kind == kind, Alarm.acknowledged.is_(False)).limit(1)
+        )
+        is not None
+    )

@@ -23,8 +23,8 @@ from common.audit_report import Report
 from common.calendar import WorkingCalendar
 from commune_node import db as node_db
 from commune_node.models import Alarm, Event
+from commune_node.services.hublink import Client, SyncRefused
 from commune_node.services.identity import get_setting, set_setting
-from commune_node.services.sync import Client, SyncRefused
 from commune_node.web.context import node_identity
 from tests.faults.conftest import ProxyFactory
 from tests.faults.harness import pg_copy, pg_restore, sqlite_copy

@@ -23,8 +23,8 @@ from common.catalogue import load_sample_catalogue
 from commune_node import db as node_db
 from commune_node.models import Procedure
 from commune_node.services.enrolment import EnrolFailed, enrol
+from commune_node.services.hublink import SyncRefused
 from commune_node.services.identity import get_setting
-from commune_node.services.sync import SyncRefused
 from commune_node.transport import HttpTransport
 from commune_node.web.context import node_identity
 from tests.hub.fixtures import HUB_PASSWORD, Hub

@@ -263,7 +263,7 @@ def test_notify_refuses_unsigned_and_malformed_requests(site: Site) -> None:
     r = requests.post(site.url + "/sync/v1/notify", json={"messages": []}, timeout=10)
     assert r.status_code == 401 and r.json()["error"]["code"] == "missing_auth"
     n = site.node("a", "000.00.12.H26")
-    from commune_node.services.sync import Client, SyncRefused
+    from commune_node.services.hublink import Client, SyncRefused
     from commune_node.web.context import node_identity
 
     with n.app.app_context():
@@ -280,7 +280,7 @@ def test_notify_refuses_unsigned_and_malformed_requests(site: Site) -> None:
 def test_notify_bodies_travel_gzipped_and_hostile_ones_are_refused(site: Site) -> None:
     import gzip
 
-    from commune_node.services.sync import Client, SyncRefused
+    from commune_node.services.hublink import Client, SyncRefused
     from commune_node.web.context import node_identity
 
     n = site.node("a", "000.00.12.H26")

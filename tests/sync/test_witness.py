@@ -13,8 +13,8 @@ from sqlalchemy import select
 from central_hub.models import Cosignature
 from commune_node import db as node_db
 from commune_node.models import Alarm, Event
+from commune_node.services.hublink import SyncRefused
 from commune_node.services.identity import get_setting
-from commune_node.services.sync import SyncRefused
 from commune_node.transport import HttpTransport, Response
 from tests.sync.conftest import Site, sync
 from tests.sync.helpers import take_in

@@ -1,0 +1,141 @@
+"""The node as a witness of the hub's transparency log: each checkpoint the hub shows is
+verified — its signature, consistency with the one verified before (or the frontier that
+proves it), and, after a push, that our records sit in it where the hub says — then adopted
+as the anchor new records commit to, and cosigned. A proof that fails is an alarm for the
+officers and stops the sync; it is never retried silently (docs/sync-protocol.md,
+"Witnessing the log")."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+
+from common import merkle, protocol
+from common.errors import DossierError
+from common_io.database import Database
+from commune_node.models import Event
+from commune_node.services import inbound
+from commune_node.services.hublink import Client, HubLink, refused
+from commune_node.services.identity import get_setting, set_setting
+
+
+def check_same_root(db: Database, client: Client, cp: dict[str, Any] | None) -> None:
+    """A checkpoint of the very size we verified must have the very root we verified."""
+    size, root = known_checkpoint(db)
+    if cp and size and int(cp["size"]) == size and str(cp.get("root")) != root:
+        _proof_failed(db, client.clock(), f"the hub's checkpoint at {size} has another root")
+
+
+def known_checkpoint(db: Database) -> tuple[int, str]:
+    """The newest checkpoint this node has verified: (size, root hex); (0, "") for none."""
+    with db.read() as session:
+        return (
+            int(get_setting(session, "anchor_size", "0") or 0),
+            get_setting(session, "anchor_root", "") or "",
+        )
+
+
+def witness(
+    db: Database,
+    client: Client,
+    link: HubLink,
+    signed: bytes,
+    known: int,
+    consistency: list[str],
+    *,
+    batch: tuple[int, list[str], list[bytes]] | None = None,
+) -> None:
+    """Verify a new checkpoint — the hub's signature, consistency with the one we knew, and
+    (after a push) that our records sit in it — then adopt it as the anchor for new records
+    and cosign it. Any failure is an alarm for the officers and stops the sync."""
+    now = client.clock()
+    old_size, old_root = known_checkpoint(db)
+    try:
+        cp = protocol.checkpoint_of(signed, link.public, origin=link.origin)
+        size, root = int(cp["size"]), bytes.fromhex(str(cp["root"]))
+        if size < old_size:
+            raise merkle.ProofError(
+                f"the hub's checkpoint shrank from {old_size} to {size}", reason="rollback"
+            )
+        if batch is not None and old_size and batch[0] == old_size and not consistency:
+            # Our records start where our old checkpoint ended: the hub's frontier there
+            # must fold to that checkpoint's root; extended by our records it must reach the
+            # new root (checked below), which proves the new tree extends the old one.
+            protocol.verify_frontier(
+                size=old_size,
+                frontier=[bytes.fromhex(h) for h in batch[1]],
+                root=bytes.fromhex(old_root),
+            )
+        elif old_size and known == old_size:
+            merkle.verify_consistency(
+                old_size,
+                size,
+                bytes.fromhex(old_root),
+                root,
+                [bytes.fromhex(h) for h in consistency],
+            )
+        if batch is not None:
+            first_leaf, frontier, leaves = batch
+            protocol.verify_batch_inclusion(
+                first_leaf=first_leaf,
+                frontier=[bytes.fromhex(h) for h in frontier],
+                leaves=leaves,
+                root=root,
+                size=size,
+            )
+    except (DossierError, ValueError) as exc:
+        en = exc.en if isinstance(exc, DossierError) else str(exc)
+        _proof_failed(db, now, en, cause=exc)
+    cosig = protocol.sign_statement(
+        protocol.COSIGNATURE_PREFIX,
+        protocol.cosignature_body(cp, node=client.identity.node_id, key=client.identity.key_id),
+        client.identity.key,
+    )
+    with db.write() as session:
+        set_setting(session, "anchor_size", str(size))
+        set_setting(session, "anchor_root", root.hex())
+        set_setting(session, "anchor_checkpoint", protocol.b64(signed))
+        set_setting(session, "pending_cosignature", protocol.b64(cosig))
+
+
+def _proof_failed(db: Database, now: datetime, en: str, *, cause: Exception | None = None) -> None:
+    with db.write() as session:
+        inbound.alarm(
+            session,
+            "proof_failed",
+            f"The hub's log proof failed: {en}. Sync stopped; tell the hub "
+            "administrator and the inspectorate.",
+            "Bằng chứng nhật ký của cấp trên không hợp lệ; đồng bộ đã dừng. "
+            "Hãy báo quản trị viên cấp trên và thanh tra.",
+            now,
+        )
+    raise refused({"code": "bad_proof", "message": en}, 409) from cause
+
+
+def check_evidence(
+    db: Database, client: Client, link: HubLink, answer: dict[str, Any], known: int
+) -> None:
+    """The records this push stored must be in the signed log where the hub says."""
+    proof, cp = answer.get("proof"), answer.get("checkpoint")
+    if not proof or not cp:
+        return
+    head, stored = int(answer["head"]["seq"]), int(answer.get("stored", 0))
+    with db.read() as session:
+        leaves = list(
+            session.scalars(
+                select(Event.record)
+                .where(Event.seq > head - stored, Event.seq <= head)
+                .order_by(Event.seq)
+            )
+        )
+    witness(
+        db,
+        client,
+        link,
+        protocol.unb64(cp["signed"], "checkpoint"),
+        int(proof.get("from_size", 0)) or known,
+        list(proof.get("consistency", [])),
+        batch=(int(proof["first_leaf"]), list(proof["frontier"]), leaves),
+    )
