@@ -7,8 +7,8 @@ file. It lags at worst — after a crash between the commit and the write — an
 head only means less protection, never a false alarm.
 
 Its use: a database put back from an older backup holds a smaller log than this file. The
-first signed request the hub serves after it starts compares the two
-(:func:`central_hub.services.recovery.check_log_head`) and, if the file is ahead, opens a
+first request the hub serves after it starts compares the two (``web/logcheck.py`` →
+:func:`central_hub.services.recovery.check_log_head`) and, if the file is ahead, opens a
 log recovery before any new record can take a lost leaf — even before a commune that
 witnessed the lost range has been heard from.
 """

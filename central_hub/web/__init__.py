@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from flask import Flask
 
-from central_hub.web import auth, errors, notify_api, pages, public, reports, sync_api
+from central_hub.web import auth, errors, logcheck, notify_api, pages, public, reports, sync_api
 
 
 def init_app(app: Flask) -> None:
+    logcheck.init_app(app)  # first: a restored database is found before anything writes
     auth.init_app(app)
     errors.init_app(app)
     app.register_blueprint(sync_api.bp)

@@ -14,7 +14,7 @@ from flask import Blueprint, Response, current_app, g, jsonify, request
 from sqlalchemy.orm import Session
 from werkzeug.exceptions import BadRequest, UnsupportedMediaType
 
-from central_hub import journal, loghead
+from central_hub import journal
 from central_hub.models import Node
 from central_hub.services import feed, ingest, nodes, recovery, requests, translog, witness
 from central_hub.services import refill as refill_service
@@ -76,12 +76,6 @@ def _authenticate() -> None:
             oldest=datetime.fromtimestamp(oldest, UTC) if oldest else None,
             clock=clock(),
         )
-        if not current_app.extensions.get("loghead_checked"):  # once per process
-            recovery.check_log_head(
-                session, loghead.read(loghead.path_of(current_app)), hub=hub_identity(),
-                clock=clock(),
-            )  # fmt: skip
-            current_app.extensions["loghead_checked"] = True
         rec = recovery.current(session)
         if rec is not None and current_app.extensions.get("journal_staged") != rec.opened_at:
             refill_service.stage_hub_records(

@@ -29,7 +29,7 @@ from commune_node.web.context import node_identity
 from tests.faults.conftest import ProxyFactory
 from tests.faults.harness import pg_copy, pg_restore, sqlite_copy
 from tests.faults.test_link_faults import acked, linked, node_id
-from tests.hub.test_pages import ADMIN, Person
+from tests.hub.test_pages import ADMIN, OFFICER, Person
 from tests.node.conftest import Node
 from tests.sync.conftest import Site, sync
 from tests.sync.helpers import CRIMINAL_RECORD, act, hub_count, hub_records, take_in
@@ -479,3 +479,26 @@ def test_without_the_journal_the_recovery_waits_for_the_missing_record(
             sync(n)
     assert _recovering(site)  # the hub's record is nowhere: it waits, it does not guess
     assert hub_count(site.hub, node_id(b)) == 0
+
+
+def test_the_first_page_after_a_restart_opens_the_recovery_before_an_officer_acts(
+    site: Site, tmp_path: Path
+) -> None:
+    """No commune has synced since the restart: the first page an officer opens already
+    finds the database behind the log head, and the officer's action waits."""
+    a = site.node("a", "000.00.12.H26")
+    code = take_in(a, procedure=CRIMINAL_RECORD)
+    act(a, code, "forwarded")
+    sync(a)
+    backup = _backup(site, tmp_path)
+    take_in(a)
+    sync(a)  # the log grows past the backup
+    _restore(site, tmp_path, backup)
+    officer = Person(site.hub.app, OFFICER)
+    assert _recovering(site)  # opened by the login page, before any sync
+    with pytest.raises(recovery.LogRecovering), site.hub.db.write() as s:
+        processing.act(s, code, "processing", {}, hub=site.hub.identity, clock=site.clock,
+                       actor="lan.pham", calendar=WorkingCalendar())  # fmt: skip
+    assert officer.get("/").status_code == 200
+    sync(a)
+    assert not _recovering(site) and hub_count(site.hub, node_id(a)) == 3
