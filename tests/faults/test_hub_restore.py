@@ -72,10 +72,11 @@ def _url(site: Site) -> str:
 
 
 def _restore_hub_from_an_earlier_backup(
-    site: Site, tmp_path: Path, a: Node, b: Node, *, head_too: bool = False
+    site: Site, tmp_path: Path, a: Node, b: Node, *, head_too: bool = False, b_first: bool = False
 ) -> None:
-    """Both nodes sync; a backup of the hub is taken; more records sync; the backup is put
-    back (the hub now holds less than the nodes have receipts and checkpoints for)."""
+    """Both nodes sync; a backup of the hub is taken; more records sync (a's first, unless
+    ``b_first``); the backup is put back (the hub now holds less than the nodes have
+    receipts and checkpoints for)."""
     take_in(a)
     take_in(b)
     sync(a)
@@ -84,8 +85,8 @@ def _restore_hub_from_an_earlier_backup(
     for _ in range(3):
         take_in(a)
         take_in(b)
-    sync(a)
-    sync(b)
+    for n in (b, a) if b_first else (a, b):
+        sync(n)
     _restore(site, tmp_path, backup, head_too=head_too)
 
 
@@ -364,17 +365,8 @@ def test_what_the_hub_holds_already_is_not_sent_again(
     """On 2G every byte counts: while a waits for b, its next runs give back nothing twice."""
     a, link = linked(site, fault_proxy, "a", "000.00.12.H26")
     b = site.node("b", "000.00.13.H26")
-    take_in(a)
-    take_in(b)
-    sync(a)
-    sync(b)
-    backup = _backup(site, tmp_path)
-    for _ in range(3):
-        take_in(a)
-        take_in(b)
-    sync(b)  # b's records come first in the lost range: a's wait for them
-    sync(a)
-    _restore(site, tmp_path, backup)
+    # b's records come first in the lost range: a's wait for them
+    _restore_hub_from_an_earlier_backup(site, tmp_path, a, b, b_first=True)
     take_in(a)  # waits on a until the recovery closes
     sent = []
     for _ in range(2):
