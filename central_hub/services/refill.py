@@ -30,30 +30,6 @@ MAX_RANGES = 200
 MAX_RECORDS = 2000
 
 
-def stage_hub_records(
-    session: Session, raws: Iterable[bytes], *, hub: HubIdentity, clock: Clock
-) -> int:
-    """Offer the hub's own journal (``central_hub/journal.py``) to an open recovery: each
-    record the hub signed after its chain's head in the database, placed only where the
-    witnessed roots confirm it. Returns how many were staged."""
-    head = _head(session, hub.hub_id, hub)[0]
-    public = keys.public_from_hex(hub.public_hex)
-    now, staged = clock(), 0
-    for raw in raws:
-        try:
-            r = record.parse(raw)
-            if r.node != hub.hub_id or r.seq <= head:
-                continue
-            r.verify(public)
-        except DossierError:
-            continue
-        _keep(session, r, leaf=None, by=hub.hub_id, now=now)
-        staged += 1
-    session.flush()
-    rebuild(session, hub=hub, clock=clock)
-    return staged
-
-
 @dataclass
 class Offer:
     """A parsed refill request (bounded): pinned ranges and unpinned records."""
@@ -121,6 +97,30 @@ def offer(
         rebuild(session, hub=hub, clock=clock)
         rec = recovery.maybe_close(session, rec, clock=clock)
     return recovery.status(session, rec)
+
+
+def stage_hub_records(
+    session: Session, raws: Iterable[bytes], *, hub: HubIdentity, clock: Clock
+) -> int:
+    """Offer the hub's own journal (``central_hub/journal.py``) to an open recovery: each
+    record the hub signed after its chain's head in the database, placed only where the
+    witnessed roots confirm it. Returns how many were staged."""
+    head = _head(session, hub.hub_id, hub)[0]
+    public = keys.public_from_hex(hub.public_hex)
+    now, staged = clock(), 0
+    for raw in raws:
+        try:
+            r = record.parse(raw)
+            if r.node != hub.hub_id or r.seq <= head:
+                continue
+            r.verify(public)
+        except DossierError:
+            continue
+        _keep(session, r, leaf=None, by=hub.hub_id, now=now)
+        staged += 1
+    session.flush()
+    rebuild(session, hub=hub, clock=clock)
+    return staged
 
 
 def staged_up_to(session: Session, writer: str) -> int:
