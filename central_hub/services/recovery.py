@@ -96,17 +96,13 @@ def note_witness(session: Session, *, node_id: str, known: int, clock: Clock) ->
     if rec is None:
         if known <= size:
             return None
-        rec = Recovery(opened_at=clock().isoformat(timespec="seconds"), target=known)
-        nodes.alert(
+        rec = _open(
             session,
-            "log_recovery",
-            None,
+            known,
             f"A commune has verified a checkpoint of {known} records, but this hub's log holds "
             f"{size}: the database is older than what communes witnessed (restored from a "
-            "backup?). The hub now rebuilds the log from the communes' copies and accepts no "
-            "new records until every active commune has reported. See `central-hub "
-            "log-recovery` and docs/reliability.md (hub restored from a backup).",
-            clock(),
+            "backup?).",
+            clock,
         )
     rec.target = max(rec.target, known)
     rec.reported[node_id] = max(known, rec.reported.get(node_id, 0))
@@ -130,21 +126,29 @@ def check_log_head(session: Session, head: bytes | None, *, hub: HubIdentity, cl
         return
     rec = current(session, lock=True)
     if rec is None:
-        rec = Recovery(opened_at=clock().isoformat(timespec="seconds"), target=size)
-        nodes.alert(
+        rec = _open(
             session,
-            "log_recovery",
-            None,
+            size,
             f"This hub signed a checkpoint of {size} records, but its database holds "
-            f"{translog.current_size(session)}: the database was put back from an older "
-            "backup. The hub rebuilds the log from the communes' copies and accepts no new "
-            "records until every active commune has reported. See `central-hub "
-            "log-recovery` and docs/reliability.md (hub restored from a backup).",
-            clock(),
+            f"{translog.current_size(session)}: the database was put back from an older backup.",
+            clock,
         )
     rec.target = max(rec.target, size)
     _save(session, rec)
     proven_root(session, size, bytes.fromhex(root))
+
+
+def _open(session: Session, target: int, why: str, clock: Clock) -> Recovery:
+    nodes.alert(
+        session,
+        "log_recovery",
+        None,
+        f"{why} The hub rebuilds the log from the communes' copies and accepts no new records "
+        "until every active commune has reported. See `central-hub log-recovery` and "
+        "docs/reliability.md (hub restored from a backup).",
+        clock(),
+    )
+    return Recovery(opened_at=clock().isoformat(timespec="seconds"), target=target)
 
 
 def waiting_for(session: Session, rec: Recovery) -> list[str]:
