@@ -176,18 +176,20 @@ def give_back_after_restore(
     db: Database, client: Client, info: dict[str, Any], *, head_seq: int
 ) -> None:
     """The hub was restored from a backup and is rebuilding its log: say so once, and give
-    back what we hold of what it lost (services/refill.py)."""
+    back what we hold of what it lost."""
     with db.write() as session:
         if not _open_alarm(session, "hub_restored"):
             inbound.alarm(
                 session,
                 "hub_restored",
-                f"The hub's log holds {info.get('size')} records, fewer than this node had "
-                "verified: it was restored from a backup. This node is giving back what it "
-                "holds; records wait here until the hub's log is whole again. Nothing to do.",
-                f"Nhật ký của cấp trên chỉ còn {info.get('size')} bản ghi, ít hơn số máy này đã "
-                "xác nhận: cấp trên đã khôi phục bản sao lưu. Máy đang gửi lại dữ liệu; hồ sơ "
-                "được giữ trên máy cho tới khi nhật ký của cấp trên đầy đủ. Không cần làm gì.",
+                "The hub's database was put back from a backup and the hub is rebuilding its "
+                f"log from the communes' copies (it holds {info.get('size')} of "
+                f"{info.get('target')} records). This node is giving back what it holds; new "
+                "records wait here until the hub's log is whole again. Nothing to do.",
+                "Cấp trên đã khôi phục cơ sở dữ liệu từ bản sao lưu và đang dựng lại nhật ký từ "
+                f"dữ liệu các xã (hiện có {info.get('size')}/{info.get('target')} bản ghi). Máy "
+                "đang gửi lại dữ liệu; hồ sơ mới được giữ trên máy cho tới khi nhật ký của cấp "
+                "trên đầy đủ. Không cần làm gì.",
                 client.clock(),
             )
     give_back(db, client, info, head_seq=head_seq)
