@@ -76,17 +76,18 @@ def _authenticate() -> None:
             oldest=datetime.fromtimestamp(oldest, UTC) if oldest else None,
             clock=clock(),
         )
-        rec = recovery.current(session)
+        known = _int_arg("known", None, 0, 2**53)
+        if known is not None:  # a node that reports counts as heard from by a recovery
+            witness.check_witnessed_size(session, node_id=node.node_id, known=known, clock=clock())
+            rec = recovery.note_witness(session, node_id=node.node_id, known=known, clock=clock())
+        else:
+            rec = recovery.current(session)
         if rec is not None and current_app.extensions.get("journal_staged") != rec.opened_at:
             refill_service.stage_hub_records(
                 session, journal.read(journal.path_of(current_app)), hub=hub_identity(),
                 clock=clock(),
             )  # fmt: skip
             current_app.extensions["journal_staged"] = rec.opened_at
-        known = _int_arg("known", None, 0, 2**53)
-        if known is not None:  # a node that reports counts as heard from by a recovery
-            witness.check_witnessed_size(session, node_id=node.node_id, known=known, clock=clock())
-            recovery.note_witness(session, node_id=node.node_id, known=known, clock=clock())
         if cosig and len(cosig) < 2048:
             witness.accept_cosignature(
                 session,

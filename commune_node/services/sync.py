@@ -272,7 +272,7 @@ def store_receipt(
                 hub_time=str(body.get("time")),
                 raw=raw,
                 received_at=now,
-                **_evidence(answer, seq),
+                **_evidence(answer),
             )
         )
         if seq > acked_seq(session):
@@ -292,14 +292,14 @@ def store_receipt(
     return body
 
 
-def _evidence(answer: dict[str, Any], seq: int) -> dict[str, Any]:
+def _evidence(answer: dict[str, Any]) -> dict[str, Any]:
     """The push answer's proof of where the stored records sit in the log, kept with the
     receipt so they can be given back in place to a hub restored from a backup."""
-    proof, cp, stored = answer.get("proof"), answer.get("checkpoint"), int(answer.get("stored", 0))
-    if not proof or not cp or stored <= 0:
+    proof, cp = answer.get("proof"), answer.get("checkpoint")
+    if not proof or not cp or int(answer.get("stored", 0)) <= 0:
         return {}
     return {
-        "first_seq": seq - stored + 1,
+        "first_seq": witness.stored_seqs(answer)[0],
         "first_leaf": int(proof["first_leaf"]),
         "frontier": json.dumps(list(proof["frontier"])),
         "checkpoint": protocol.unb64(cp["signed"], "checkpoint"),

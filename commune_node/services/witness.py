@@ -114,6 +114,13 @@ def _proof_failed(db: Database, now: datetime, en: str, *, cause: Exception | No
     raise refused({"code": "bad_proof", "message": en}, 409) from cause
 
 
+def stored_seqs(answer: dict[str, Any]) -> tuple[int, int]:
+    """The seqs of the records a push answer says it stored: the last ``stored`` up to its
+    head (duplicates, acknowledged again, come before them)."""
+    head, stored = int(answer["head"]["seq"]), int(answer.get("stored", 0))
+    return head - stored + 1, head
+
+
 def check_evidence(
     db: Database, client: Client, link: HubLink, answer: dict[str, Any], known: int
 ) -> None:
@@ -121,12 +128,12 @@ def check_evidence(
     proof, cp = answer.get("proof"), answer.get("checkpoint")
     if not proof or not cp:
         return
-    head, stored = int(answer["head"]["seq"]), int(answer.get("stored", 0))
+    first, last = stored_seqs(answer)
     with db.read() as session:
         leaves = list(
             session.scalars(
                 select(Event.record)
-                .where(Event.seq > head - stored, Event.seq <= head)
+                .where(Event.seq >= first, Event.seq <= last)
                 .order_by(Event.seq)
             )
         )
