@@ -41,6 +41,7 @@ UNPROVEN_RECORD = "unproven_record"
 UNLINKED_CHECKPOINT = "unlinked_checkpoint"
 HUB_KEY_MISMATCH = "hub_key_mismatch"
 TRUNCATED = "truncated"
+MISLABELLED = "mislabelled"
 
 CLASSES: dict[str, str] = {
     ALTERED_RECORD: "record bytes changed after the hub logged them (signature and log "
@@ -70,6 +71,7 @@ CLASSES: dict[str, str] = {
     UNLINKED_CHECKPOINT: "the checkpoint the auditor obtained separately is not in the bundle",
     HUB_KEY_MISMATCH: "the bundle names another hub key than the one the auditor pinned",
     TRUNCATED: "the bundle ends early or its end line does not match what was read",
+    MISLABELLED: "a commune's agency code in the bundle contradicts its signed records",
 }
 
 

@@ -11,23 +11,24 @@ from sqlalchemy.orm import Session
 from central_hub.models import Alert, Checkpoint, Cosignature, NodeKey
 from central_hub.services import nodes, translog
 from central_hub.services.identity import Clock
-from common import canonical, keys, protocol
+from common import canonical, cosignature, keys, protocol
 from common.errors import DossierError
 
 
 def accept_cosignature(
     session: Session, *, node_id: str, raw: bytes, clock: Clock
 ) -> Cosignature | None:
-    """Verify and store one cosignature; an invalid one is refused with ``bad_cosignature``.
-    The statement names the signing key; it must be one of this node's keys."""
+    """Verify and store one cosignature (version 1 or 2, ``common.cosignature``); an invalid
+    one is refused with ``bad_cosignature``. The statement names the signing key; it must be
+    one of this node's keys."""
     try:
-        named = canonical.decode(raw[len(protocol.COSIGNATURE_PREFIX) : -64])
+        prefix = cosignature.prefix_of(raw)
+        named = canonical.decode(raw[len(prefix) : -64])
         key = session.get(NodeKey, named.get("key")) if isinstance(named, dict) else None
         if key is None or key.node_id != node_id:
             raise _bad("cosignature by a key this node does not have")
-        body = protocol.open_statement(
-            protocol.COSIGNATURE_PREFIX, raw, keys.public_from_hex(key.public_key)
-        )
+        body = protocol.open_statement(prefix, raw, keys.public_from_hex(key.public_key))
+        cosignature.check_fields(prefix, body)
     except DossierError as exc:
         raise _bad(f"cosignature does not verify: {exc.en}") from exc
     if body.get("node") != node_id:
