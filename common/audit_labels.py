@@ -29,9 +29,7 @@ from common.audit_state import State
 from common.bundle_format import EndLine, Header, KeyLine, NodeLine
 from common.record import Record
 
-CONTROL = re.compile(
-    "[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]"
-)
+CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
 
 
 def escape(text: str) -> str:
@@ -74,9 +72,7 @@ class LabelChecks(State):
         bad = [name for name, value in texts(line).items() if value and CONTROL.search(value)]
         if bad:
             msg = f"control characters in {', '.join(bad)}: shown escaped, never as they are"
-            self.emit(
-                Finding(MALFORMED, msg, line=self.n, detail={"reason": "control_character"})
-            )
+            self.emit(Finding(MALFORMED, msg, line=self.n, detail={"reason": "control_character"}))
 
     def label_node(self, line: NodeLine) -> None:
         code = line.agency_code

@@ -72,11 +72,7 @@ class WitnessChecks(State):
             self.emit(Finding(UNKNOWN_KEY, "a cosignature by an undeclared node", **where))
             return None
         opened = cosigner(signed, chain)
-        if (
-            opened is None
-            or opened[0]["node"] != node
-            or opened[0]["origin"] != self.h.origin
-        ):
+        if opened is None or opened[0]["node"] != node or opened[0]["origin"] != self.h.origin:
             msg = "the cosignature does not verify with the node's keys for this log"
             self.emit(Finding(BAD_COSIGNATURE, msg, **where))
             return None

@@ -18,10 +18,13 @@ from central_hub.models import Checkpoint
 from central_hub.services import witness as hub_witness
 from common import keys, protocol
 from common_io.audit_cli import main
+from commune_node import cli as node_cli
 from tests.audit.conftest import DAY0, Commune, Desk, scenario
 from tests.audit.forge import Forge, Writer, dump, fix_end, obj, raw_of, record_lines
 from tests.hub.fixtures import make_hub
 from tests.support import MovableClock
+from tests.sync.conftest import Site, sync
+from tests.sync.helpers import take_in
 
 
 def _verify(tmp_path: Path, lines: list[bytes], *args: str) -> tuple[int, str]:
@@ -302,3 +305,39 @@ def test_old_cosignatures_still_verify(tmp_path: Path) -> None:
     assert base64.b64decode(
         next(obj(ln) for ln in f.bundle() if obj(ln)["kind"] == "cosignature")["signed"]
     ).startswith(b"vn-dossier/cosignature/v1\n")
+
+
+def test_dropped_tail_caught_by_the_file_a_real_node_exports(site: Site, tmp_path: Path) -> None:
+    """Attack: two communes sync with a real hub over HTTP; the hub exports commune A
+    alone, leaving out A's newest record and lowering its ``head_seq``, and leaves out A's
+    cosignatures too.
+
+    Must hold: the checkpoint file A's own node writes (``commune-node checkpoint export``)
+    holds A's cosignature naming its newest record in the log, so the auditor's verify
+    fails with ``missing_end``; on the honest export it passes. ``commune-node hub-key``
+    shows the key the auditor pins and its fingerprint."""
+    a = site.node("a", "000.00.12.H26")
+    b = site.node("b", "000.00.13.H26", commune="Xã Đăk Pne")
+    take_in(a)
+    take_in(b)
+    for n in (a, b, a):
+        sync(n)
+    runner = CliRunner()
+    instance = ["--instance", a.app.instance_path]
+    shown = runner.invoke(node_cli.main, [*instance, "hub-key"])
+    assert shown.exit_code == 0, shown.output
+    hub_public = keys.public_bytes(site.hub.identity.key)
+    assert hub_public.hex() in shown.output and keys.fingerprint(hub_public) in shown.output
+    cp_file = tmp_path / "cp-a.json"
+    wrote = runner.invoke(node_cli.main, [*instance, "checkpoint", "export", str(cp_file)])
+    assert wrote.exit_code == 0, wrote.output
+    node_id = json.loads(cp_file.read_text())["cosignature"]["node"]
+    desk = Desk(site.hub)
+    lines = desk.export(["000.00.12.H26"])
+    pin = ("--hub-key", hub_public.hex(), "--checkpoint", str(cp_file))
+    code, report = _report(tmp_path, lines, *pin)
+    assert code == 0, report["findings"]
+    assert report["header"]["trusted_checkpoint"]["cosigned_by"] == node_id
+    forged = fix_end([ln for ln in _drop_tail(lines, node_id) if obj(ln)["kind"] != "cosignature"])
+    code, report = _report(tmp_path, forged, *pin)
+    assert code == 1 and "missing_end" in report["findings_by_class"]
