@@ -238,7 +238,9 @@ class Forge:
                 generator="tests.audit.forge",
             )
         ]
-        for w in [*chosen, *[self.writers[i] for i in partial_ids - {w.node for w in chosen}]]:
+        chosen_ids = {w.node for w in chosen}
+        extra = [w for w in self.writers.values() if w.node in partial_ids - chosen_ids]
+        for w in [*chosen, *extra]:
             lines.append(
                 bf.node_line(
                     node=w.node,
@@ -248,7 +250,7 @@ class Forge:
                     head_seq=max((x.seq for x in self.log if x.node == w.node), default=0),
                 )
             )
-        for w in [self.writers[i] for i in ids]:
+        for w in [w for w in self.writers.values() if w.node in ids]:
             for k in w.keys:
                 lines.append(
                     bf.key_line(
