@@ -11,6 +11,7 @@ import base64
 import json
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 from sqlalchemy import select
 
@@ -25,6 +26,8 @@ from tests.hub.fixtures import make_hub
 from tests.support import MovableClock
 from tests.sync.conftest import Site, sync
 from tests.sync.helpers import take_in
+
+A_CODE = "000.00.12.H26"
 
 
 def _verify(tmp_path: Path, lines: list[bytes], *args: str) -> tuple[int, str]:
@@ -341,3 +344,39 @@ def test_dropped_tail_caught_by_the_file_a_real_node_exports(site: Site, tmp_pat
     forged = fix_end([ln for ln in _drop_tail(lines, node_id) if obj(ln)["kind"] != "cosignature"])
     code, report = _report(tmp_path, forged, *pin)
     assert code == 1 and "missing_end" in report["findings_by_class"]
+
+
+def test_the_hub_accepts_both_cosignature_versions_and_refuses_a_bad_head(
+    tmp_path: Path,
+) -> None:
+    """Attack (on compatibility and form): a node not yet upgraded sends version-1
+    cosignatures; a hostile node sends a version-2 cosignature whose head is not
+    ``{id, seq}``.
+
+    Must hold: the hub stores v1 and v2 cosignatures that verify, and refuses one whose
+    fields are not those of its version (``bad_cosignature``), storing nothing."""
+    h = make_hub(tmp_path / "hub", MovableClock(DAY0))
+    try:
+        desk = Desk(h)
+        a = desk.enrol(A_CODE, "Xã Đăk Pxi")
+        desk.act(a, 2)
+        with desk.hub.db.read() as s:
+            signed = s.scalars(select(Checkpoint).order_by(Checkpoint.size.desc()).limit(1)).one()
+            signed = signed.signed
+        cp = protocol.checkpoint_of(
+            signed, desk.hub.identity.key.public_key(), origin=desk.hub.identity.origin
+        )
+        v1 = {k: cp[k] for k in ("origin", "root", "size", "time")}
+        v1 |= {"key": a.node_id, "node": a.node_id}
+        old = protocol.sign_statement(protocol.COSIGNATURE_PREFIX_V1, v1, a.key)
+        bad_head = protocol.sign_statement(
+            protocol.COSIGNATURE_PREFIX, {**v1, "head": {"seq": 2}}, a.key
+        )
+        with desk.hub.db.write() as s:
+            with pytest.raises(protocol.ProtocolError) as err:
+                hub_witness.accept_cosignature(s, node_id=a.node_id, raw=bad_head, clock=desk.clock)
+            assert err.value.code == "bad_cosignature"
+        with desk.hub.db.write() as s:
+            assert hub_witness.accept_cosignature(s, node_id=a.node_id, raw=old, clock=desk.clock)
+    finally:
+        h.db.engine.dispose()
