@@ -34,6 +34,9 @@ REQUEST_PREFIX = b"vn-dossier/request/v1\n"
 RECEIPT_PREFIX = b"vn-dossier/receipt/v1\n"
 CHECKPOINT_PREFIX = b"vn-dossier/checkpoint/v1\n"
 COSIGNATURE_PREFIX = b"vn-dossier/cosignature/v1\n"
+LOG_BREAK_PREFIX = b"vn-dossier/log-break/v1\n"
+# Version 2 of the ``known`` report: the hub-signed checkpoint of that size, as evidence
+KNOWN_CHECKPOINT_HEADER = "X-Known-Checkpoint"
 BATCH_MAGIC = b"VNDB1"
 BATCH_MAGIC_V2 = b"VNDB2"
 BATCH_DICT = BATCH_DICT_V1
@@ -453,3 +456,69 @@ def verify_batch_inclusion(
         raise merkle.ProofError(
             "our records are not where the checkpoint says they are", reason="root_mismatch"
         )
+
+
+# ---------------------------------------------------------------- declared log breaks
+
+
+def log_break_body(
+    *,
+    origin: str,
+    kept: tuple[int, str],
+    given_up: tuple[int, str],
+    time: str,
+    reason: str,
+    by: str,
+) -> dict[str, Any]:
+    """What the hub signs when its administrator closes a log recovery before the log
+    reached every checkpoint the communes verified: the log goes on from ``kept`` (size,
+    root); every checkpoint it signed before ``time`` beyond that size — up to ``given_up``
+    (size, root; root "" when no commune proved it) — is given up, for ``reason``, by the
+    administrator ``by``."""
+    return {
+        "by": by,
+        "given_up": {"root": given_up[1], "size": given_up[0]},
+        "kept": {"root": kept[1], "size": kept[0]},
+        "origin": origin,
+        "reason": reason,
+        "time": time,
+    }
+
+
+def log_break_of(raw: bytes, public: keys.PublicKey, *, origin: str) -> dict[str, Any]:
+    """Open a signed log break and check its form and that it names the expected log."""
+    body = open_statement(LOG_BREAK_PREFIX, raw, public)
+    kept, given_up = body.get("kept"), body.get("given_up")
+    if (
+        body.get("origin") != origin
+        or not isinstance(kept, dict)
+        or not isinstance(given_up, dict)
+        or not isinstance(kept.get("size"), int)
+        or not isinstance(given_up.get("size"), int)
+        or _seconds(body.get("time")) is None
+    ):
+        raise EncodingError("log break of another log, or malformed")
+    return body
+
+
+def _seconds(text: Any) -> float | None:
+    from datetime import datetime
+
+    if not isinstance(text, str):
+        return None
+    try:
+        t = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return t.timestamp() if t.tzinfo is not None else None
+
+
+def break_covers(brk: dict[str, Any], checkpoint: dict[str, Any]) -> bool:
+    """Whether ``checkpoint`` (an opened checkpoint body) is one the declared break gave up:
+    larger than the log it kept, and signed no later than the break. The hub signs every
+    checkpoint after a break later than it (``central_hub/services/translog.py``), so a
+    checkpoint of the log that goes on is never covered."""
+    at, signed = _seconds(brk.get("time")), _seconds(checkpoint.get("time"))
+    if at is None or signed is None or checkpoint.get("origin") != brk.get("origin"):
+        return False
+    return int(checkpoint["size"]) > int(brk["kept"]["size"]) and signed <= at

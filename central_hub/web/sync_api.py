@@ -22,6 +22,7 @@ from central_hub.web.auth import csrf
 from central_hub.web.context import clock, database, hub_identity
 from central_hub.web.openapi import openapi_document
 from common import canonical, protocol
+from common.errors import DossierError
 
 bp = Blueprint("sync", __name__, url_prefix="/sync/v1")
 csrf.exempt(bp)
@@ -78,8 +79,19 @@ def _authenticate() -> None:
         )
         known = _int_arg("known", None, 0, 2**53)
         if known is not None:  # a node that reports counts as heard from by a recovery
-            witness.check_witnessed_size(session, node_id=node.node_id, known=known, clock=clock())
-            rec = recovery.note_witness(session, node_id=node.node_id, known=known, clock=clock())
+            claim = witness.weigh_known(
+                session,
+                node_id=node.node_id,
+                known=known,
+                evidence=_known_evidence(),
+                hub=hub_identity(),
+                clock=clock(),
+            )
+            if claim.given_up is not None:
+                g.log_break = logbreak.answer(claim.given_up)
+            rec = recovery.note_witness(
+                session, node_id=node.node_id, known=known, proven=claim.proven, clock=clock()
+            )
         else:
             rec = recovery.current(session)
         if rec is not None and current_app.extensions.get("journal_staged") != rec.opened_at:
@@ -106,6 +118,18 @@ def _authenticate() -> None:
         then=report,
     )
     g.key = request.headers["X-Key"]
+
+
+def _known_evidence() -> bytes | None:
+    """Version 2 of the ``known`` report: the hub-signed checkpoint of that size (base64,
+    header ``X-Known-Checkpoint``). Anything unreadable counts as no evidence."""
+    raw = request.headers.get(protocol.KNOWN_CHECKPOINT_HEADER)
+    if not raw or len(raw) > 2048:
+        return None
+    try:
+        return protocol.unb64(raw, protocol.KNOWN_CHECKPOINT_HEADER)
+    except DossierError:
+        return None
 
 
 def _checkpoint_json(cp: Any) -> dict[str, Any] | None:
@@ -195,6 +219,7 @@ def status() -> Any:
                 "time": int(clock()().timestamp()),
                 "checkpoint": _checkpoint_json(cp),
                 "recovery": _recovery_json(session),
+                **({"log_break": g.log_break} if g.get("log_break") else {}),
             }
         )
 

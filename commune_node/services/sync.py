@@ -112,8 +112,14 @@ def _report_query(db: Database) -> str:
 def _status(
     db: Database, client: Client, link: HubLink, result: SyncResult, *, _rebuilding: bool = False
 ) -> int:
-    resp = client.call("GET", f"/sync/v1/status?{_report_query(db)}")
+    resp = client.call(
+        "GET", f"/sync/v1/status?{_report_query(db)}", headers=witness.known_evidence(db)
+    )
     body = resp.json()
+    if body.get("log_break"):
+        # The hub's administrator gave up the checkpoint we verified (a declared break):
+        # verify the hub's statement, tell the officers, and go on from what it kept.
+        witness.adopt_break(db, client, link, body["log_break"])
     hub_head = int(body["head_seq"])
     if body.get("recovery") and not _rebuilding:
         # The hub was restored from a backup and rebuilds its log: give back what we hold
