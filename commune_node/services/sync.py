@@ -116,11 +116,12 @@ def _status(
         "GET", f"/sync/v1/status?{_report_query(db)}", headers=witness.known_evidence(db)
     )
     body = resp.json()
-    if body.get("log_break"):
-        # The hub's administrator gave up the checkpoint we verified (a declared break):
-        # verify the hub's statement, tell the officers, and go on from what it kept.
-        witness.adopt_break(db, client, link, body["log_break"])
     hub_head = int(body["head_seq"])
+    # The hub's administrator gave up the checkpoint we verified (a declared break): verify
+    # the hub's statement, tell the officers once, and go on from what it kept.
+    broke = bool(body.get("log_break")) and witness.adopt_break(
+        db, client, link, body["log_break"], hub_head=hub_head
+    )
     if body.get("recovery") and not _rebuilding:
         # The hub was restored from a backup and rebuilds its log: give back what we hold
         # of what it lost, then look again at where it stands.
@@ -132,7 +133,7 @@ def _status(
     result.hub_head = hub_head
     with db.write() as session:
         acked = acked_seq(session)
-        if hub_head < acked:
+        if hub_head < acked and not broke:  # after a break, its alarm says it already
             inbound.alarm(
                 session,
                 "hub_rollback",

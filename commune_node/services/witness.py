@@ -45,7 +45,9 @@ def known_evidence(db: Database) -> dict[str, str]:
     return {protocol.KNOWN_CHECKPOINT_HEADER: anchor} if anchor else {}
 
 
-def adopt_break(db: Database, client: Client, link: HubLink, answer: dict[str, Any]) -> bool:
+def adopt_break(
+    db: Database, client: Client, link: HubLink, answer: dict[str, Any], *, hub_head: int
+) -> bool:
     """The hub says the checkpoint we verified was given up by a declared log break. Check
     the hub signed the break, that it covers our checkpoint, and the checkpoint the log
     goes on from; then adopt that one as our anchor (our pending cosignature of a given-up
@@ -75,6 +77,18 @@ def adopt_break(db: Database, client: Client, link: HubLink, answer: dict[str, A
         set_setting(session, "pending_cosignature", "")
         set_setting(session, "log_break", protocol.b64(signed))
         acked = int(get_setting(session, "acked_seq", "0") or 0)
+        resend = (
+            f"its records {hub_head + 1} to {acked}, which the hub no longer holds, are sent "
+            "again now; the ones before are safe at the hub"
+            if hub_head < acked
+            else "the hub holds every record this node has a receipt for"
+        )
+        resend_vi = (
+            f"các bản ghi từ số {hub_head + 1} đến {acked} cấp trên không còn giữ được gửi "
+            "lại ngay; các bản ghi trước đó vẫn an toàn"
+            if hub_head < acked
+            else "cấp trên còn giữ mọi bản ghi đã có biên nhận"
+        )
         inbound.alarm(
             session,
             "log_break",
@@ -82,16 +96,14 @@ def adopt_break(db: Database, client: Client, link: HubLink, answer: dict[str, A
             f"{brk['time']} before it was whole, for this reason: {brk['reason']}. The "
             f"checkpoint this node had verified ({ours['size']} records) was given up: the "
             f"hub's log goes on from {kept['size']} records, and the hub signed that it did "
-            "so. Nothing of this node is lost: its records the hub no longer holds are sent "
-            f"again now (this node holds receipts up to {acked}), the others are safe at the "
-            "hub. Sync goes on. Keep this notice and tell the inspectorate: an audit shows "
-            "this break as declared.",
+            f"so. Nothing of this node is lost: {resend}. Sync goes on; nothing to do at the "
+            "desk. Keep this notice and tell the inspectorate: an audit shows this break as "
+            "declared (declared_break).",
             f"Quản trị viên cấp trên ({brk['by']}) đã dừng việc dựng lại nhật ký lúc "
             f"{brk['time']} khi chưa đầy đủ, lý do: {brk['reason']}. Điểm kiểm tra máy này "
             f"đã xác nhận ({ours['size']} bản ghi) bị bỏ; nhật ký cấp trên tiếp tục từ "
-            f"{kept['size']} bản ghi, có chữ ký của cấp trên. Không mất dữ liệu: các bản ghi "
-            "cấp trên không còn giữ được gửi lại ngay, các bản ghi khác vẫn an toàn. Đồng bộ "
-            "tiếp tục. Hãy lưu thông báo này và báo thanh tra.",
+            f"{kept['size']} bản ghi, có chữ ký của cấp trên. Không mất dữ liệu: {resend_vi}. "
+            "Đồng bộ tiếp tục, không cần thao tác. Hãy lưu thông báo này và báo thanh tra.",
             now,
         )
     return True

@@ -8,14 +8,15 @@ import contextlib
 import io
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from central_hub import loghead
 from central_hub.cli import main as hub_cli
-from central_hub.models import Alert, Checkpoint, HubDossier, RefillRecord
+from central_hub.models import Alert, Checkpoint, HubDossier, LogBreak, RefillRecord
 from central_hub.services import export, processing, recovery, translog
 from common import keys, protocol
 from common.audit import verify_bundle
@@ -282,41 +283,76 @@ def test_hub_records_the_nodes_pulled_are_given_back(site: Site, tmp_path: Path)
     assert sync(a).pushed == 1
 
 
-def test_an_administrator_can_close_a_recovery_a_lost_commune_blocks(
-    site: Site, tmp_path: Path
-) -> None:
-    """b never comes back: the recovery waits for it until the administrator closes it,
-    with a reason; then a's records go in at once."""
+def _close(site: Site, *args: str) -> Any:
+    instance = str(Path(site.hub.app.instance_path))
+    env = {"CENTRAL_HUB_DATABASE_URL": _url(site)}
+    return CliRunner(env=env).invoke(hub_cli, ["--instance", instance, "log-recovery", *args])
+
+
+def _alarms(n: Node) -> list[str]:
+    with node_db.read_session(n.app) as s:
+        return [x.kind for x in s.scalars(select(Alarm))]
+
+
+def test_an_early_close_sticks_and_is_a_declared_break(site: Site, tmp_path: Path) -> None:
+    """b is lost for a while: the administrator closes the recovery. The close sticks when
+    b comes back with the larger checkpoint it verified (it used to reopen the recovery and
+    stop every commune again); b verifies the hub's signed break, raises one alarm, sends
+    again what the hub lost and goes on; the auditor sees a declared break, not a fork."""
     a = site.node("a", "000.00.12.H26")
     b = site.node("b", "000.00.13.H26")
     _restore_hub_from_an_earlier_backup(site, tmp_path, a, b)
+    b_saw = _anchor_checkpoint(b)
     take_in(a)
     with pytest.raises(SyncRefused):
         sync(a)
-    instance = str(Path(site.hub.app.instance_path))
-    env = {"CENTRAL_HUB_DATABASE_URL": _url(site)}
-    shown = CliRunner(env=env).invoke(hub_cli, ["--instance", instance, "log-recovery"])
+    shown = _close(site)
     assert shown.exit_code == 0, shown.output
     assert "Log recovery open" in shown.output and f"waiting for {node_id(b)}" in shown.output
-    refused = CliRunner(env=env).invoke(
-        hub_cli, ["--instance", instance, "log-recovery", "--close"]
-    )
+    refused = _close(site, "--close")
     assert refused.exit_code != 0 and "--reason" in refused.output
+    anonymous = _close(site, "--close", "--reason", "b burnt")
+    assert anonymous.exit_code != 0 and "--by" in anonymous.output
     assert _recovering(site)
-    closed = CliRunner(env=env).invoke(
-        hub_cli, ["--instance", instance, "log-recovery", "--close", "--reason", "b burnt"]
-    )
+    closed = _close(site, "--close", "--reason", "b burnt", "--by", "admin")
     assert closed.exit_code == 0, closed.output
+    assert "Declared log break" in closed.output
     assert not _recovering(site)
     site.hub.app.extensions.pop("loghead_checked", None)  # a restart: no new recovery opens
-    assert sync(a).pushed == 1 and acked(a) == 5
-    with site.hub.db.read() as s:
-        assert any("b burnt" in x.message for x in s.scalars(select(Alert)))
-    # The loss shows: against the checkpoint b verified, the new log is another history.
+    assert sync(a).pushed == 1 and acked(a) == 5  # a's record takes a leaf b had verified
+    # b comes back: its proof of the larger checkpoint reopens nothing
+    take_in(b)
+    assert sync(b).pushed == 4  # its records 2..4 the hub lost are sent again, and 5
+    assert not _recovering(site)
+    assert acked(b) == 5 and [r.seq for r in hub_records(site.hub, node_id(b))] == [1, 2, 3, 4, 5]
+    sync(b)
+    sync(a)
+    alarms = _alarms(b)
+    assert alarms.count("log_break") == 1, alarms
+    assert "proof_failed" not in alarms and "hub_rollback" not in alarms
     with node_db.read_session(b.app) as s:
-        b_saw = protocol.unb64(get_setting(s, "anchor_checkpoint"), "checkpoint")
+        told = next(x for x in s.scalars(select(Alarm)) if x.kind == "log_break")
+    assert "admin" in told.message and "b burnt" in told.message and "sent again" in told.message
+    assert "proof_failed" not in _alarms(a)
+    with site.hub.db.read() as s:
+        messages = [x.message for x in s.scalars(select(Alert).where(Alert.kind == "log_recovered"))]
+        assert any("b burnt" in m and "admin" in m for m in messages)
+        sizes = [cp.size for cp in s.scalars(select(Checkpoint))]
+    # The auditor, with the checkpoint b verified before the restore: a declared break
     found = _audit(site, b_saw, []).by_class
-    assert {"inconsistent_checkpoint", "unlinked_checkpoint"} & set(found), found
+    assert "declared_break" in found, found
+    assert not {"inconsistent_checkpoint", "unlinked_checkpoint", "anchor_missing"} & set(found)
+    # Without the hub's declaration, the same loss is a fork the auditor reports
+    with site.hub.db.write() as s:
+        s.execute(delete(LogBreak))
+    found = _audit(site, b_saw, sizes).by_class
+    assert "declared_break" not in found
+    assert {"inconsistent_checkpoint", "unlinked_checkpoint", "anchor_missing"} & set(found), found
+
+
+def _anchor_checkpoint(n: Node) -> bytes:
+    with node_db.read_session(n.app) as s:
+        return protocol.unb64(get_setting(s, "anchor_checkpoint"), "checkpoint")
 
 
 def test_a_refill_with_a_false_proof_is_refused_and_nothing_is_kept(
