@@ -275,6 +275,8 @@ def log_recovery(ctx: click.Context, close_it: bool, reason: str, by: str) -> No
         )
         for node_id in missing:
             click.echo(f"  waiting for {node_id}")
+        for line in recovery.unknown_communes(session, rec):
+            click.echo(line)
         if close_it:
             if not reason:
                 raise click.UsageError("give --reason when closing a recovery early")

@@ -35,6 +35,8 @@ RECEIPT_PREFIX = b"vn-dossier/receipt/v1\n"
 CHECKPOINT_PREFIX = b"vn-dossier/checkpoint/v1\n"
 COSIGNATURE_PREFIX = b"vn-dossier/cosignature/v1\n"
 LOG_BREAK_PREFIX = b"vn-dossier/log-break/v1\n"
+ENROLMENT_PREFIX = b"vn-dossier/enrolment/v1\n"
+REINTRODUCE_PREFIX = b"vn-dossier/reintroduce/v1\n"
 # Version 2 of the ``known`` report: the hub-signed checkpoint of that size, as evidence
 KNOWN_CHECKPOINT_HEADER = "X-Known-Checkpoint"
 BATCH_MAGIC = b"VNDB1"
@@ -376,6 +378,40 @@ def enrol_message(code: str, node_id: str, public_key_hex: str) -> bytes:
     return (
         b"vn-dossier/enrol/v1\n" + f"{code.strip().upper()}\n{node_id}\n{public_key_hex}".encode()
     )
+
+
+def enrolment_body(
+    *, origin: str, node: str, public_key: str, agency_code: str, commune_name: str, time: str
+) -> dict[str, Any]:
+    """What the hub signs for a node it enrolled: kept by the node, it lets a hub whose
+    database was put back from a backup older than the enrolment know the node again."""
+    return {
+        "agency_code": agency_code,
+        "commune_name": commune_name,
+        "node": node,
+        "origin": origin,
+        "public_key": public_key,
+        "time": time,
+    }
+
+
+def enrolment_of(raw: bytes, public: keys.PublicKey, *, origin: str) -> dict[str, Any]:
+    """Open the hub's signed enrolment of a node; check it names this log and that the node
+    id is its key's id."""
+    body = open_statement(ENROLMENT_PREFIX, raw, public)
+    fields = ("agency_code", "commune_name", "node", "public_key", "time")
+    if body.get("origin") != origin or not all(isinstance(body.get(f), str) for f in fields):
+        raise EncodingError("enrolment of another log, or malformed")
+    if len(body["public_key"]) != 64 or keys.key_id(bytes.fromhex(body["public_key"])) != body[
+        "node"
+    ]:
+        raise EncodingError("the enrolment's node id is not its key's id")
+    return body
+
+
+def reintroduce_message(enrolment: bytes) -> bytes:
+    """What a node signs to show it holds the key of the enrolment it presents."""
+    return REINTRODUCE_PREFIX + hashlib.sha256(enrolment).hexdigest().encode("ascii")
 
 
 def rotation_message(node_id: str, old_key_id: str, seq: int) -> bytes:

@@ -23,13 +23,14 @@ under one key. So, while a recovery is open:
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from central_hub.models import HubSetting, LogBreak, Node, RefillRecord, RefillRoot
+from central_hub.models import Alert, HubSetting, LogBreak, Node, RefillRecord, RefillRoot
 from central_hub.services import logbreak, nodes, translog
 from central_hub.services.identity import Clock, HubIdentity
 from common import keys, protocol
@@ -163,6 +164,27 @@ def waiting_for(session: Session, rec: Recovery) -> list[str]:
     """Active nodes that have not reported since the recovery opened."""
     active = session.scalars(select(Node.node_id).where(Node.state == "active"))
     return sorted(n for n in active if n not in rec.reported)
+
+
+def unknown_communes(session: Session, rec: Recovery) -> list[str]:
+    """What the administrator is told of communes this database does not know: those that
+    re-introduced themselves since the recovery opened, and — when every known commune has
+    reported but records are still missing — that one may still have to come back."""
+    back = session.scalars(
+        select(Alert.node_id).where(
+            Alert.kind == "node_reintroduced",
+            Alert.created_at >= datetime.fromisoformat(rec.opened_at),
+        )
+    ).all()
+    out = [f"  re-introduced itself (unknown to this database): {n}" for n in back]
+    if not waiting_for(session, rec) and translog.current_size(session) < rec.target:
+        out.append(
+            "  every commune this database knows has reported, yet records are still missing: "
+            "a commune this database does not know (enrolled after the backup was taken) may "
+            "still have to come back; it re-introduces itself at its next sync with the "
+            "enrolment this hub signed (docs/operations.md)."
+        )
+    return out
 
 
 def maybe_close(session: Session, rec: Recovery, *, clock: Clock) -> Recovery | None:

@@ -18,6 +18,7 @@ from central_hub import journal
 from central_hub.models import Node
 from central_hub.services import feed, ingest, logbreak, nodes, recovery, requests, translog, witness
 from central_hub.services import refill as refill_service
+from central_hub.services import reintroduce as reintroduce_service
 from central_hub.web.auth import csrf
 from central_hub.web.context import clock, database, hub_identity
 from central_hub.web.openapi import openapi_document
@@ -198,8 +199,41 @@ def enrol() -> Any:
             "origin": hub.origin,
             "level": hub.level,
             "hub_name": hub.name,
+            # kept by the node: it re-introduces itself to a hub restored from an older backup
+            "enrolment": protocol.b64(reintroduce_service.statement(node, result.key, hub=hub)),
         }
     return jsonify(answer), 201
+
+
+@bp.get("/enrolment")
+def enrolment() -> Any:
+    """The hub's signed enrolment of the requesting node (for nodes enrolled before the
+    enrolment answer carried it)."""
+    _authenticate()
+    with database().read() as session:
+        signed = reintroduce_service.of_node(session, g.node.node_id, hub=hub_identity())
+    return jsonify({"enrolment": protocol.b64(signed)})
+
+
+@bp.post("/reintroduce")
+def reintroduce() -> Any:
+    """A node this hub does not know presents the enrolment this hub signed (its database
+    was put back from a backup older than the enrolment). Not a signed request: the node is
+    unknown; it proves it holds the enrolled key by signing the statement's hash."""
+    raw = request.get_data(cache=True)
+    body = request.get_json(silent=True) if canonical.nesting_depth(raw) <= 2 else None
+    if not isinstance(body, dict):
+        raise BadRequest("send a JSON object with enrolment and proof")
+    enrolled = protocol.unb64(body.get("enrolment"), "enrolment")
+    proof = protocol.unb64(body.get("proof"), "proof")
+    if len(enrolled) > 4096 or len(proof) != 64:
+        raise BadRequest("enrolment or proof has the wrong length")
+    with database().write() as session:
+        node = reintroduce_service.reintroduce(
+            session, enrolment=enrolled, proof=proof, hub=hub_identity(), clock=clock()
+        )
+        answer = {"node_id": node.node_id, "state": node.state, "head_seq": node.head_seq}
+    return jsonify(answer)
 
 
 @bp.get("/status")

@@ -530,3 +530,66 @@ def test_the_first_page_after_a_restart_opens_the_recovery_before_an_officer_act
     assert officer.get("/").status_code == 200
     sync(a)
     assert not _recovering(site) and hub_count(site.hub, node_id(a)) == 3
+
+
+def test_a_commune_the_restored_hub_does_not_know_introduces_itself_again(
+    site: Site, tmp_path: Path
+) -> None:
+    """The backup is older than c's enrolment: the restored hub answers ``unknown_node``.
+    c shows the enrolment the hub signed (a node enrolled before the enrolment answer
+    carried it fetched it at its next sync), the hub re-creates it, c gives its records
+    back and the recovery closes; everyone goes on syncing."""
+    a = site.node("a", "000.00.12.H26")
+    take_in(a)
+    sync(a)
+    backup = _backup(site, tmp_path)
+    c = site.node("c", "000.00.14.H26", commune="Xã Ngọc Linh")
+    with node_db.write_session(c.app) as s:
+        set_setting(s, "enrolment", "")  # as a node enrolled by an older hub
+    take_in(c)
+    take_in(c)
+    sync(c)
+    with node_db.read_session(c.app) as s:
+        assert get_setting(s, "enrolment")  # fetched from the hub and kept
+    take_in(a)
+    sync(a)
+    _restore(site, tmp_path, backup)
+    take_in(a)
+    with pytest.raises(SyncRefused) as info:
+        sync(a)  # a gives back its own; c's lost records come before its new one
+    assert info.value.code == "log_recovering"
+    shown = _close(site)
+    assert "0 active communes not heard from" in shown.output
+    assert "a commune this database does not know" in shown.output
+    sync(c)  # unknown_node → c re-introduces itself and gives back its records
+    assert not _recovering(site)
+    assert [r.seq for r in hub_records(site.hub, node_id(c))] == [1, 2]
+    alarms = _alarms(c)
+    assert alarms.count("hub_reintroduced") == 1, alarms
+    assert "proof_failed" not in alarms and "hub_rollback" not in alarms
+    with site.hub.db.read() as s:
+        alerts = [(x.kind, x.node_id) for x in s.scalars(select(Alert))]
+    assert ("node_reintroduced", node_id(c)) in alerts
+    assert sync(a).pushed == 1 and acked(a) == 3
+    take_in(c)
+    assert sync(c).pushed == 1 and acked(c) == 3
+    assert _alarms(c).count("hub_reintroduced") == 1
+
+
+def test_an_enrolment_the_hub_never_signed_reintroduces_nothing(site: Site, tmp_path: Path) -> None:
+    """A node cannot make itself known to a hub with an enrolment statement it made up."""
+    a = site.node("a", "000.00.12.H26")
+    with a.app.app_context():
+        ident = node_identity()
+    body = protocol.enrolment_body(origin=site.hub.identity.origin, node=ident.node_id,
+                                   public_key=keys.public_bytes(ident.key).hex(),
+                                   agency_code="000.00.19.H26", commune_name="x",
+                                   time="2026-12-01T00:00:00+00:00")  # fmt: skip
+    forged = protocol.sign_statement(protocol.ENROLMENT_PREFIX, body, ident.key)
+    proof = keys.sign(ident.key, protocol.reintroduce_message(forged))
+    r = a.app.config["SYNC_TRANSPORT"]().request(
+        "POST", "/sync/v1/reintroduce",
+        body=json.dumps({"enrolment": protocol.b64(forged), "proof": protocol.b64(proof)}).encode(),
+        headers={"Content-Type": "application/json"},
+    )  # fmt: skip
+    assert r.status == 403 and r.json()["error"]["code"] == "enrol_refused"
