@@ -146,7 +146,16 @@ class EndLine:
     counts: dict[str, int]
 
 
-Line = Header | NodeLine | KeyLine | BreakLine | CheckpointLine | CosignatureLine | RecordLine | EndLine
+Line = (
+    Header
+    | NodeLine
+    | KeyLine
+    | BreakLine
+    | CheckpointLine
+    | CosignatureLine
+    | RecordLine
+    | EndLine
+)
 
 
 # ------------------------------------------------------------------ writing

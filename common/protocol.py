@@ -402,9 +402,10 @@ def enrolment_of(raw: bytes, public: keys.PublicKey, *, origin: str) -> dict[str
     fields = ("agency_code", "commune_name", "node", "public_key", "time")
     if body.get("origin") != origin or not all(isinstance(body.get(f), str) for f in fields):
         raise EncodingError("enrolment of another log, or malformed")
-    if len(body["public_key"]) != 64 or keys.key_id(bytes.fromhex(body["public_key"])) != body[
-        "node"
-    ]:
+    if (
+        len(body["public_key"]) != 64
+        or keys.key_id(bytes.fromhex(body["public_key"])) != body["node"]
+    ):
         raise EncodingError("the enrolment's node id is not its key's id")
     return body
 

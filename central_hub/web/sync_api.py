@@ -16,7 +16,16 @@ from werkzeug.exceptions import BadRequest, UnsupportedMediaType
 
 from central_hub import journal
 from central_hub.models import Node
-from central_hub.services import feed, ingest, logbreak, nodes, recovery, requests, translog, witness
+from central_hub.services import (
+    feed,
+    ingest,
+    logbreak,
+    nodes,
+    recovery,
+    requests,
+    translog,
+    witness,
+)
 from central_hub.services import refill as refill_service
 from central_hub.services import reintroduce as reintroduce_service
 from central_hub.web.auth import csrf

@@ -147,7 +147,9 @@ def _status(
     result.hub_head = hub_head
     with db.write() as session:
         acked = acked_seq(session)
-        if hub_head < acked and not broke and not _reintroduced:  # after a break, its alarm says it already
+        if (
+            hub_head < acked and not broke and not _reintroduced
+        ):  # after a break, its alarm says it already
             inbound.alarm(
                 session,
                 "hub_rollback",

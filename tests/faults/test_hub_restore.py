@@ -335,7 +335,9 @@ def test_an_early_close_sticks_and_is_a_declared_break(site: Site, tmp_path: Pat
     assert "admin" in told.message and "b burnt" in told.message and "sent again" in told.message
     assert "proof_failed" not in _alarms(a)
     with site.hub.db.read() as s:
-        messages = [x.message for x in s.scalars(select(Alert).where(Alert.kind == "log_recovered"))]
+        messages = [
+            x.message for x in s.scalars(select(Alert).where(Alert.kind == "log_recovered"))
+        ]
         assert any("b burnt" in m and "admin" in m for m in messages)
         sizes = [cp.size for cp in s.scalars(select(Checkpoint))]
     # The auditor, with the checkpoint b verified before the restore: a declared break

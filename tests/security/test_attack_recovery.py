@@ -98,9 +98,7 @@ def test_a_checkpoint_signed_by_another_key_is_no_evidence(site: Site) -> None:
     body = {"origin": site.hub.identity.origin, "root": "ab" * 32, "size": 10**6,
             "time": "2026-12-01T00:00:00Z"}  # fmt: skip
     with attacker.app.app_context():
-        forged = protocol.sign_statement(
-            protocol.CHECKPOINT_PREFIX, body, node_identity().key
-        )
+        forged = protocol.sign_statement(protocol.CHECKPOINT_PREFIX, body, node_identity().key)
     for _ in range(3):
         assert _status(site, attacker, 10**6, forged)["recovery"] is None
     _assert_hub_unharmed(site, honest)
