@@ -402,10 +402,11 @@ def enrolment_of(raw: bytes, public: keys.PublicKey, *, origin: str) -> dict[str
     fields = ("agency_code", "commune_name", "node", "public_key", "time")
     if body.get("origin") != origin or not all(isinstance(body.get(f), str) for f in fields):
         raise EncodingError("enrolment of another log, or malformed")
-    if (
-        len(body["public_key"]) != 64
-        or keys.key_id(bytes.fromhex(body["public_key"])) != body["node"]
-    ):
+    try:
+        named = keys.key_id(bytes.fromhex(body["public_key"]))
+    except ValueError as exc:
+        raise EncodingError("the enrolment's public key is not hex") from exc
+    if len(body["public_key"]) != 64 or named != body["node"]:
         raise EncodingError("the enrolment's node id is not its key's id")
     return body
 
