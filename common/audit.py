@@ -44,6 +44,7 @@ from common.audit_state import BundleError, timestamp
 from common.audit_witness import WitnessChecks
 from common.bundle_format import (
     FORMAT,
+    BreakLine,
     CheckpointLine,
     CosignatureLine,
     EndLine,
@@ -58,7 +59,7 @@ from common.errors import EncodingError
 
 __all__ = ["BundleError", "Verifier", "inclusion_root", "verify_bundle"]
 
-_COUNTED = ("node", "key", "checkpoint", "cosignature", "record")
+_COUNTED = ("node", "key", "break", "checkpoint", "cosignature", "record")
 
 
 class Verifier(CheckpointChecks, RecordChecks, WitnessChecks):
@@ -96,6 +97,10 @@ class Verifier(CheckpointChecks, RecordChecks, WitnessChecks):
             if self.phase == 1:
                 self._open_log()
             self.checkpoint(line) if isinstance(line, CheckpointLine) else self.cosignature(line)
+        elif isinstance(line, BreakLine):
+            if self.phase == 1:
+                self._open_log()
+            self.log_break(line)
         elif isinstance(line, NodeLine | KeyLine):
             if self.phase != 1:
                 return self.malformed(f"a {kind} line inside the log part", "out_of_place")
@@ -197,7 +202,7 @@ class Verifier(CheckpointChecks, RecordChecks, WitnessChecks):
         self.trusted_cosignature()
         self.head_findings()
         self.label_findings()
-        if self.trusted is not None and not self.trusted_seen:
+        if self.trusted is not None and not self.trusted_seen and not self.trusted_given_up():
             msg = (
                 f"your checkpoint (size {self.trusted[0]}) is not in the bundle; ask for an "
                 f"export that includes it (central-hub audit-export --checkpoint-size "
