@@ -26,6 +26,7 @@ from typing import Any
 from click.testing import CliRunner
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from common import bundle_format as bf
 from common import keys, protocol
 from common_io.audit_cli import main
 from tests.audit.forge import Forge, Writer, dump, fix_end, obj, raw_of, record_lines
@@ -260,6 +261,29 @@ def v_hub_key_mismatch() -> Vector:
 
 def v_truncated() -> Vector:
     return _plain(_base()[0].bundle()[:-1])
+
+
+def v_declared_break() -> Vector:
+    """The hub declared it gave up checkpoints beyond the newest one: the auditor's own
+    checkpoint, signed before the break with another root, is one of them."""
+    f, _, _ = _base()
+    size, root, _ = f.checkpoints[-1]
+    lost = f.sign_checkpoint(size + 3, bytes(32))
+    f.now += timedelta(minutes=1)
+    body = protocol.log_break_body(
+        origin=f.origin,
+        kept=(size, root.hex()),
+        given_up=(size + 3, ""),
+        time=f.now.isoformat(timespec="seconds"),
+        reason="the backup of 1 December was the newest",
+        by="admin.tinh",
+    )
+    signed = protocol.sign_statement(protocol.LOG_BREAK_PREFIX, body, f.hub_key)
+    lines = f.bundle()
+    key_end = max(i for i, ln in enumerate(lines) if obj(ln)["kind"] == "key")
+    lines = fix_end([*lines[: key_end + 1], bf.break_line(signed), *lines[key_end + 1 :]])
+    file = {"checkpoint": {"signed": protocol.b64(lost)}}
+    return lines, [], json.dumps(file, indent=2).encode() + b"\n"
 
 
 def v_mislabelled() -> Vector:

@@ -23,6 +23,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 EVENT = b"vn-dossier/event/v1\n"
 CHECKPOINT = b"vn-dossier/checkpoint/v1\n"
+LOG_BREAK = b"vn-dossier/log-break/v1\n"
 COSIG = {
     b"vn-dossier/cosignature/v1\n": {"key", "node", "origin", "root", "size", "time"},
     b"vn-dossier/cosignature/v2\n": {"head", "key", "node", "origin", "root", "size", "time"},
@@ -281,6 +282,7 @@ def _depth(data: bytes) -> int:
 
 
 R, S, P = 87384, 5464, 5464
+KINDS = ("node", "key", "break", "checkpoint", "cosignature", "record")
 
 
 def read_line(data: bytes) -> dict[str, Any]:
@@ -358,6 +360,9 @@ def read_line(data: bytes) -> dict[str, Any]:
             _obj(c, {"from", "hashes"})
             out["from"], out["proof"] = _int(c["from"]), _b64(c["hashes"], P)
         return out
+    if k == "break":
+        _obj(o, {"kind", "signed"})
+        return {"kind": k, "signed": _b64(o["signed"], S)}
     if k == "cosignature":
         _obj(o, {"kind", "node", "key", "signed"})
         if o["key"] is not None:
@@ -374,7 +379,7 @@ def read_line(data: bytes) -> dict[str, Any]:
     if k == "end":
         _obj(o, {"kind", "counts"})
         c = o["counts"]
-        if not isinstance(c, dict) or len(c) > 7:
+        if not isinstance(c, dict) or len(c) > 8:
             raise Bad("counts")
         for name, v in c.items():
             _text(name, 20)
@@ -424,7 +429,7 @@ class Verifier:
         self.findings: list[dict[str, Any]] = []
         self.n = 0
         self.phase = 0
-        self.kinds = {k: 0 for k in ("node", "key", "checkpoint", "cosignature", "record")}
+        self.kinds = {k: 0 for k in KINDS}
         self.chains: dict[str, Chain] = {}
         self.cps: dict[int, tuple[bytes, float]] = {}
         self.bad_sizes: set[int] = set()
@@ -434,7 +439,10 @@ class Verifier:
         self.cosigned: dict[int, int] = {}
         self.counts = {k: 0 for k in ("verified", "in_period", "no_anchor", "cps", "cosigs")}
         self.trusted: tuple[int, bytes] | None = None
+        self.trusted_time: float | None = None
         self.trusted_seen = False
+        self.given_up_said = False
+        self.breaks: list[dict[str, Any]] = []
         self.file_cosig: tuple[str, bytes] | None = None
         self.edge: dict[str, float] = {}
         self.ended = False
@@ -473,18 +481,16 @@ class Verifier:
             self.kinds[k] += 1
         if k in ("node", "key", "end"):
             self.texts(line)
-        if k in ("record", "checkpoint", "cosignature"):
+        if k in ("record", "checkpoint", "cosignature", "break"):
             if self.phase == 1:
                 self.open_log()
-            getattr(self, k)(line)
+            getattr(self, "log_break" if k == "break" else k)(line)
         elif k in ("node", "key"):
             if self.phase != 1:
                 return self.emit("malformed", line=self.n)
             getattr(self, k)(line)
         else:
-            read = {
-                x: self.kinds[x] for x in ("node", "key", "checkpoint", "cosignature", "record")
-            }
+            read = dict(self.kinds)
             c = line["counts"]
             if set(c) - set(read) or any(c.get(x, 0) != v for x, v in read.items()):
                 self.emit("truncated", line=self.n)
@@ -525,11 +531,11 @@ class Verifier:
         except (Bad, ValueError, KeyError, TypeError, UnicodeDecodeError) as exc:
             raise Unusable("checkpoint file") from exc
         try:
-            size, root, _ = self.open_cp(signed)
+            size, root, t = self.open_cp(signed)
         except Bad as exc:
             self.emit(str(exc))
             return
-        self.trusted = (size, root)
+        self.trusted, self.trusted_time = (size, root), t
 
     def node(self, line: dict[str, Any]) -> None:
         node = line["node"]
@@ -692,7 +698,7 @@ class Verifier:
                 self.emit("inconsistent_checkpoint", line=self.n)
         if self.trusted is not None and self.trusted[0] == size:
             self.trusted_seen = True
-            if self.trusted[1] != root:
+            if self.trusted[1] != root and not self.given_up():
                 self.emit("inconsistent_checkpoint", line=self.n)
         self.cps[size] = (root, t)
         self.last_cp = (size, root, t)
@@ -702,6 +708,42 @@ class Verifier:
             self.edge["start"] = t
         if size > self.h["end"] and "after" not in self.edge:
             self.edge["after"] = t
+
+    def log_break(self, line: dict[str, Any]) -> None:
+        raw = line["signed"]
+        if not raw.startswith(LOG_BREAK) or len(raw) < len(LOG_BREAK) + 66:
+            return self.emit("malformed", line=self.n)
+        if not ed_ok(self.hub_key, raw[-64:], raw[:-64]):
+            return self.emit("bad_checkpoint_signature", line=self.n)
+        try:
+            b = canonical(raw[len(LOG_BREAK) : -64])
+        except Bad:
+            return self.emit("malformed", line=self.n)
+        if not (
+            isinstance(b, dict)
+            and b.get("origin") == self.h["origin"]
+            and isinstance(b.get("kept"), dict)
+            and isinstance(b.get("given_up"), dict)
+            and isinstance(b["kept"].get("size"), int)
+            and isinstance(b["given_up"].get("size"), int)
+            and when(b.get("time")) is not None
+        ):
+            return self.emit("malformed", line=self.n)
+        self.breaks.append(b)
+        self.emit("declared_break", line=self.n)
+
+    def given_up(self) -> bool:
+        """The file checkpoint is one a declared break gave up (said once)."""
+        if self.trusted is None or self.trusted_time is None:
+            return False
+        covered = any(
+            self.trusted[0] > b["kept"]["size"] and self.trusted_time <= (when(b["time"]) or 0)
+            for b in self.breaks
+        )
+        if covered and not self.given_up_said:
+            self.given_up_said = True
+            self.emit("declared_break")
+        return covered
 
     def cosignature(self, line: dict[str, Any]) -> None:
         size = self.cosigned_size(
@@ -945,7 +987,10 @@ class Verifier:
             and a["size"] not in self.bad_sizes
         ):
             cp = self.cps.get(a["size"])
-            if cp is None or cp[0].hex() != a["root"]:
+            broken = any(b["kept"]["size"] < a["size"] for b in self.breaks)
+            if (cp is None or cp[0].hex() != a["root"]) and broken:
+                self.emit("declared_break", **where)
+            elif cp is None or cp[0].hex() != a["root"]:
                 self.emit("anchor_missing", **where)
             else:
                 seen = cp[1]
@@ -1017,7 +1062,7 @@ class Verifier:
             if chain.conflict is not None:
                 n, seq, leaf, rid, _ = chain.conflict
                 self.emit("mislabelled", line=n, node=chain.node, seq=seq, leaf=leaf, record_id=rid)
-        if self.trusted is not None and not self.trusted_seen:
+        if self.trusted is not None and not self.trusted_seen and not self.given_up():
             self.emit("unlinked_checkpoint")
         if self.min_cosigs and max(self.cosigned.values(), default=0) < self.min_cosigs:
             self.emit("unwitnessed")
