@@ -201,6 +201,7 @@ class Verifier(CheckpointChecks, RecordChecks, WitnessChecks):
         self.coverage_findings()
         self.trusted_cosignature()
         self.head_findings()
+        self.enrolment_findings()
         self.label_findings()
         if self.trusted is not None and not self.trusted_seen and not self.trusted_given_up():
             msg = (
@@ -235,6 +236,7 @@ class Verifier(CheckpointChecks, RecordChecks, WitnessChecks):
                 "name": ch.name,
                 "agency_code": ch.agency_code,
                 "agency_code_signed": ch.agency_confirmed,
+                "enrolled": ch.enrolled,
                 "chain": "complete" if ch.complete else "partial",
                 "head_seq": ch.head_seq,
                 "records": ch.records,
@@ -257,12 +259,14 @@ def verify_bundle(
     hub_public_key: bytes | None = None,
     policy: Policy | None = None,
     trusted_cosignature: tuple[str, bytes] | None = None,
+    trusted_enrolment: bytes | None = None,
 ) -> Report:
     """Verify a whole bundle, read line by line (rules in the module docstring).
 
     ``trusted_checkpoint``: a signed checkpoint statement the auditor obtained separately;
     ``hub_public_key``: the raw 32-byte hub key the auditor pins; ``trusted_cosignature``:
-    (node, signed cosignature) from the auditor's checkpoint file, if it holds one. Raises
+    (node, signed cosignature) from the auditor's checkpoint file, if it holds one;
+    ``trusted_enrolment``: the hub's signed enrolment of that node, likewise. Raises
     :class:`BundleError` when the input is not a usable bundle; everything else is a
     finding in the report.
     """
@@ -271,6 +275,7 @@ def verify_bundle(
         trusted_checkpoint=trusted_checkpoint,
         hub_public_key=hub_public_key,
         trusted_cosignature=trusted_cosignature,
+        trusted_enrolment=trusted_enrolment,
     )
     for line in lines:
         verifier.feed(line)

@@ -135,6 +135,7 @@ class Chain:
     agency_conflicts: int = 0
     agency_conflict: tuple[int, int, int, str, str] | None = None  # line, seq, leaf, id, code
     heads: list[tuple[int, bytes, int]] = field(default_factory=list)  # cosigned seq, id, line
+    enrolled: bool = False  # agency code and name match the hub's signed enrolment
 
     # ---------------------------------------------------------- keys
 

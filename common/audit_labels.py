@@ -14,7 +14,11 @@ the signed records say, and it may not carry characters that could disguise the 
   ``mislabelled`` (one finding per chain, at its first contradicting record, with the
   number of contradicting records). Two ``node`` lines with one agency code, and an agency
   code on the hub's own chain, are ``mislabelled`` too.
-* Everything else — commune and hub names, the hub's level, ``created_at``, ``generator``,
+* **Enrolment**: the hub's signed enrolment of a node (``vn-dossier/enrolment/v1``: agency
+  code, commune name, node, origin, public key, time), carried in the auditor's checkpoint
+  file from that node, binds its agency code and name: a node line that gives others is
+  ``mislabelled``; one that matches is reported as signed (``enrolled``).
+* Everything else — commune and hub names (unless enrolled), the hub's level, ``created_at``, ``generator``,
   a key's ``revoked_at`` and ``reason`` — is reported as **unsigned**: the hub's word.
 """
 
@@ -24,11 +28,15 @@ import re
 from typing import Any
 
 from common.audit_chain import Chain
-from common.audit_report import MALFORMED, MISLABELLED, Finding
+from common.audit_checkpoints import open_statement
+from common.audit_report import BAD_CHECKPOINT_SIGNATURE, MALFORMED, MISLABELLED, Finding
 from common.audit_state import State
 from common.bundle_format import EndLine, Header, KeyLine, NodeLine
+from common.errors import EncodingError, SignatureError
 from common.record import Record
 
+ENROLMENT_PREFIX = b"vn-dossier/enrolment/v1\n"
+_ENROLMENT_TEXTS = ("agency_code", "commune_name", "node", "origin", "public_key", "time")
 CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
 
 
@@ -98,6 +106,48 @@ class LabelChecks(State):
         chain.agency_conflicts += 1
         if chain.agency_conflict is None:
             chain.agency_conflict = (self.n, rec.seq, leaf, rec.id, rec.dossier)
+
+    def enrolment_findings(self) -> None:
+        """The hub's signed enrolment in the auditor's checkpoint file (from the node): the
+        node line of that node must give the agency code and commune name it signed."""
+        raw = self.trusted_enrolment
+        if raw is None:
+            return
+        src = {"source": "your checkpoint file"}
+        try:
+            body = open_statement(ENROLMENT_PREFIX, raw, self.hub_public)
+        except SignatureError:
+            msg = "the enrolment in your checkpoint file is not signed by the hub key"
+            return self.emit(Finding(BAD_CHECKPOINT_SIGNATURE, msg, detail=src))
+        except EncodingError:
+            body = {}
+        if (
+            body.keys() != set(_ENROLMENT_TEXTS)
+            or body.get("origin") != self.h.origin
+            or not all(isinstance(body[f], str) for f in _ENROLMENT_TEXTS)
+        ):
+            msg = "the enrolment in your checkpoint file cannot be read for this log"
+            return self.emit(Finding(MALFORMED, msg, detail={**src, "reason": "bad_enrolment"}))
+        chain = self.chains.get(body["node"])
+        if chain is None:
+            self.report.notes.append(
+                f"The enrolment in your checkpoint file is of node {body['node']}, which this "
+                "bundle does not cover."
+            )
+            return
+        wrong = [
+            f"{what} {given!r} where the hub enrolled it as {signed!r}"
+            for what, given, signed in (
+                ("agency code", chain.agency_code, body["agency_code"]),
+                ("name", chain.name, body["commune_name"]),
+            )
+            if given != signed
+        ]
+        if wrong:
+            msg = "the bundle gives this node " + "; ".join(wrong)
+            self.emit(Finding(MISLABELLED, msg, node=chain.node, detail=src))
+        else:
+            chain.enrolled = True
 
     def label_findings(self) -> None:
         for chain in self.chains.values():

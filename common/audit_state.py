@@ -67,6 +67,7 @@ class State:
         trusted_checkpoint: bytes | None = None,
         hub_public_key: bytes | None = None,
         trusted_cosignature: tuple[str, bytes] | None = None,
+        trusted_enrolment: bytes | None = None,
     ) -> None:
         self.policy = policy
         self.tol = policy.clock_tolerance.total_seconds()
@@ -75,6 +76,7 @@ class State:
         self.pinned = hub_public_key
         self.trusted_raw = trusted_checkpoint
         self.trusted_cosig_raw = trusted_cosignature
+        self.trusted_enrolment = trusted_enrolment
         self.report = Report()
         self.n = 0  # the number of the line being read
         self.phase = 0  # 0: header next, 1: nodes and keys, 2: the log, 3: after the end line

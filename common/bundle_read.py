@@ -354,10 +354,12 @@ MAX_CHECKPOINT_FILE = 64 * 1024
 @dataclass(frozen=True)
 class CheckpointFile:
     """What the auditor's checkpoint file holds: the hub's signed checkpoint and, when the
-    file comes from a commune node, that node's cosignature of it."""
+    file comes from a commune node, that node's cosignature of it and the hub's signed
+    enrolment of the node."""
 
     signed: bytes
     cosignature: tuple[str, bytes] | None = None
+    enrolment: bytes | None = None
 
 
 CHECKPOINT_FILE_FORMAT = "vn-dossier-checkpoint/v1"
@@ -369,7 +371,8 @@ def read_checkpoint(data: bytes) -> CheckpointFile:
     One format: a UTF-8 JSON object of at most 64 KiB with ``checkpoint``: an object whose
     ``signed`` is the base64 of the hub's signed checkpoint statement, and optionally
     ``cosignature``: an object with ``node`` (32 lowercase hex) and ``signed`` (base64 of
-    that node's cosignature of the checkpoint). Other members are ignored, so the hub's
+    that node's cosignature of the checkpoint), and optionally ``enrolment``: base64 of the
+    hub's signed enrolment of that node. Other members are ignored, so the hub's
     ``GET /sync/v1/hello`` answer saved as it came is such a file, and so is what
     ``commune-node checkpoint export`` writes. Raises :class:`LineError`.
     """
@@ -383,12 +386,14 @@ def read_checkpoint(data: bytes) -> CheckpointFile:
     if not isinstance(cp, dict) or "signed" not in cp:
         raise line_error("wrong_fields", "the file has no checkpoint.signed")
     signed = _blob(cp["signed"], "checkpoint.signed", MAX_B64_STATEMENT)
+    enrolment = obj.get("enrolment")
+    if enrolment is not None:
+        enrolment = _blob(enrolment, "enrolment", MAX_B64_STATEMENT)
     cosig = obj.get("cosignature")
     if cosig is None:
-        return CheckpointFile(signed)
+        return CheckpointFile(signed, None, enrolment)
     if not isinstance(cosig, dict) or not {"node", "signed"} <= cosig.keys():
         raise line_error("wrong_fields", "cosignature must have node and signed")
     node = _hex(cosig["node"], "cosignature.node", HEX32)
-    return CheckpointFile(
-        signed, (node, _blob(cosig["signed"], "cosignature.signed", MAX_B64_STATEMENT))
-    )
+    pair = (node, _blob(cosig["signed"], "cosignature.signed", MAX_B64_STATEMENT))
+    return CheckpointFile(signed, pair, enrolment)

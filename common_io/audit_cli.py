@@ -154,6 +154,7 @@ def verify(
                 read_lines(f, policy.max_line_bytes),
                 trusted_checkpoint=None if trusted is None else trusted.signed,
                 trusted_cosignature=None if trusted is None else trusted.cosignature,
+                trusted_enrolment=None if trusted is None else trusted.enrolment,
                 hub_public_key=pinned,
                 policy=policy,
             )
@@ -222,13 +223,17 @@ def print_report(report: Report) -> None:
     chains = h.get("chains", [])
     if chains:
         echo()
-        echo(f"  {'chain':<34}{'agency code':<16}{'name (unsigned)':<28}{'records':>9}  kind")
+        echo(f"  {'chain':<34}{'agency code':<16}{'name':<28}{'records':>9}  kind")
         for ch in chains:
             code = ch.get("agency_code") or "—"
-            mark = f"{code} ✓" if ch.get("agency_code_signed") else f"{code} ?"
-            name = escape(ch["name"])[:27]
+            signed = ch.get("agency_code_signed") or ch.get("enrolled")
+            mark = f"{code} ✓" if signed else f"{code} ?"
+            name = escape(ch["name"])[:25] + (" ✓" if ch.get("enrolled") else "")
             echo(f"  {ch['node']:<34}{mark:<16}{name:<28}{ch['records']:>9}  {ch['chain']}")
-        echo("  ✓ agency code matches dossier codes the chain signed; ? nothing signed shows it")
+        echo(
+            "  ✓ agency code matches dossier codes the chain signed, or code and name match "
+            "the hub's signed enrolment in your checkpoint file; ? nothing signed shows it"
+        )
     if report.by_class:
         echo()
         echo(f"  {'finding class':<28}{'count':>8}  meaning")

@@ -286,6 +286,32 @@ def v_declared_break() -> Vector:
     return lines, [], json.dumps(file, indent=2).encode() + b"\n"
 
 
+def v_mislabelled_by_enrolment() -> Vector:
+    """The hub renames a commune; the commune's own checkpoint file holds the name and code
+    the hub signed when it enrolled the node."""
+    f, a, _ = _base()
+    lines = f.bundle()
+    i = next(
+        k for k, ln in enumerate(lines) if obj(ln)["kind"] == "node" and obj(ln)["node"] == a.node
+    )
+    body = protocol.enrolment_body(
+        origin=f.origin,
+        node=a.node,
+        public_key=keys.public_bytes(a.keys[0]["key"]).hex(),
+        agency_code=A,
+        commune_name="Xã Đăk Pxi",
+        time="2026-11-01T08:00:00+07:00",
+    )
+    file = {
+        "checkpoint": {"signed": protocol.b64(f.checkpoints[-1][2])},
+        "enrolment": protocol.b64(
+            protocol.sign_statement(protocol.ENROLMENT_PREFIX, body, f.hub_key)
+        ),
+    }
+    cp = json.dumps(file, indent=2).encode() + b"\n"
+    return _edit(lines, i, name="Xã Giả Mạo"), [], cp
+
+
 def v_mislabelled() -> Vector:
     f, a, _ = _base()
     lines = f.bundle()

@@ -1,8 +1,8 @@
 """What a commune node gives an inspector, through a channel other than the hub: the hub's
 public key with its fingerprint, and the checkpoint file ``dossier-audit verify
 --checkpoint`` reads — the newest checkpoint this node verified, with this node's
-cosignature of it, which names the node's own head in it (docs/audit.md, "The checkpoint
-file")."""
+cosignature of it, which names the node's own head in it, and the hub's signed enrolment of
+this node (agency code and commune name) when the node kept one (docs/audit.md §6)."""
 
 from __future__ import annotations
 
@@ -60,8 +60,10 @@ def checkpoint_file(session: Session, *, identity: NodeIdentity) -> dict[str, An
         protocol.cosignature_body(cp, node=identity.node_id, key=identity.key_id, head=head),
         identity.key,
     )
+    enrolment = get_setting(session, "enrolment")
     return {
         "format": CHECKPOINT_FILE_FORMAT,
+        "enrolment": enrolment or None,
         "checkpoint": {"signed": signed_b64, "size": cp["size"], "root": cp["root"]},
         "cosignature": {"node": identity.node_id, "signed": protocol.b64(cosig)},
         "hub": {"id": pinned.hub_id, "key": pinned.public_hex, "fingerprint": pinned.fingerprint},

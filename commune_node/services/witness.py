@@ -48,6 +48,8 @@ def head_setting(session: Session) -> tuple[int, str] | None:
     text = get_setting(session, "witnessed_head", "") or ""
     seq, _, rid = text.partition(":")
     return (int(seq), rid) if seq and rid else None
+
+
 def known_evidence(db: Database) -> dict[str, str]:
     """Version 2 of the ``known`` report: the hub-signed checkpoint we verified, which alone
     lets a hub restored from a backup know it is behind (a bare size proves nothing)."""

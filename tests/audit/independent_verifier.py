@@ -394,6 +394,7 @@ def read_line(data: bytes) -> dict[str, Any]:
 class Chain:
     def __init__(self, node: str, complete: bool, head: int, agency: str | None) -> None:
         self.node, self.complete, self.head, self.agency = node, complete, head, agency
+        self.name = ""
         self.keys: list[dict[str, Any]] = []
         self.slots: dict[int, list[Any]] = {}  # seq -> [id bytes, prev hex|None, leaf, key, flags]
         self.offline: list[Any] | None = None
@@ -444,6 +445,7 @@ class Verifier:
         self.given_up_said = False
         self.breaks: list[dict[str, Any]] = []
         self.file_cosig: tuple[str, bytes] | None = None
+        self.file_enrolment: bytes | None = None
         self.edge: dict[str, float] = {}
         self.ended = False
         self.agencies: dict[str, str] = {}
@@ -525,6 +527,8 @@ class Verifier:
             o = STRICT.decode(data.decode("utf-8"))
             cp = o["checkpoint"]
             signed = _b64(cp["signed"], S)
+            enr = o.get("enrolment")
+            self.file_enrolment = None if enr is None else _b64(enr, S)
             cos = o.get("cosignature")
             if cos is not None:
                 self.file_cosig = (_hex(cos["node"], HEX32), _b64(cos["signed"], S))
@@ -542,6 +546,7 @@ class Verifier:
         if node in self.chains:
             return self.emit("malformed", line=self.n)
         self.chains[node] = Chain(node, line["complete"], line["head"], line["agency"])
+        self.chains[node].name = line["texts"][1]
         code = line["agency"]
         if node == self.h["hub_id"]:
             if code is not None:
@@ -1058,6 +1063,7 @@ class Verifier:
             if chain.heads and chain.head < max(chain.heads)[0]:
                 top = max(chain.heads)
                 self.emit("missing_end", line=top[2] or None, node=chain.node, seq=chain.head + 1)
+        self.enrolment()
         for chain in self.chains.values():
             if chain.conflict is not None:
                 n, seq, leaf, rid, _ = chain.conflict
@@ -1082,6 +1088,32 @@ class Verifier:
             },
             "findings": self.findings,
         }
+
+    def enrolment(self) -> None:
+        raw, prefix = self.file_enrolment, b"vn-dossier/enrolment/v1\n"
+        if raw is None:
+            return
+        signed = raw.startswith(prefix) and len(raw) >= len(prefix) + 66
+        if signed and not ed_ok(self.hub_key, raw[-64:], raw[:-64]):
+            return self.emit("bad_checkpoint_signature")
+        names = {"agency_code", "commune_name", "node", "origin", "public_key", "time"}
+        try:
+            b = canonical(raw[len(prefix) : -64]) if raw.startswith(prefix) else None
+        except Bad:
+            b = None
+        if (
+            not isinstance(b, dict)
+            or b.keys() != names
+            or not all(isinstance(v, str) for v in b.values())
+            or b["origin"] != self.h["origin"]
+            or len(raw) < len(prefix) + 66
+        ):
+            return self.emit("malformed")
+        chain = self.chains.get(b["node"])
+        if chain is None:
+            return
+        if chain.agency != b["agency_code"] or chain.name != b["commune_name"]:
+            self.emit("mislabelled", node=chain.node)
 
     def chain_findings(self, chain: Chain) -> None:
         start, end = self.h["start"], self.h["end"]

@@ -101,6 +101,7 @@ def _product(lines: list[bytes], cp: bytes | None) -> tuple[str, Any]:
             lines,
             trusted_checkpoint=file.signed if file else None,
             trusted_cosignature=file.cosignature if file else None,
+            trusted_enrolment=file.enrolment if file else None,
             policy=Policy(),
         )
     except BundleError:

@@ -317,8 +317,9 @@ def test_dropped_tail_caught_by_the_file_a_real_node_exports(site: Site, tmp_pat
 
     Must hold: the checkpoint file A's own node writes (``commune-node checkpoint export``)
     holds A's cosignature naming its newest record in the log, so the auditor's verify
-    fails with ``missing_end``; on the honest export it passes. ``commune-node hub-key``
-    shows the key the auditor pins and its fingerprint."""
+    fails with ``missing_end``; on the honest export it passes. The same file carries the
+    hub's signed enrolment of A, so a bundle renaming A is ``mislabelled``.
+    ``commune-node hub-key`` shows the key the auditor pins and its fingerprint."""
     a = site.node("a", "000.00.12.H26")
     b = site.node("b", "000.00.13.H26", commune="Xã Đăk Pne")
     take_in(a)
@@ -344,6 +345,15 @@ def test_dropped_tail_caught_by_the_file_a_real_node_exports(site: Site, tmp_pat
     forged = fix_end([ln for ln in _drop_tail(lines, node_id) if obj(ln)["kind"] != "cosignature"])
     code, report = _report(tmp_path, forged, *pin)
     assert code == 1 and "missing_end" in report["findings_by_class"]
+    # the hub signed the commune's name and agency code at enrolment; the node kept it
+    assert json.loads(cp_file.read_text())["enrolment"]
+    (chain,) = [
+        c for c in _report(tmp_path, lines, *pin)[1]["header"]["chains"] if c["node"] == node_id
+    ]
+    assert chain["enrolled"] is True
+    renamed = fix_end(_edit(lines, _node_line(lines, node_id), name="Xã Giả Mạo"))
+    code, report = _report(tmp_path, renamed, *pin)
+    assert code == 1 and report["findings_by_class"] == {"mislabelled": 1}
 
 
 def test_the_hub_accepts_both_cosignature_versions_and_refuses_a_bad_head(
