@@ -88,3 +88,15 @@ def test_dossier_page_marks_only_receipted_events_as_confirmed(site: Site) -> No
     sync(a)
     page = client.get(f"/dossiers/{code}").get_data(as_text=True)
     assert "từ cấp trên" in page  # the hub's record is in the dossier's timeline
+
+
+def test_sync_page_shows_the_hub_key_and_its_fingerprint(site: Site) -> None:
+    from common import keys
+
+    a = site.node("a", "000.00.12.H26")
+    client = a.app.test_client()
+    login(client, "leader")
+    page = client.get("/sync/").get_data(as_text=True)
+    public = keys.public_bytes(site.hub.identity.key)
+    assert f'data-hub-key="{public.hex()}"' in page
+    assert keys.fingerprint(public) in page
