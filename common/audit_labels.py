@@ -18,8 +18,9 @@ the signed records say, and it may not carry characters that could disguise the 
   code, commune name, node, origin, public key, time), carried in the auditor's checkpoint
   file from that node, binds its agency code and name: a node line that gives others is
   ``mislabelled``; one that matches is reported as signed (``enrolled``).
-* Everything else — commune and hub names (unless enrolled), the hub's level, ``created_at``, ``generator``,
-  a key's ``revoked_at`` and ``reason`` — is reported as **unsigned**: the hub's word.
+* Everything else — commune and hub names (unless enrolled), the hub's level,
+  ``created_at``, ``generator``, a key's ``revoked_at`` and ``reason`` — is reported as
+  **unsigned**: the hub's word.
 """
 
 from __future__ import annotations
