@@ -160,10 +160,11 @@ def witness(
     except (DossierError, ValueError) as exc:
         en = exc.en if isinstance(exc, DossierError) else str(exc)
         _proof_failed(db, now, en, cause=exc)
+    signer = client.current()  # the node's current key, even one the hub does not know yet
     cosig = protocol.sign_statement(
         protocol.COSIGNATURE_PREFIX,
-        protocol.cosignature_body(cp, node=client.identity.node_id, key=client.identity.key_id),
-        client.identity.key,
+        protocol.cosignature_body(cp, node=signer.node_id, key=signer.key_id),
+        signer.key,
     )
     with db.write() as session:
         set_setting(session, "anchor_size", str(size))
