@@ -21,7 +21,7 @@ from central_hub.models import (
 )
 from central_hub.services import logbreak, nodes, recovery, translog
 from central_hub.services.identity import Clock, HubIdentity
-from common import keys, protocol
+from common import cosignature, keys, protocol
 from common.errors import DossierError
 
 ASIDE_PER_NODE = 64  # cosignatures kept for keys not known yet, per node (newest kept)
@@ -30,7 +30,8 @@ ASIDE_PER_NODE = 64  # cosignatures kept for keys not known yet, per node (newes
 def accept_cosignature(
     session: Session, *, node_id: str, raw: bytes, clock: Clock
 ) -> Cosignature | None:
-    """Verify and store one cosignature; an invalid one is refused with ``bad_cosignature``.
+    """Verify and store one cosignature (version 1 or 2, ``common.cosignature``); an invalid
+    one is refused with ``bad_cosignature``.
 
     The statement names the signing key. A key this node has not announced yet (it cosigned
     with its new key before the push carrying the rotation record) is not a refusal: the
@@ -53,7 +54,7 @@ def accept_cosignature(
 
 def _claims(raw: bytes) -> dict[str, object]:
     try:
-        return protocol.statement_claims(protocol.COSIGNATURE_PREFIX, raw)
+        return protocol.statement_claims(cosignature.prefix_of(raw), raw)
     except DossierError as exc:
         raise _bad(f"cosignature does not verify: {exc.en}") from exc
 
@@ -67,9 +68,9 @@ def _store(
     session: Session, *, node_id: str, raw: bytes, key: NodeKey, clock: Clock
 ) -> Cosignature | None:
     try:
-        body = protocol.open_statement(
-            protocol.COSIGNATURE_PREFIX, raw, keys.public_from_hex(key.public_key)
-        )
+        prefix = cosignature.prefix_of(raw)
+        body = protocol.open_statement(prefix, raw, keys.public_from_hex(key.public_key))
+        cosignature.check_fields(prefix, body)
     except DossierError as exc:
         raise _bad(f"cosignature does not verify: {exc.en}") from exc
     if body.get("node") != node_id:
