@@ -352,9 +352,16 @@ def sign_statement(prefix: bytes, body: dict[str, Any], private_key: keys.Privat
 
 def open_statement(prefix: bytes, raw: bytes, public: keys.PublicKey) -> dict[str, Any]:
     """Verify a hub statement and return its body."""
+    body = statement_claims(prefix, raw)
+    keys.verify(public, raw[-SIGNATURE_SIZE:], raw[:-SIGNATURE_SIZE])
+    return body
+
+
+def statement_claims(prefix: bytes, raw: bytes) -> dict[str, Any]:
+    """The body of a statement, signature NOT checked: what it claims (e.g. which key to
+    verify it with). Raises EncodingError when it is not a statement of that kind."""
     if not raw.startswith(prefix) or len(raw) < len(prefix) + 2 + SIGNATURE_SIZE:
         raise EncodingError(f"not a {prefix.decode().strip()} statement")
-    keys.verify(public, raw[-SIGNATURE_SIZE:], raw[:-SIGNATURE_SIZE])
     body = canonical.decode(raw[len(prefix) : -SIGNATURE_SIZE])
     if not isinstance(body, dict):
         raise EncodingError("statement body is not an object")

@@ -85,7 +85,7 @@ def init(
     commune = unicodedata.normalize("NFC", commune.strip())
     app = _app(ctx)
     instance = Path(app.instance_path)
-    if (instance / identity_service.KEY_FILE).exists():
+    if identity_service.key_files(instance):
         raise click.ClickException(f"{instance} is already initialised (node key exists).")
     if admin_password is None:
         admin_password = click.prompt(
@@ -377,24 +377,32 @@ def sync(ctx: click.Context) -> None:
 @click.pass_context
 def rotate_key(ctx: click.Context) -> None:
     """Replace the node's signing key. The old key signs a record naming the new one, so the
-    chain stays provable; the hub learns the new key at the next sync.
+    chain stays provable; the new key signs every record from now on (a running
+    `commune-node run` picks it up at once). The hub learns the new key at the next sync;
+    once it has acknowledged the rotation, the old key file is deleted and the hub refuses
+    the old key for everything.
 
     \b
     Example:
         commune-node rotate-key
     """
     from commune_node.services import keyring
-    from commune_node.web.context import node_identity
 
     app = _app(ctx)
     instance = Path(app.instance_path)
     with app.app_context():
-        old = node_identity()
-        with db.write_session(app) as session:
-            new, rec = keyring.rotate(
-                session, instance, identity=old, clock=app.extensions["clock"], actor="system"
-            )
-        keyring.finish(instance, old.key_id)
+        with db.read_session(app) as session:
+            old = identity_service.load_identity(session, instance)
+        before = set(identity_service.key_files(instance))
+        try:
+            with db.write_session(app) as session:
+                new, rec = keyring.rotate(
+                    session, instance, identity=old, clock=app.extensions["clock"], actor="system"
+                )
+        except BaseException:  # the rotation did not commit: its new key file goes too
+            for path in set(identity_service.key_files(instance)) - before:
+                path.unlink()
+            raise
         app.extensions["identity"] = new
     click.echo(f"Key {old.key_id} replaced by {new.key_id} (record {rec.seq}).")
 

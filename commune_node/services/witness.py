@@ -181,12 +181,11 @@ def witness(
         _proof_failed(db, now, en, cause=exc)
     if batch is None or head is None:
         head = witnessed_head(db)
+    signer = client.current()  # the node's current key, even one the hub does not know yet
     cosig = protocol.sign_statement(
         protocol.COSIGNATURE_PREFIX,
-        protocol.cosignature_body(
-            cp, node=client.identity.node_id, key=client.identity.key_id, head=head
-        ),
-        client.identity.key,
+        protocol.cosignature_body(cp, node=signer.node_id, key=signer.key_id, head=head),
+        signer.key,
     )
     with db.write() as session:
         if head is not None:
