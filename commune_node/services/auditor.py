@@ -14,8 +14,7 @@ from sqlalchemy.orm import Session
 from common import keys, protocol
 from common.bundle_read import CHECKPOINT_FILE_FORMAT
 from common.errors import NotFound
-from commune_node.services.identity import NodeIdentity, get_setting
-from commune_node.services.witness import head_setting
+from commune_node.services.identity import NodeIdentity, get_setting, head_setting
 
 
 @dataclass(frozen=True)

@@ -41,6 +41,14 @@ def get_setting(session: Session, key: str, default: str | None = None) -> str |
     return row.value if row else default
 
 
+def head_setting(session: Session) -> tuple[int, str] | None:
+    """Our newest record proven to be in a checkpoint we verified, (seq, record id): the
+    head our cosignatures commit to (``common.cosignature``)."""
+    text = get_setting(session, "witnessed_head", "") or ""
+    seq, _, rid = text.partition(":")
+    return (int(seq), rid) if seq and rid else None
+
+
 def set_setting(session: Session, key: str, value: str) -> None:
     row = session.get(Setting, key)
     if row is None:

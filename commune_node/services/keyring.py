@@ -33,6 +33,7 @@ from commune_node.services.identity import (
     NodeIdentity,
     current_key_id,
     get_setting,
+    head_setting,
     key_path,
     load_key,
     set_setting,
@@ -109,7 +110,9 @@ def _resign_pending_cosignature(session: Session, identity: NodeIdentity) -> Non
     body = protocol.statement_claims(protocol.CHECKPOINT_PREFIX, raw)
     cosig = protocol.sign_statement(
         protocol.COSIGNATURE_PREFIX,
-        protocol.cosignature_body(body, node=identity.node_id, key=identity.key_id),
+        protocol.cosignature_body(
+            body, node=identity.node_id, key=identity.key_id, head=head_setting(session)
+        ),
         identity.key,
     )
     set_setting(session, "pending_cosignature", protocol.b64(cosig))

@@ -11,7 +11,6 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from common import merkle, protocol
 from common.errors import DossierError
@@ -19,7 +18,7 @@ from common_io.database import Database
 from commune_node.models import Event
 from commune_node.services import inbound
 from commune_node.services.hublink import Client, HubLink, refused
-from commune_node.services.identity import get_setting, set_setting
+from commune_node.services.identity import get_setting, head_setting, set_setting
 
 
 def check_same_root(db: Database, client: Client, cp: dict[str, Any] | None) -> None:
@@ -42,12 +41,6 @@ def witnessed_head(db: Database) -> tuple[int, str] | None:
     """Our newest record proven to be in a checkpoint we verified: (seq, record id)."""
     with db.read() as session:
         return head_setting(session)
-
-
-def head_setting(session: Session) -> tuple[int, str] | None:
-    text = get_setting(session, "witnessed_head", "") or ""
-    seq, _, rid = text.partition(":")
-    return (int(seq), rid) if seq and rid else None
 
 
 def known_evidence(db: Database) -> dict[str, str]:
