@@ -79,32 +79,83 @@ def free_port() -> int:
         return port
 
 
-def wait_http(url: str, seconds: float = 30.0) -> None:
-    deadline = time.monotonic() + seconds
-    while True:
+def _listening_sockets(port: int) -> set[str] | None:
+    """Inodes of the TCP sockets listening on ``port`` (any address), from ``/proc/net``;
+    None where the system has no such tables (not Linux)."""
+    inodes: set[str] = set()
+    tables = 0
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
         try:
-            if requests.get(url, timeout=2).status_code < 500:
-                return
-        except requests.RequestException:
-            pass
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{url} did not answer within {seconds} s")
-        time.sleep(0.05)
+            lines = Path(table).read_text().splitlines()[1:]
+        except OSError:
+            continue
+        tables += 1
+        for line in lines:
+            fields = line.split()  # sl local rem st tx:rx tr:when retrnsmt uid timeout inode
+            if fields[3] == "0A" and int(fields[1].rsplit(":", 1)[1], 16) == port:
+                inodes.add(fields[9])
+    return inodes if tables else None
 
 
-def wait_process(proc: subprocess.Popen[bytes], url: str, seconds: float = 60.0) -> bool:
-    """Wait until the server process answers at ``url``; False if it exited (port taken)."""
+def listens(pid: int, port: int) -> bool | None:
+    """Whether process ``pid`` itself holds the socket listening on ``port``; None where
+    ``/proc`` cannot tell.
+
+    An answer on a port proves nothing about who answered: on a machine where other test
+    runs start servers on free ports, the port of a process just killed can be taken by
+    another server before the restarted process binds it (the restart then fails to bind
+    and exits), and that other server answers in its place."""
+    inodes = _listening_sockets(port)
+    if inodes is None:
+        return None
+    try:
+        fds = os.listdir(f"/proc/{pid}/fd")
+    except OSError:
+        return False
+    for fd in fds:
+        with contextlib.suppress(OSError):
+            if os.readlink(f"/proc/{pid}/fd/{fd}")[8:-1] in inodes:  # socket:[inode]
+                return True
+    return False
+
+
+def _answers(url: str) -> bool:
+    try:
+        return requests.get(url, timeout=5).status_code < 500
+    except requests.RequestException:
+        return False
+
+
+def wait_process(
+    proc: subprocess.Popen[bytes], port: int, path: str, seconds: float = 180.0
+) -> bool:
+    """Wait until the server process ``proc`` listens on ``port`` and answers at ``path``;
+    False if it exited first (the port was taken). Only ``proc``'s own socket counts: an
+    answer from another process on that port is not ``proc`` being up."""
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             return False
-        try:
-            if requests.get(url, timeout=2).status_code < 500:
-                return True
-        except requests.RequestException:
-            pass
+        if listens(proc.pid, port) is not False and _answers(f"http://127.0.0.1:{port}{path}"):
+            return True
         time.sleep(0.05)
-    raise AssertionError(f"{url} did not answer within {seconds} s")
+    _stop(proc, kill=True)
+    raise AssertionError(f"the server on port {port} did not answer within {seconds} s")
+
+
+def start_server(
+    argv: list[str], port: int, path: str, *, env: dict[str, str], log: Path
+) -> tuple[subprocess.Popen[bytes], int]:
+    """Start ``argv --port N`` and wait until it serves ``path``; if ``port`` was taken
+    meanwhile, on a free port instead. Its output is appended to ``log``. (process, port)"""
+    log.parent.mkdir(parents=True, exist_ok=True)
+    while True:
+        with log.open("ab") as out:
+            proc = subprocess.Popen([*argv, "--port", str(port)], env=env, stdout=out,
+                                    stderr=subprocess.STDOUT)  # fmt: skip
+        if wait_process(proc, port, path):
+            return proc, port
+        port = free_port()
 
 
 def sqlite_copy(src: Path, dst: Path) -> None:
@@ -196,8 +247,7 @@ def build_template(
                 name, commune, agency, keys.key_id(key), keys.public_bytes(key).hex(), tokens, 0
             )
         )
-    hub_port = free_port()
-    hub = _start_template_hub(hub_dir, hub_port, hub_database, processes)
+    hub, hub_port = _start_template_hub(hub_dir, free_port(), hub_database, processes)
     try:
         for seed in seeds:
             proxy = FaultProxy(("127.0.0.1", hub_port)).start()
@@ -221,30 +271,19 @@ def build_template(
 
 def _start_template_hub(
     hub_dir: Path, port: int, database: str | None, processes: bool
-) -> Callable[[], None]:
+) -> tuple[Callable[[], None], int]:
+    """Serve the template's hub; (stop, the port it serves on)."""
     if processes:
-        proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "central_hub.cli",
-                "--instance",
-                str(hub_dir),
-                "run",
-                "--port",
-                str(port),
-            ],
-            env={**os.environ, **_hub_env(database)},
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        wait_http(f"http://127.0.0.1:{port}/sync/v1/hello")
+        proc, port = start_server(
+            [sys.executable, "-m", "central_hub.cli", "--instance", str(hub_dir), "run"],
+            port, "/sync/v1/hello", env={**os.environ, **_hub_env(database)},
+            log=hub_dir.parent / "logs" / "hub.log",
+        )  # fmt: skip
 
         def stop() -> None:
-            proc.send_signal(signal.SIGTERM)
-            proc.wait(10)
+            _stop(proc, kill=False)
 
-        return stop
+        return stop, port
     app = hub_app(hub_dir, database)
     server = ThreadServer(app, port=port)
 
@@ -252,7 +291,7 @@ def _start_template_hub(
         server.stop()
         app.extensions["db"].engine.dispose()
 
-    return stop_thread
+    return stop_thread, server.port
 
 
 def hub_app(hub_dir: Path, database: str | None) -> Any:
@@ -543,6 +582,20 @@ class NodeRun:
         return self.dir / "node.sqlite3"
 
 
+def _link(node_dir: Path, port: int, hub_port: int) -> FaultProxy:
+    """The node's link to the hub, on the port the template enrolled it through; if another
+    process holds that port now, on a free one, with the node's copy pointed at it."""
+    proxy = FaultProxy(("127.0.0.1", hub_port), port=port)
+    try:
+        return proxy.start()
+    except OSError:
+        proxy.close()
+    proxy = FaultProxy(("127.0.0.1", hub_port)).start()
+    with contextlib.closing(sqlite3.connect(node_dir / "node.sqlite3")) as c, c:
+        c.execute("update setting set value = ? where key = 'hub_url'", (proxy.url,))
+    return proxy
+
+
 class World:
     """A scenario's hub and nodes, started from a copy of the template."""
 
@@ -560,7 +613,7 @@ class World:
         for seed in template.nodes:
             d = root / seed.name
             shutil.copytree(template.root / seed.name, d)
-            proxy = FaultProxy(("127.0.0.1", self.hub_port), port=seed.proxy_port).start()
+            proxy = _link(d, seed.proxy_port, self.hub_port)
             self.nodes.append(NodeRun(seed, d, 0 if not template.processes else free_port(), proxy))
         hub_url = hub_database or f"sqlite:///{self.hub_dir / 'hub.sqlite3'}"
         self.observer = Observer(hub_url)
@@ -915,28 +968,16 @@ class ProcessWorld(World):
     hub_proc: subprocess.Popen[bytes] | None = None
 
     def start_hub(self) -> None:
-        self.hub_proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "central_hub.cli",
-                "--instance",
-                str(self.hub_dir),
-                "run",
-                "--port",
-                str(self.hub_port),
-                "--threads",
-                "4",
-            ],
-            env={**os.environ, **_hub_env(self.hub_database)},
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        if not wait_process(self.hub_proc, f"http://127.0.0.1:{self.hub_port}/sync/v1/hello"):
-            self.hub_port = free_port()  # the port was taken: move, and point the links there
+        self.hub_proc, port = start_server(
+            [sys.executable, "-m", "central_hub.cli", "--instance", str(self.hub_dir), "run",
+             "--threads", "4"],
+            self.hub_port, "/sync/v1/hello", env={**os.environ, **_hub_env(self.hub_database)},
+            log=self.root / "logs" / "hub.log",
+        )  # fmt: skip
+        if port != self.hub_port:  # the port was taken: moved; point the links there
+            self.hub_port = port
             for n in self.nodes:
-                n.proxy.set_target(("127.0.0.1", self.hub_port))
-            return self.start_hub()
+                n.proxy.set_target(("127.0.0.1", port))
         self.hub_up = True
 
     def stop_hub(self, *, kill: bool = True) -> None:
@@ -947,27 +988,13 @@ class ProcessWorld(World):
 
     def start_node(self, i: int) -> None:
         n = self.nodes[i]
-        env = {**os.environ, "DOSSIER_CLOCK_OFFSET_SECONDS": str(n.clock_offset)}
-        n.proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "commune_node.cli",
-                "--instance",
-                str(n.dir),
-                "run",
-                "--port",
-                str(n.port),
-                "--sync-interval",
-                "0",
-            ],
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        if not wait_process(n.proc, n.url + "/login"):
-            n.port = free_port()
-            return self.start_node(i)
+        n.proc, n.port = start_server(
+            [sys.executable, "-m", "commune_node.cli", "--instance", str(n.dir), "run",
+             "--sync-interval", "0"],
+            n.port, "/login",
+            env={**os.environ, "DOSSIER_CLOCK_OFFSET_SECONDS": str(n.clock_offset)},
+            log=self.root / "logs" / f"{n.seed.name}.log",
+        )  # fmt: skip
         n.up = True
 
     def stop_node(self, i: int, *, kill: bool = True) -> None:
