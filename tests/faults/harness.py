@@ -57,6 +57,9 @@ COMMUNES = [
 ]
 BATCH_BYTES = 4096  # a few records per batch: a sync is several round trips to cut into
 _TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
+# How long the harness waits on a server, a command or a database before it calls it stuck:
+# far beyond any answer on a loaded machine, so only a hang ever reaches it.
+PATIENCE = 300.0
 
 
 def required_documents(procedure: str) -> dict[str, dict[str, int]]:
@@ -127,7 +130,7 @@ def _answers(url: str) -> bool:
 
 
 def wait_process(
-    proc: subprocess.Popen[bytes], port: int, path: str, seconds: float = 180.0
+    proc: subprocess.Popen[bytes], port: int, path: str, seconds: float = PATIENCE
 ) -> bool:
     """Wait until the server process ``proc`` listens on ``port`` and answers at ``path``;
     False if it exited first (the port was taken). Only ``proc``'s own socket counts: an
@@ -136,8 +139,8 @@ def wait_process(
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             return False
-        if listens(proc.pid, port) is not False and _answers(f"http://127.0.0.1:{port}{path}"):
-            return True
+        if _answers(f"http://127.0.0.1:{port}{path}") and listens(proc.pid, port) is not False:
+            return True  # (in this order: reading /proc/net takes a while on a busy machine)
         time.sleep(0.05)
     _stop(proc, kill=True)
     raise AssertionError(f"the server on port {port} did not answer within {seconds} s")
@@ -196,7 +199,7 @@ def _cli(kind: str, instance: Path, *args: str, env: dict[str, str] | None = Non
         capture_output=True,
         text=True,
         env={**os.environ, **(env or {})},
-        timeout=120,
+        timeout=PATIENCE,
         check=False,
     )
     if done.returncode != 0:
@@ -442,7 +445,7 @@ class Observer:
     @staticmethod
     def node(path: Path, *, with_states: bool = False) -> NodeView:
         uri = f"file:{path}?mode=ro"
-        with contextlib.closing(sqlite3.connect(uri, uri=True, timeout=30)) as c:
+        with contextlib.closing(sqlite3.connect(uri, uri=True, timeout=PATIENCE)) as c:
             ids = dict(c.execute("select seq, record_id from event").fetchall())
             settings = dict(c.execute("select key, value from setting").fetchall())
             receipts = c.execute("select seq, record_id from receipt").fetchall()
@@ -491,7 +494,7 @@ def verify_node_chain(path: Path, public_hex: str, after: int = 0) -> tuple[int,
     public = keys.public_from_hex(public_hex)
     problems = []
     uri = f"file:{path}?mode=ro"
-    with contextlib.closing(sqlite3.connect(uri, uri=True, timeout=30)) as c:
+    with contextlib.closing(sqlite3.connect(uri, uri=True, timeout=PATIENCE)) as c:
         prev = None
         if after:
             raw = c.execute("select record from event where seq = ?", (after,)).fetchone()
@@ -657,7 +660,7 @@ class World:
     def _api(self, n: NodeRun, method: str, path: str, who: str, body: Any) -> Any:
         headers = {"Authorization": f"Bearer {n.seed.tokens[who]}"}
         return requests.request(method, n.url + "/api/v1" + path, json=body, headers=headers,
-                                timeout=30)  # fmt: skip
+                                timeout=PATIENCE)  # fmt: skip
 
     def intake(self, i: int, procedure: str, name: str) -> str | None:
         n = self.nodes[i]
@@ -687,13 +690,13 @@ class World:
         return int(r.status_code)
 
     def login(self, n: NodeRun) -> None:
-        page = n.http.get(n.url + "/login", timeout=30).text
+        page = n.http.get(n.url + "/login", timeout=PATIENCE).text
         token = _TOKEN.search(page)
         assert token
         r = n.http.post(n.url + "/login", data={"username": "hoa.le", "password": PASSWORD,
-                        "csrf_token": token.group(1)}, allow_redirects=False, timeout=30)  # fmt: skip
+                        "csrf_token": token.group(1)}, allow_redirects=False, timeout=PATIENCE)  # fmt: skip
         assert r.status_code == 302, r.status_code
-        page = n.http.get(n.url + "/sync/", timeout=30).text
+        page = n.http.get(n.url + "/sync/", timeout=PATIENCE).text
         token = _TOKEN.search(page)
         assert token
         n.csrf = token.group(1)
@@ -702,9 +705,9 @@ class World:
         n = self.nodes[i]
         if not n.csrf:
             self.login(n)
-        return str(n.http.get(n.url + "/sync/", timeout=30).text)
+        return str(n.http.get(n.url + "/sync/", timeout=PATIENCE).text)
 
-    def sync(self, i: int, *, timeout: float = 60) -> bool:
+    def sync(self, i: int, *, timeout: float = PATIENCE) -> bool:
         """ "Sync now" on the node's page; True when the run ended without an error."""
         n = self.nodes[i]
         if not n.up:
@@ -737,13 +740,13 @@ class World:
         if not self.hub_up:
             return False
         s = self._hub_session()
-        page = s.get(self.hub_base + f"/dossiers/{code}", timeout=30)
+        page = s.get(self.hub_base + f"/dossiers/{code}", timeout=PATIENCE)
         token = _TOKEN.search(page.text)
         if page.status_code != 200 or not token:
             return False
         r = s.post(self.hub_base + f"/dossiers/{code}/actions/{action}",
                    data={**{k: str(v) for k, v in form.items()}, "csrf_token": token.group(1)},
-                   allow_redirects=False, timeout=30)  # fmt: skip
+                   allow_redirects=False, timeout=PATIENCE)  # fmt: skip
         assert r.status_code < 500, (r.status_code, r.text[:300])
         return r.status_code == 302
 
@@ -756,12 +759,12 @@ class World:
         if s is None:
             s = self._hub_http = requests.Session()
         if not s.cookies:
-            page = s.get(self.hub_base + "/login", timeout=30).text
+            page = s.get(self.hub_base + "/login", timeout=PATIENCE).text
             token = _TOKEN.search(page)
             assert token
             r = s.post(self.hub_base + "/login", data={"username": "lan.pham",
                        "password": HUB_PASSWORD, "csrf_token": token.group(1)},
-                       allow_redirects=False, timeout=30)  # fmt: skip
+                       allow_redirects=False, timeout=PATIENCE)  # fmt: skip
             assert r.status_code == 302, r.status_code
         return s
 
@@ -1032,7 +1035,7 @@ class ProcessWorld(World):
             stderr=subprocess.DEVNULL,
         )
         try:
-            proc.wait(timeout=kill_after if kill_after is not None else 120)
+            proc.wait(timeout=kill_after if kill_after is not None else PATIENCE)
         except subprocess.TimeoutExpired:
             proc.send_signal(signal.SIGKILL)
             proc.wait(10)
@@ -1047,7 +1050,7 @@ class ProcessWorld(World):
 
         def run() -> None:
             with contextlib.suppress(requests.RequestException):
-                n.http.post(n.url + "/sync/now", data={"csrf_token": n.csrf}, timeout=30,
+                n.http.post(n.url + "/sync/now", data={"csrf_token": n.csrf}, timeout=PATIENCE,
                             allow_redirects=False)  # fmt: skip
 
         t = threading.Thread(target=run)
@@ -1057,14 +1060,16 @@ class ProcessWorld(World):
             self.stop_node(i, kill=True)
         else:
             self.stop_hub(kill=True)
-        t.join(35)
+        t.join(PATIENCE + 5)
 
 
 def _stop(proc: subprocess.Popen[bytes], kill: bool) -> None:
+    """``kill -9``, or a SIGTERM with 15 s to finish before the ``kill -9``; returns once the
+    process is gone."""
     if proc.poll() is None:
         proc.send_signal(signal.SIGKILL if kill else signal.SIGTERM)
     try:
         proc.wait(15)
     except subprocess.TimeoutExpired:
         proc.send_signal(signal.SIGKILL)
-        proc.wait(10)
+        proc.wait(PATIENCE)
