@@ -234,4 +234,21 @@ class RefillRoot(Base):
     root: Mapped[str] = mapped_column(String(64))
 
 
+class LogBreak(Base):
+    """A declared break in the log: the administrator closed a log recovery before the log
+    reached every checkpoint the communes verified. ``signed`` is the hub's statement
+    (``common.protocol.log_break_body``); ``kept_checkpoint`` the signed checkpoint the log
+    goes on from (services/logbreak.py)."""
+
+    __tablename__ = "log_break"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kept_size: Mapped[int] = mapped_column(BigInteger)
+    given_up_size: Mapped[int] = mapped_column(BigInteger)
+    at: Mapped[datetime]
+    by: Mapped[str] = mapped_column(String(64))
+    reason: Mapped[str] = mapped_column(String(500))
+    signed: Mapped[bytes] = mapped_column(LargeBinary)
+    kept_checkpoint: Mapped[bytes] = mapped_column(LargeBinary)
+
+
 from central_hub import notify_models as _notify_models  # noqa: E402, F401  (their tables)
