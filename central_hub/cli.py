@@ -14,9 +14,11 @@ import click
 from flask import Flask
 
 from central_hub import create_app
+from central_hub.models import WEB_SESSION
 from central_hub.services import identity as identity_service
 from central_hub.services import nodes, publishing, users
 from common.errors import DossierError
+from common_io import accounts_cli
 from common_io.database import Database
 
 
@@ -313,6 +315,20 @@ def user_add(
     except DossierError as exc:
         _fail(exc)
     click.echo(f"User {username} added.")
+
+
+accounts_cli.add_commands(
+    user,
+    accounts_cli.AccountsOf(
+        database=lambda ctx: database_of(_app(ctx)),
+        find=users.by_username,
+        sessions=WEB_SESSION,
+        noun="hub user",
+        program="central-hub",
+        example="lan.pham",
+    ),
+    password_envvar="CENTRAL_HUB_USER_PASSWORD",
+)
 
 
 @main.command()

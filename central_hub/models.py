@@ -24,6 +24,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from common_io import throttle, web_sessions
 from common_io.sqlite import UTCDateTime
 
 
@@ -232,6 +233,11 @@ class RefillRoot(Base):
     __tablename__ = "refill_root"
     size: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     root: Mapped[str] = mapped_column(String(64))
+
+
+# Server-side page sessions and guess counters (common_io.web_sessions, common_io.throttle).
+WEB_SESSION = web_sessions.define_table(Base.metadata)
+LOGIN_ATTEMPT = throttle.define_table(Base.metadata)
 
 
 from central_hub import notify_models as _notify_models  # noqa: E402, F401  (their tables)

@@ -41,6 +41,7 @@ NODE_ACCESS: dict[str, Any] = {
     "auth.login": PUBLIC,
     "auth.logout": PUBLIC,
     "auth.set_language": PUBLIC,
+    "auth.change_password": ALL,
     "public.status_form": PUBLIC,
     "public.status_lookup_post": PUBLIC,
     "api.openapi": PUBLIC,
