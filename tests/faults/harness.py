@@ -276,7 +276,7 @@ def node_app(node_dir: Path, clock: Callable[[], datetime]) -> Any:
             "CLOCK": clock,
             "SYNC_BATCH_BYTES": BATCH_BYTES,
             "SESSION_COOKIE_SECURE": False,
-        },  # fmt: skip
+        },
         instance_path=str(node_dir),
     )
 
