@@ -18,6 +18,7 @@ import threading
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlsplit
@@ -32,7 +33,7 @@ from flask.testing import FlaskClient
 from central_hub.cli import main as hub_cli
 from commune_node.cli import main as node_cli
 from tests.hub.fixtures import HUB_PASSWORD, make_hub
-from tests.node.conftest import OFFICERS, PASSWORD, make_node
+from tests.node.conftest import OFFICERS, PASSWORD, Node, make_node
 from tests.support import MovableClock, ThreadServer, fresh_postgres_database, live_server
 
 _TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
@@ -51,6 +52,7 @@ class Web:
     password: str
     cli: click.Group
     accounts: str  # the CLI group that manages users: ``officer`` or ``user``
+    node: Node | None = None  # the node's fixture (API tokens), for the node
 
     @property
     def instance(self) -> str:
@@ -94,7 +96,8 @@ class Web:
 def _make(kind: str, tmp_path: Path, clock: MovableClock, **config: Any) -> Web:
     if kind == "node":
         node = make_node(tmp_path / "node", clock, **config)
-        return Web(kind, node.app, clock, OFFICERS["receiver"][0], PASSWORD, node_cli, "officer")
+        user = OFFICERS["receiver"][0]
+        return Web(kind, node.app, clock, user, PASSWORD, node_cli, "officer", node)
     hub = make_hub(tmp_path / "hub", clock, **config)
     return Web(kind, hub.app, clock, "lan.pham", HUB_PASSWORD, hub_cli, "user")
 
@@ -535,3 +538,116 @@ def test_enrol_over_http_on_loopback_works_with_a_warning(tmp_path: Path,
     assert "warning" in done.output.lower() and "Enrolled with" in done.output
     hub.db.engine.dispose()
     node.app.extensions["db"].engine.dispose()
+
+
+# ---------------------------------------------------------------------- 3b. a real browser
+
+CHROMIUM = Path("/usr/bin/chromium")
+SHOTS = Path("/tmp/page-shots")
+RECORD_VIOLATIONS = """
+window.__csp = [];
+document.addEventListener("securitypolicyviolation", (e) => {
+  window.__csp.push(`${e.violatedDirective} ${e.blockedURI} ${e.sourceFile}:${e.lineNumber}`);
+});
+"""
+
+
+def _every_page(app: Flask, fill: dict[str, str]) -> list[str]:
+    """Every GET page of ``app`` whose arguments ``fill`` names (not the JSON APIs)."""
+    from flask import url_for
+
+    urls = []
+    for rule in app.url_map.iter_rules():
+        if "GET" not in (rule.methods or set()) or rule.endpoint.startswith(("api.", "sync.")):
+            continue
+        if rule.endpoint in ("static", "auth.logout") or "export" in rule.endpoint:
+            continue
+        if not set(rule.arguments) <= set(fill):
+            continue
+        with app.test_request_context():
+            urls.append(url_for(rule.endpoint, **{k: fill[k] for k in rule.arguments}))
+    return sorted(set(urls))
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("kind", ["node", "hub"])
+def test_no_page_breaks_the_content_security_policy_in_chromium(
+    kind: str, tmp_path: Path, hub_clock: MovableClock
+) -> None:
+    """The policy forbids inline script and style; a page that still had some would lose
+    its behaviour or layout under it. Must hold: in a real Chromium, logged in with every
+    role, no page of the app reports a CSP violation — and the pages still work (the
+    intake page's search, the printed form's button). Screenshots at 400 and 1366 px."""
+    if not CHROMIUM.exists():
+        pytest.skip(f"{CHROMIUM} is not installed")
+    from playwright.sync_api import sync_playwright
+
+    web = _make(kind, tmp_path, hub_clock)
+    fill = {"kind": "01", "lang": "vi", "node_id": "0" * 32, "action": "processing",
+            "alarm_id": "1", "alert_id": "1"}  # fmt: skip
+    with web.app.app_context(), web.app.extensions["db"].write() as s:
+        if kind == "node":
+            from commune_node.services import officers
+
+            officers.create_officer(s, username="all.roles", full_name="Mọi vai trò",
+                                    roles=["receiver", "leader", "admin"], password=PASSWORD,
+                                    clock=hub_clock)  # fmt: skip
+        else:
+            from central_hub.services import users
+
+            users.create_user(s, username="all.roles", full_name="Mọi vai trò",
+                              roles=["administrator", "hub_officer", "auditor"],
+                              password=HUB_PASSWORD, clock=hub_clock)  # fmt: skip
+    if web.node is not None:
+        from tests.sync.helpers import take_in
+
+        fill["code"] = take_in(web.node)
+    else:
+        fill["code"] = "000.00.12.H26-261123-0001"
+    SHOTS.mkdir(exist_ok=True)
+    violations: list[str] = []
+    pages = 0
+    with live_server(web.app) as base, sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM),
+                                    args=["--headless", "--no-sandbox", "--disable-gpu"])  # fmt: skip
+        for width in (1366, 400):
+            context = browser.new_context(viewport={"width": width, "height": 900})
+            context.add_init_script(RECORD_VIOLATIONS)
+            page = context.new_page()
+            page.on("console", partial(_csp_message, violations))
+            page.goto(base + "/login")
+            page.screenshot(path=str(SHOTS / f"{kind}-login-{width}.png"), full_page=True)
+            page.fill("#username", "all.roles")
+            page.fill("#password", web.password)
+            page.locator("form:has(#password) button[type=submit]").click()
+            page.wait_for_load_state()
+            assert "/login" not in page.url
+            for url in _every_page(web.app, fill):
+                pages += 1
+                page.goto(base + url)
+                page.wait_for_load_state("load")
+                violations += [f"{url}: {v}" for v in page.evaluate("window.__csp")]
+                if url in ("/", "/account/password", "/dossiers/new"):
+                    name = url.strip("/").replace("/", "-") or "home"
+                    page.screenshot(path=str(SHOTS / f"{kind}-{name}-{width}.png"),
+                                    full_page=True)  # fmt: skip
+            if kind == "node":  # the scripts that moved to files still do their work
+                page.goto(base + "/dossiers/new")
+                page.fill("#proc-q", "ket hon")
+                page.wait_for_timeout(300)
+                assert page.locator("#proc-results li").count() > 0
+            seen, said = len(page.evaluate("window.__csp")), len(violations)
+            page.evaluate("document.body.setAttribute('style', 'color: red')")  # the watch works
+            assert len(page.evaluate("window.__csp")) == seen + 1
+            page.wait_for_timeout(200)
+            assert len(violations) > said
+            del violations[said:]
+            context.close()
+        browser.close()
+    assert pages >= (12 if kind == "node" else 10), pages
+    assert not violations, violations
+
+
+def _csp_message(into: list[str], message: Any) -> None:
+    if "Content Security Policy" in message.text:
+        into.append(message.text)
