@@ -232,22 +232,33 @@ def revoke_key(
     help="End the recovery now, with what the communes gave back so far.",
 )
 @click.option("--reason", default="", help="Why it is closed early, for the record (with --close).")
+@click.option(
+    "--by",
+    "by",
+    default="",
+    help="The hub administrator (username) who closes it, signed into the break (with --close).",
+)
 @click.pass_context
-def log_recovery(ctx: click.Context, close_it: bool, reason: str) -> None:
+def log_recovery(ctx: click.Context, close_it: bool, reason: str, by: str) -> None:
     """Show (or close) the rebuilding of the log after the database was restored from a backup.
 
     While it is open the hub takes back from the communes what the backup lost and accepts
     no new records. It closes by itself once every active commune has reported and the log
     has reached every checkpoint they verified. Closing it early lets new records in at
-    once; a commune whose records are still missing then finds the log forked and stops
-    syncing with an alarm (docs/reliability.md).
+    once and sticks: the checkpoints given up are declared in a log break the hub signs
+    (what was kept and given up, when, why, by whom); a commune that had verified one is
+    told, sends again what the hub lost, and goes on (docs/operations.md).
 
     \b
     Example:
         central-hub log-recovery
-        central-hub log-recovery --close --reason "commune Đăk Pxi's computer was destroyed"
+        central-hub log-recovery --close --by admin \\
+            --reason "commune Đăk Pxi's computer was destroyed"
     """
+    from sqlalchemy import select
+
     from central_hub import loghead
+    from central_hub.models import HubUser
     from central_hub.services import recovery, translog
 
     app = _app(ctx)
@@ -266,14 +277,24 @@ def log_recovery(ctx: click.Context, close_it: bool, reason: str) -> None:
         )
         for node_id in missing:
             click.echo(f"  waiting for {node_id}")
+        for line in recovery.unknown_communes(session, rec):
+            click.echo(line)
         if close_it:
             if not reason:
                 raise click.UsageError("give --reason when closing a recovery early")
-            recovery.close(
-                session, clock=app.extensions["clock"], why=f"closed by the administrator: {reason}"
+            admin = session.scalar(select(HubUser).where(HubUser.username == by))
+            if admin is None or "administrator" not in admin.role_set or not admin.active:
+                raise click.UsageError("give --by USERNAME, an active hub administrator")
+            hub = identity_service.load_identity(session, Path(app.instance_path))
+            brk = recovery.close_early(
+                session, rec, hub=hub, reason=reason, by=by, clock=app.extensions["clock"]
             )
             newest = translog.latest_checkpoint(session)
-            click.echo("Closed: the hub accepts new records again.")
+            click.echo(
+                f"Closed: the hub accepts new records again. Declared log break: the log goes "
+                f"on from {brk.kept_size} records; checkpoints up to {brk.given_up_size} "
+                "signed before now are given up (signed; communes that verified one are told)."
+            )
     if close_it and newest is not None:
         # The lost log is given up: the head file must not reopen a recovery at the next start.
         loghead.write(loghead.path_of(app), newest.signed)

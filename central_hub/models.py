@@ -235,6 +235,23 @@ class RefillRoot(Base):
     root: Mapped[str] = mapped_column(String(64))
 
 
+class LogBreak(Base):
+    """A declared break in the log: the administrator closed a log recovery before the log
+    reached every checkpoint the communes verified. ``signed`` is the hub's statement
+    (``common.protocol.log_break_body``); ``kept_checkpoint`` the signed checkpoint the log
+    goes on from (services/logbreak.py)."""
+
+    __tablename__ = "log_break"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kept_size: Mapped[int] = mapped_column(BigInteger)
+    given_up_size: Mapped[int] = mapped_column(BigInteger)
+    at: Mapped[datetime]
+    by: Mapped[str] = mapped_column(String(64))
+    reason: Mapped[str] = mapped_column(String(500))
+    signed: Mapped[bytes] = mapped_column(LargeBinary)
+    kept_checkpoint: Mapped[bytes] = mapped_column(LargeBinary)
+
+
 # Server-side page sessions and guess counters (common_io.web_sessions, common_io.throttle).
 WEB_SESSION = web_sessions.define_table(Base.metadata)
 LOGIN_ATTEMPT = throttle.define_table(Base.metadata)

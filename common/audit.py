@@ -43,6 +43,7 @@ from common.audit_report import (
 from common.audit_state import BundleError, timestamp
 from common.bundle_format import (
     FORMAT,
+    BreakLine,
     CheckpointLine,
     CosignatureLine,
     EndLine,
@@ -57,7 +58,7 @@ from common.errors import EncodingError
 
 __all__ = ["BundleError", "Verifier", "inclusion_root", "verify_bundle"]
 
-_COUNTED = ("node", "key", "checkpoint", "cosignature", "record")
+_COUNTED = ("node", "key", "break", "checkpoint", "cosignature", "record")
 
 
 class Verifier(CheckpointChecks, RecordChecks):
@@ -92,6 +93,10 @@ class Verifier(CheckpointChecks, RecordChecks):
             if self.phase == 1:
                 self._open_log()
             self.checkpoint(line) if isinstance(line, CheckpointLine) else self.cosignature(line)
+        elif isinstance(line, BreakLine):
+            if self.phase == 1:
+                self._open_log()
+            self.log_break(line)
         elif isinstance(line, NodeLine | KeyLine):
             if self.phase != 1:
                 return self.malformed(f"a {kind} line inside the log part", "out_of_place")
@@ -185,7 +190,7 @@ class Verifier(CheckpointChecks, RecordChecks):
         for chain in self.chains.values():
             chain_findings(chain, self.h.start, self.h.end, self.emit)
         self.period_edges()
-        if self.trusted is not None and not self.trusted_seen:
+        if self.trusted is not None and not self.trusted_seen and not self.trusted_given_up():
             msg = (
                 f"your checkpoint (size {self.trusted[0]}) is not in the bundle; ask for an "
                 f"export that includes it (central-hub audit-export --checkpoint-size "

@@ -28,6 +28,7 @@ from common.audit_chain import Chain
 from common.audit_report import (
     BAD_CHECKPOINT_SIGNATURE,
     BAD_COSIGNATURE,
+    DECLARED_BREAK,
     INCONSISTENT_CHECKPOINT,
     MALFORMED,
     MISSING_END,
@@ -38,7 +39,7 @@ from common.audit_report import (
     Finding,
 )
 from common.audit_state import BundleError, State, Window, iso, timestamp
-from common.bundle_format import CheckpointLine, CosignatureLine
+from common.bundle_format import BreakLine, CheckpointLine, CosignatureLine
 from common.errors import EncodingError, SignatureError
 from common.merkle import ProofError, verify_consistency
 
@@ -100,6 +101,7 @@ class CheckpointChecks(State):
             self.report.header["trusted_checkpoint"] = {"valid": False}
             return
         self.trusted = (size, root)
+        self.trusted_body = open_statement(protocol.CHECKPOINT_PREFIX, raw, self.hub_public)
         self.report.header["trusted_checkpoint"] = {
             "size": size,
             "root": root.hex(),
@@ -138,7 +140,7 @@ class CheckpointChecks(State):
         if self.trusted is not None and self.trusted[0] == size:
             self.trusted_seen = True
             self.report.header["trusted_checkpoint"]["linked"] = self.trusted[1] == root
-            if self.trusted[1] != root:
+            if self.trusted[1] != root and not self.trusted_given_up():
                 self._split(size, "your checkpoint")
         self.checkpoints[size] = (root, t)
         self.last_cp = (size, root, t)
@@ -148,6 +150,50 @@ class CheckpointChecks(State):
             self.edge_times["start"] = t
         if size > self.h.end and "after_end" not in self.edge_times:
             self.edge_times["after_end"] = t
+
+    def log_break(self, line: BreakLine) -> None:
+        """A break the hub declared: checkpoints it signed and then gave up. Reported as
+        such (``declared_break``); what it covers is not a split view."""
+        try:
+            body = protocol.log_break_of(line.signed, self.hub_public, origin=self.h.origin)
+        except SignatureError:
+            msg = "a log break not signed by the hub key"
+            self.emit(Finding(BAD_CHECKPOINT_SIGNATURE, msg, line=self.n))
+            return
+        except EncodingError as exc:
+            self.malformed(f"a log break that cannot be read ({exc.en})", "bad_break")
+            return
+        self.breaks.append(body)
+        kept, given_up = body["kept"], body["given_up"]
+        msg = (
+            f"the hub declared a break in its log at {body['time']}: it went on from "
+            f"{kept['size']} records and gave up the checkpoints it had signed beyond them "
+            f"(up to {given_up['size']} records); administrator {str(body['by'])[:64]!r}, "
+            f"reason: {str(body['reason'])[:300]}"
+        )
+        self.emit(Finding(DECLARED_BREAK, msg, line=self.n))
+
+    def given_up_by(self, checkpoint: dict[str, Any]) -> dict[str, Any] | None:
+        """The declared break that covers ``checkpoint`` (an opened body), if any."""
+        return next((b for b in self.breaks if protocol.break_covers(b, checkpoint)), None)
+
+    def trusted_given_up(self) -> bool:
+        """Your checkpoint is one a declared break gave up: said once, as such."""
+        if self.trusted_body is None:
+            return False
+        brk = self.given_up_by(self.trusted_body)
+        if brk is None:
+            return False
+        if not self.report.header["trusted_checkpoint"].get("given_up"):
+            self.report.header["trusted_checkpoint"]["given_up"] = True
+            msg = (
+                f"your checkpoint (size {self.trusted_body['size']}) is one the hub gave up in "
+                f"the break it declared at {brk['time']}: the log went on from "
+                f"{brk['kept']['size']} records; what your checkpoint held beyond them is not "
+                "proven by this bundle"
+            )
+            self.emit(Finding(DECLARED_BREAK, msg))
+        return True
 
     def _split(self, size: int, other: str) -> None:
         msg = f"two different roots signed for size {size} ({other} and this one): a split view"

@@ -42,6 +42,7 @@ from common.audit_report import (
     BACKDATED,
     BAD_INCLUSION_PROOF,
     BAD_SIGNATURE,
+    DECLARED_BREAK,
     DUPLICATE_RECORD,
     FORK,
     MALFORMED,
@@ -332,7 +333,14 @@ class RecordChecks(State):
             self.found(ANCHOR_MISSING, msg, where)
         elif not (a.size == 0 and a.root == _EMPTY_HEX) and a.size not in self.bad_sizes:
             cp = self.checkpoints.get(a.size)
-            if cp is None:
+            brk = next((b for b in self.breaks if b["kept"]["size"] < a.size), None)
+            if (cp is None or cp[0] != bytes.fromhex(a.root)) and brk is not None:
+                msg = (
+                    f"its anchor names checkpoint {a.size}, of the log the hub gave up in the "
+                    f"break it declared at {brk['time']}"
+                )
+                self.found(DECLARED_BREAK, msg, where)
+            elif cp is None:
                 msg = f"its anchor names checkpoint {a.size}, which is not in the bundle"
                 self.found(ANCHOR_MISSING, msg, where)
             elif cp[0] != bytes.fromhex(a.root):

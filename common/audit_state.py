@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from common import keys
 from common.audit_chain import Chain
@@ -87,6 +88,8 @@ class State:
         self.cosigned: Counter[int] = Counter()  # checkpoint size -> valid cosignatures
         self.trusted: tuple[int, bytes] | None = None
         self.trusted_seen = False
+        self.trusted_body: dict[str, Any] | None = None
+        self.breaks: list[dict[str, Any]] = []  # the hub's declared log breaks, opened
         self.edge_times: dict[str, float] = {}
         self.ended = False
 

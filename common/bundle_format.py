@@ -51,7 +51,7 @@ from common.errors import DossierError
 from common.record import MAX_RECORD_SIZE
 
 FORMAT = "vn-dossier-audit/v1"
-KINDS = ("header", "node", "key", "checkpoint", "cosignature", "record", "end")
+KINDS = ("header", "node", "key", "break", "checkpoint", "cosignature", "record", "end")
 MAX_DEPTH = 4
 MAX_STATEMENT = 4096
 MAX_PROOF_HASHES = 128
@@ -123,6 +123,11 @@ class CheckpointLine:
 
 
 @dataclass(frozen=True)
+class BreakLine:
+    signed: bytes  # the hub's signed log break (common.protocol.log_break_body)
+
+
+@dataclass(frozen=True)
 class CosignatureLine:
     node: str
     key: str | None
@@ -141,7 +146,16 @@ class EndLine:
     counts: dict[str, int]
 
 
-Line = Header | NodeLine | KeyLine | CheckpointLine | CosignatureLine | RecordLine | EndLine
+Line = (
+    Header
+    | NodeLine
+    | KeyLine
+    | BreakLine
+    | CheckpointLine
+    | CosignatureLine
+    | RecordLine
+    | EndLine
+)
 
 
 # ------------------------------------------------------------------ writing
@@ -234,6 +248,10 @@ def checkpoint_line(
         None if previous_size is None else {"from": previous_size, "hashes": _b64(b"".join(proof))}
     )
     return _dump({"kind": "checkpoint", "signed": _b64(signed), "consistency": consistency})
+
+
+def break_line(signed: bytes) -> bytes:
+    return _dump({"kind": "break", "signed": _b64(signed)})
 
 
 def cosignature_line(*, node: str, signed: bytes, key: str | None = None) -> bytes:

@@ -24,6 +24,7 @@ from common.bundle_format import (
     MAX_B64_RECORD,
     MAX_B64_STATEMENT,
     MAX_DEPTH,
+    BreakLine,
     CheckpointLine,
     CosignatureLine,
     EndLine,
@@ -134,6 +135,7 @@ _F_KEY = frozenset(
 _F_CHECKPOINT = frozenset({"kind", "signed", "consistency"})
 _F_PROOF_C = frozenset({"from", "hashes"})
 _F_COSIG = frozenset({"kind", "node", "key", "signed"})
+_F_BREAK = frozenset({"kind", "signed"})
 _F_RECORD = frozenset({"kind", "leaf", "raw", "proof"})
 _F_PROOF = frozenset({"size", "hashes"})
 _F_END = frozenset({"kind", "counts"})
@@ -203,6 +205,11 @@ def _checkpoint(o: dict[str, Any]) -> CheckpointLine:
     )
 
 
+def _break(o: dict[str, Any]) -> BreakLine:
+    _fields(o, _F_BREAK, "break line")
+    return BreakLine(_blob(o["signed"], "signed", MAX_B64_STATEMENT))
+
+
 def _cosignature(o: dict[str, Any]) -> CosignatureLine:
     _fields(o, _F_COSIG, "cosignature line")
     key = None if o["key"] is None else _hex(o["key"], "key", HEX32)
@@ -240,6 +247,7 @@ _READERS: dict[str, Callable[[dict[str, Any]], Line]] = {
     "key": _key,
     "checkpoint": _checkpoint,
     "cosignature": _cosignature,
+    "break": _break,
     "record": _record,
     "end": _end,
 }
@@ -332,6 +340,7 @@ _KIND_OF: dict[type, str] = {
     KeyLine: "key",
     CheckpointLine: "checkpoint",
     CosignatureLine: "cosignature",
+    BreakLine: "break",
     RecordLine: "record",
     EndLine: "end",
 }

@@ -34,6 +34,11 @@ REQUEST_PREFIX = b"vn-dossier/request/v1\n"
 RECEIPT_PREFIX = b"vn-dossier/receipt/v1\n"
 CHECKPOINT_PREFIX = b"vn-dossier/checkpoint/v1\n"
 COSIGNATURE_PREFIX = b"vn-dossier/cosignature/v1\n"
+LOG_BREAK_PREFIX = b"vn-dossier/log-break/v1\n"
+ENROLMENT_PREFIX = b"vn-dossier/enrolment/v1\n"
+REINTRODUCE_PREFIX = b"vn-dossier/reintroduce/v1\n"
+# Version 2 of the ``known`` report: the hub-signed checkpoint of that size, as evidence
+KNOWN_CHECKPOINT_HEADER = "X-Known-Checkpoint"
 BATCH_MAGIC = b"VNDB1"
 BATCH_MAGIC_V2 = b"VNDB2"
 BATCH_DICT = BATCH_DICT_V1
@@ -375,6 +380,42 @@ def enrol_message(code: str, node_id: str, public_key_hex: str) -> bytes:
     )
 
 
+def enrolment_body(
+    *, origin: str, node: str, public_key: str, agency_code: str, commune_name: str, time: str
+) -> dict[str, Any]:
+    """What the hub signs for a node it enrolled: kept by the node, it lets a hub whose
+    database was put back from a backup older than the enrolment know the node again."""
+    return {
+        "agency_code": agency_code,
+        "commune_name": commune_name,
+        "node": node,
+        "origin": origin,
+        "public_key": public_key,
+        "time": time,
+    }
+
+
+def enrolment_of(raw: bytes, public: keys.PublicKey, *, origin: str) -> dict[str, Any]:
+    """Open the hub's signed enrolment of a node; check it names this log and that the node
+    id is its key's id."""
+    body = open_statement(ENROLMENT_PREFIX, raw, public)
+    fields = ("agency_code", "commune_name", "node", "public_key", "time")
+    if body.get("origin") != origin or not all(isinstance(body.get(f), str) for f in fields):
+        raise EncodingError("enrolment of another log, or malformed")
+    try:
+        named = keys.key_id(bytes.fromhex(body["public_key"]))
+    except ValueError as exc:
+        raise EncodingError("the enrolment's public key is not hex") from exc
+    if len(body["public_key"]) != 64 or named != body["node"]:
+        raise EncodingError("the enrolment's node id is not its key's id")
+    return body
+
+
+def reintroduce_message(enrolment: bytes) -> bytes:
+    """What a node signs to show it holds the key of the enrolment it presents."""
+    return REINTRODUCE_PREFIX + hashlib.sha256(enrolment).hexdigest().encode("ascii")
+
+
 def rotation_message(node_id: str, old_key_id: str, seq: int) -> bytes:
     """What a node's new key signs in a ``key.rotated`` record to prove possession."""
     return b"vn-dossier/rotate/v1\n" + f"{node_id}\n{old_key_id}\n{seq}".encode()
@@ -453,3 +494,69 @@ def verify_batch_inclusion(
         raise merkle.ProofError(
             "our records are not where the checkpoint says they are", reason="root_mismatch"
         )
+
+
+# ---------------------------------------------------------------- declared log breaks
+
+
+def log_break_body(
+    *,
+    origin: str,
+    kept: tuple[int, str],
+    given_up: tuple[int, str],
+    time: str,
+    reason: str,
+    by: str,
+) -> dict[str, Any]:
+    """What the hub signs when its administrator closes a log recovery before the log
+    reached every checkpoint the communes verified: the log goes on from ``kept`` (size,
+    root); every checkpoint it signed before ``time`` beyond that size — up to ``given_up``
+    (size, root; root "" when no commune proved it) — is given up, for ``reason``, by the
+    administrator ``by``."""
+    return {
+        "by": by,
+        "given_up": {"root": given_up[1], "size": given_up[0]},
+        "kept": {"root": kept[1], "size": kept[0]},
+        "origin": origin,
+        "reason": reason,
+        "time": time,
+    }
+
+
+def log_break_of(raw: bytes, public: keys.PublicKey, *, origin: str) -> dict[str, Any]:
+    """Open a signed log break and check its form and that it names the expected log."""
+    body = open_statement(LOG_BREAK_PREFIX, raw, public)
+    kept, given_up = body.get("kept"), body.get("given_up")
+    if (
+        body.get("origin") != origin
+        or not isinstance(kept, dict)
+        or not isinstance(given_up, dict)
+        or not isinstance(kept.get("size"), int)
+        or not isinstance(given_up.get("size"), int)
+        or _seconds(body.get("time")) is None
+    ):
+        raise EncodingError("log break of another log, or malformed")
+    return body
+
+
+def _seconds(text: Any) -> float | None:
+    from datetime import datetime
+
+    if not isinstance(text, str):
+        return None
+    try:
+        t = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return t.timestamp() if t.tzinfo is not None else None
+
+
+def break_covers(brk: dict[str, Any], checkpoint: dict[str, Any]) -> bool:
+    """Whether ``checkpoint`` (an opened checkpoint body) is one the declared break gave up:
+    larger than the log it kept, and signed no later than the break. The hub signs every
+    checkpoint after a break later than it (``central_hub/services/translog.py``), so a
+    checkpoint of the log that goes on is never covered."""
+    at, signed = _seconds(brk.get("time")), _seconds(checkpoint.get("time"))
+    if at is None or signed is None or checkpoint.get("origin") != brk.get("origin"):
+        return False
+    return int(checkpoint["size"]) > int(brk["kept"]["size"]) and signed <= at

@@ -39,6 +39,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from central_hub.models import Cosignature, NodeKey
+from central_hub.services import logbreak
 from central_hub.services.export_plan import CHUNK, ExportPlan, checkpoints, plan_export, records
 from central_hub.services.identity import Clock, HubIdentity, system_clock
 from central_hub.services.translog import DbNodes
@@ -142,7 +143,7 @@ def export_bundle(
         until=until,
         checkpoint_sizes=checkpoint_sizes,
     )
-    counts = {k: 0 for k in ("node", "key", "checkpoint", "cosignature", "record")}
+    counts = {k: 0 for k in ("node", "key", "break", "checkpoint", "cosignature", "record")}
 
     def put(kind: str, line: bytes) -> None:
         counts[kind] += 1
@@ -172,8 +173,11 @@ def export_bundle(
         )
     for line in _key_lines(session, plan):
         put("key", line)
+    for brk in logbreak.all_breaks(session):  # declared, so the auditor tells them from forks
+        put("break", bf.break_line(brk.signed))
     _write_log(session, plan, put, progress)
-    out.write(bf.end_line(counts))
+    # a bundle without a break reads as before, by a verifier that knows no break lines
+    out.write(bf.end_line({k: v for k, v in counts.items() if v or k != "break"}))
     return counts
 
 

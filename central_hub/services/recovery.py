@@ -6,30 +6,32 @@ new leaves, hub records or feed items over the lost range: that would be two dif
 under one key. So, while a recovery is open:
 
 1. It opens when the hub's own log head file is ahead of the database
-   (:func:`check_log_head`, once per process) or when a node reports a verified checkpoint
-   larger than the log (:func:`note_witness`, every signed request); the largest size known
-   is the target the log must reach again.
+   (:func:`check_log_head`, once per process) or when a node proves, with the hub's own
+   signed checkpoint, that it verified a larger log (:func:`note_witness`); the largest
+   size proven is the target the log must reach again. A bare claim opens nothing.
 2. The hub refuses pushes and new records of its own with ``log_recovering`` (retryable):
    :func:`guard`. The nodes keep everything and send it once the log is whole again.
 3. Nodes give back what they hold and the hub rebuilds the log from it (:mod:`refill`);
    the roots their proofs establish are kept (:func:`proven_root`).
 4. It closes (:func:`maybe_close`) when the log has reached the target and every active
    node has reported since it opened; or when the administrator closes it
-   (``central-hub log-recovery --close``), accepting that a node whose records are still
-   missing will find the log forked and stop with an alarm.
+   (``central-hub log-recovery --close``, :func:`close_early`): what is given up is then
+   declared in a signed log break (:mod:`logbreak`) that the communes and the auditor
+   recognise, and the close sticks.
 """
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from central_hub.models import HubSetting, Node, RefillRecord, RefillRoot
-from central_hub.services import nodes, translog
+from central_hub.models import Alert, HubSetting, LogBreak, Node, RefillRecord, RefillRoot
+from central_hub.services import logbreak, nodes, translog
 from central_hub.services.identity import Clock, HubIdentity
 from common import keys, protocol
 from common.errors import DossierError
@@ -86,26 +88,33 @@ def guard(session: Session) -> None:
         raise LogRecovering()
 
 
-def note_witness(session: Session, *, node_id: str, known: int, clock: Clock) -> Recovery | None:
-    """Every signed request: a node reports the newest checkpoint size it verified. Larger
-    than the log opens a recovery; during one, the node counts as having reported."""
+def note_witness(
+    session: Session, *, node_id: str, known: int, proven: tuple[int, bytes] | None, clock: Clock
+) -> Recovery | None:
+    """Every signed request: a node reports the newest checkpoint size it verified. Only a
+    ``proven`` one (the hub's own signed checkpoint of that size and root, see
+    :func:`central_hub.services.witness.weigh_known`) larger than the log opens a recovery
+    or raises its target; during one, any node that reports counts as heard from."""
     size = translog.current_size(session)
-    if known <= size and current(session) is None:
+    opens = proven is not None and proven[0] > size
+    if not opens and current(session) is None:
         return None  # the common case: no lock, no write
     rec = current(session, lock=True)
     if rec is None:
-        if known <= size:
+        if proven is None or proven[0] <= size:
             return None
         rec = _open(
             session,
-            known,
-            f"A commune has verified a checkpoint of {known} records, but this hub's log holds "
-            f"{size}: the database is older than what communes witnessed (restored from a "
-            "backup?).",
+            proven[0],
+            f"A commune has verified a checkpoint of {proven[0]} records signed by this hub, "
+            f"but this hub's log holds {size}: the database is older than what communes "
+            "witnessed (restored from a backup?).",
             clock,
         )
-    rec.target = max(rec.target, known)
-    rec.reported[node_id] = max(known, rec.reported.get(node_id, 0))
+    if proven is not None and proven[0] > size:
+        rec.target = max(rec.target, proven[0])
+        proven_root(session, *proven)
+    rec.reported[node_id] = max(min(known, rec.target), rec.reported.get(node_id, 0))
     _save(session, rec)
     return maybe_close(session, rec, clock=clock)
 
@@ -157,11 +166,49 @@ def waiting_for(session: Session, rec: Recovery) -> list[str]:
     return sorted(n for n in active if n not in rec.reported)
 
 
+def unknown_communes(session: Session, rec: Recovery) -> list[str]:
+    """What the administrator is told of communes this database does not know: those that
+    re-introduced themselves since the recovery opened, and — when every known commune has
+    reported but records are still missing — that one may still have to come back."""
+    back = session.scalars(
+        select(Alert.node_id).where(
+            Alert.kind == "node_reintroduced",
+            Alert.created_at >= datetime.fromisoformat(rec.opened_at),
+        )
+    ).all()
+    out = [f"  re-introduced itself (unknown to this database): {n}" for n in back]
+    if not waiting_for(session, rec) and translog.current_size(session) < rec.target:
+        out.append(
+            "  every commune this database knows has reported, yet records are still missing: "
+            "a commune this database does not know (enrolled after the backup was taken) may "
+            "still have to come back; it re-introduces itself at its next sync with the "
+            "enrolment this hub signed (docs/operations.md)."
+        )
+    return out
+
+
 def maybe_close(session: Session, rec: Recovery, *, clock: Clock) -> Recovery | None:
     if translog.current_size(session) < rec.target or waiting_for(session, rec):
         return rec
     close(session, clock=clock, why="every commune has reported and the log is whole again")
     return None
+
+
+def close_early(
+    session: Session, rec: Recovery, *, hub: HubIdentity, reason: str, by: str, clock: Clock
+) -> LogBreak:
+    """The administrator ends the recovery before the log is whole: what is given up is
+    declared in a signed log break (:mod:`logbreak`), the recovery closes, and it stays
+    closed — a commune's proof of a checkpoint the break gave up reopens nothing."""
+    brk = logbreak.declare(session, hub=hub, target=rec.target, reason=reason, by=by, clock=clock)
+    close(
+        session,
+        clock=clock,
+        why=f"closed by the administrator {by}: {reason}. Checkpoints larger than "
+        f"{brk.kept_size} signed before {brk.at.isoformat(timespec='seconds')} are given up "
+        "(a declared log break, signed; communes that verified one are told and go on)",
+    )
+    return brk
 
 
 def close(session: Session, *, clock: Clock, why: str) -> None:

@@ -21,7 +21,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from central_hub.models import Alert, LogRecord, Node, RefillRecord, RefillRoot
-from central_hub.services import feed, ingest, nodes, recovery, translog
+from central_hub.services import feed, ingest, logbreak, nodes, recovery, translog
 from central_hub.services.identity import Clock, HubIdentity
 from common import keys, merkle, protocol, record, refill_order
 from common.errors import DossierError
@@ -134,14 +134,22 @@ def _stage(session: Session, offer: Offer, *, node_id: str, hub: HubIdentity, cl
     size = translog.current_size(session)
     public = keys.public_from_hex(hub.public_hex)
 
-    def checkpoint(raw: bytes) -> tuple[int, bytes]:
+    def checkpoint(raw: bytes) -> tuple[int, bytes] | None:
+        """Size and root, or None for a checkpoint a declared break gave up (the log does
+        not go back to it: what it held was sent again afterwards)."""
         cp = protocol.checkpoint_of(raw, public, origin=hub.origin)
+        if logbreak.covering(session, cp) is not None:
+            return None
         return int(cp["size"]), bytes.fromhex(str(cp["root"]))
 
-    if offer.anchor is not None:
-        recovery.proven_root(session, *checkpoint(offer.anchor))
+    anchor = checkpoint(offer.anchor) if offer.anchor is not None else None
+    if anchor is not None:
+        recovery.proven_root(session, *anchor)
     for i, (cp_raw, first, frontier, raws) in enumerate(offer.ranges):
-        cp_size, root = checkpoint(cp_raw)
+        proven = checkpoint(cp_raw)
+        if proven is None:
+            continue
+        cp_size, root = proven
         try:
             protocol.verify_batch_inclusion(
                 first_leaf=first, frontier=frontier, leaves=raws, root=root, size=cp_size

@@ -103,6 +103,9 @@ def checkpoint_body(*, origin: str, size: int, root: bytes, now: datetime) -> di
 def sign_checkpoint(
     session: Session, *, hub: HubIdentity, size: int, root: bytes, now: datetime
 ) -> Checkpoint:
+    from central_hub.services import logbreak
+
+    now = logbreak.later_than_breaks(session, now)
     body = checkpoint_body(origin=hub.origin, size=size, root=root, now=now)
     signed = protocol.sign_statement(protocol.CHECKPOINT_PREFIX, body, hub.key)
     cp = Checkpoint(size=size, root=root.hex(), signed=signed, created_at=now)

@@ -53,8 +53,15 @@ _REPORT = [
         "name": "known",
         "in": "query",
         "schema": {"type": "integer", "minimum": 0, "maximum": 2**53},
-        "description": "size of the newest hub checkpoint the node verified (0: none); "
-        "larger than the hub's log raises a log_behind_witness alert and opens a log recovery",
+        "description": "size of the newest hub checkpoint the node verified (0: none); a "
+        "claim: only with that checkpoint as evidence (header X-Known-Checkpoint) does a size "
+        "larger than the hub's log raise a log_behind_witness alert and open a log recovery",
+    },
+    {
+        "name": "X-Known-Checkpoint",
+        "in": "header",
+        "schema": {"type": "string", "format": "byte"},
+        "description": "version 2 of the report: the hub-signed checkpoint of size known",
     },
 ]
 
@@ -202,6 +209,35 @@ def openapi_document() -> dict[str, Any]:
                         },
                     },
                     "responses": {"201": _json_ok("enrolled"), "400": _ERROR, "403": _ERROR},
+                }
+            },
+            "/sync/v1/enrolment": {
+                "get": {
+                    "summary": "The hub's signed enrolment of this node (kept by the node)",
+                    "security": _SIGNED,
+                    "responses": {"200": _json_ok("{enrolment}"), **errors},
+                }
+            },
+            "/sync/v1/reintroduce": {
+                "post": {
+                    "summary": "A node the hub no longer knows presents the enrolment the hub "
+                    "signed, with its key's proof (not a signed request)",
+                    "requestBody": {
+                        "required": True,
+                        "content": {
+                            "application/json": {
+                                "schema": {
+                                    "type": "object",
+                                    "required": ["enrolment", "proof"],
+                                    "properties": {
+                                        "enrolment": {"type": "string", "format": "byte"},
+                                        "proof": {"type": "string", "format": "byte"},
+                                    },
+                                }
+                            }
+                        },
+                    },
+                    "responses": {"200": _json_ok("node re-created"), "400": _ERROR, "403": _ERROR},
                 }
             },
             "/sync/v1/status": {

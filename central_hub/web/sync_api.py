@@ -16,12 +16,23 @@ from werkzeug.exceptions import BadRequest, UnsupportedMediaType
 
 from central_hub import journal
 from central_hub.models import Node
-from central_hub.services import feed, ingest, nodes, recovery, requests, translog, witness
+from central_hub.services import (
+    feed,
+    ingest,
+    logbreak,
+    nodes,
+    recovery,
+    requests,
+    translog,
+    witness,
+)
 from central_hub.services import refill as refill_service
+from central_hub.services import reintroduce as reintroduce_service
 from central_hub.web.auth import csrf
 from central_hub.web.context import clock, database, hub_identity
 from central_hub.web.openapi import openapi_document
 from common import canonical, protocol
+from common.errors import DossierError
 
 bp = Blueprint("sync", __name__, url_prefix="/sync/v1")
 csrf.exempt(bp)
@@ -78,8 +89,19 @@ def _authenticate() -> None:
         )
         known = _int_arg("known", None, 0, 2**53)
         if known is not None:  # a node that reports counts as heard from by a recovery
-            witness.check_witnessed_size(session, node_id=node.node_id, known=known, clock=clock())
-            rec = recovery.note_witness(session, node_id=node.node_id, known=known, clock=clock())
+            claim = witness.weigh_known(
+                session,
+                node_id=node.node_id,
+                known=known,
+                evidence=_known_evidence(),
+                hub=hub_identity(),
+                clock=clock(),
+            )
+            if claim.given_up is not None:
+                g.log_break = logbreak.answer(claim.given_up)
+            rec = recovery.note_witness(
+                session, node_id=node.node_id, known=known, proven=claim.proven, clock=clock()
+            )
         else:
             rec = recovery.current(session)
         if rec is not None and current_app.extensions.get("journal_staged") != rec.opened_at:
@@ -106,6 +128,18 @@ def _authenticate() -> None:
         then=report,
     )
     g.key = request.headers["X-Key"]
+
+
+def _known_evidence() -> bytes | None:
+    """Version 2 of the ``known`` report: the hub-signed checkpoint of that size (base64,
+    header ``X-Known-Checkpoint``). Anything unreadable counts as no evidence."""
+    raw = request.headers.get(protocol.KNOWN_CHECKPOINT_HEADER)
+    if not raw or len(raw) > 2048:
+        return None
+    try:
+        return protocol.unb64(raw, protocol.KNOWN_CHECKPOINT_HEADER)
+    except DossierError:
+        return None
 
 
 def _checkpoint_json(cp: Any) -> dict[str, Any] | None:
@@ -174,8 +208,41 @@ def enrol() -> Any:
             "origin": hub.origin,
             "level": hub.level,
             "hub_name": hub.name,
+            # kept by the node: it re-introduces itself to a hub restored from an older backup
+            "enrolment": protocol.b64(reintroduce_service.statement(node, result.key, hub=hub)),
         }
     return jsonify(answer), 201
+
+
+@bp.get("/enrolment")
+def enrolment() -> Any:
+    """The hub's signed enrolment of the requesting node (for nodes enrolled before the
+    enrolment answer carried it)."""
+    _authenticate()
+    with database().read() as session:
+        signed = reintroduce_service.of_node(session, g.node.node_id, hub=hub_identity())
+    return jsonify({"enrolment": protocol.b64(signed)})
+
+
+@bp.post("/reintroduce")
+def reintroduce() -> Any:
+    """A node this hub does not know presents the enrolment this hub signed (its database
+    was put back from a backup older than the enrolment). Not a signed request: the node is
+    unknown; it proves it holds the enrolled key by signing the statement's hash."""
+    raw = request.get_data(cache=True)
+    body = request.get_json(silent=True) if canonical.nesting_depth(raw) <= 2 else None
+    if not isinstance(body, dict):
+        raise BadRequest("send a JSON object with enrolment and proof")
+    enrolled = protocol.unb64(body.get("enrolment"), "enrolment")
+    proof = protocol.unb64(body.get("proof"), "proof")
+    if len(enrolled) > 4096 or len(proof) != 64:
+        raise BadRequest("enrolment or proof has the wrong length")
+    with database().write() as session:
+        node = reintroduce_service.reintroduce(
+            session, enrolment=enrolled, proof=proof, hub=hub_identity(), clock=clock()
+        )
+        answer = {"node_id": node.node_id, "state": node.state, "head_seq": node.head_seq}
+    return jsonify(answer)
 
 
 @bp.get("/status")
@@ -195,6 +262,7 @@ def status() -> Any:
                 "time": int(clock()().timestamp()),
                 "checkpoint": _checkpoint_json(cp),
                 "recovery": _recovery_json(session),
+                **({"log_break": g.log_break} if g.get("log_break") else {}),
             }
         )
 

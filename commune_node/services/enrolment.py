@@ -98,4 +98,22 @@ def enrol(
         for k in ("hub_id", "hub_public_key", "origin", "level", "hub_name"):
             set_setting(session, k, str(answer[k]))
         set_setting(session, "hub_url", hub_url)
+        keep_statement(session, hub_public, answer, origin=str(answer["origin"]))
     return dict(answer)
+
+
+def keep_statement(
+    session: Any, hub_public: keys.PublicKey, answer: dict[str, Any], *, origin: str
+) -> bool:
+    """Keep the hub's signed enrolment of this node when the hub gave one and it verifies:
+    it is what lets this node re-introduce itself to a hub whose database was put back from
+    a backup older than the enrolment (docs/sync-protocol.md, "Enrolment")."""
+    raw = answer.get("enrolment")
+    if not isinstance(raw, str):
+        return False
+    try:
+        protocol.enrolment_of(protocol.unb64(raw, "enrolment"), hub_public, origin=origin)
+    except DossierError:
+        return False
+    set_setting(session, "enrolment", raw)
+    return True

@@ -69,12 +69,13 @@ class Client:
         *,
         content_type: str = "",
         content_encoding: str = "",
+        headers: dict[str, str] | None = None,
     ) -> Any:
         for attempt in range(2):
             with self.db.read() as session:
                 offset = int(get_setting(session, "clock_offset", "0") or 0)
             ts = int(self.clock().timestamp()) + offset
-            headers = protocol.sign_request(
+            sent = protocol.sign_request(
                 self.request_key or self.identity.key,
                 method=method,
                 path=path,
@@ -83,15 +84,16 @@ class Client:
                 nonce=secrets.token_hex(16),
                 node=self.identity.node_id,
             )
+            sent.update(headers or {})
             if content_type:
-                headers["Content-Type"] = content_type
+                sent["Content-Type"] = content_type
             if content_encoding:
-                headers["Content-Encoding"] = content_encoding
+                sent["Content-Encoding"] = content_encoding
             with self.db.read() as session:
                 cosignature = get_setting(session, "pending_cosignature")
             if cosignature:
-                headers["X-Cosignature"] = cosignature
-            resp = self.transport.request(method, path, body=body, headers=headers)
+                sent["X-Cosignature"] = cosignature
+            resp = self.transport.request(method, path, body=body, headers=sent)
             if cosignature and resp.status < 400:
                 with self.db.write() as session:
                     if get_setting(session, "pending_cosignature") == cosignature:

@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session
 from common import keys, protocol, record
 from common_io.database import Database
 from commune_node.models import DeadLetter, Event, Receipt
-from commune_node.services import inbound, notify_sync, refill, witness
+from commune_node.services import inbound, notify_sync, refill, reintroduce, witness
 from commune_node.services.hublink import Client, HubLink, SyncRefused, hub_link, refused
 from commune_node.services.identity import Clock, NodeIdentity, get_setting, set_setting
 from commune_node.transport import LinkError, Transport
@@ -110,23 +110,46 @@ def _report_query(db: Database) -> str:
 
 
 def _status(
-    db: Database, client: Client, link: HubLink, result: SyncResult, *, _rebuilding: bool = False
+    db: Database,
+    client: Client,
+    link: HubLink,
+    result: SyncResult,
+    *,
+    _rebuilding: bool = False,
+    _reintroduced: bool = False,
 ) -> int:
-    resp = client.call("GET", f"/sync/v1/status?{_report_query(db)}")
+    try:
+        resp = client.call(
+            "GET", f"/sync/v1/status?{_report_query(db)}", headers=witness.known_evidence(db)
+        )
+    except SyncRefused as exc:
+        # a hub put back from a backup older than our enrolment: show it the enrolment
+        # it signed, then go on (it gives everything back through the usual paths)
+        if exc.code != "unknown_node" or _reintroduced or not reintroduce.reintroduce(db, client):
+            raise
+        return _status(db, client, link, result, _reintroduced=True)
+    reintroduce.ensure_statement(db, client, link)
     body = resp.json()
     hub_head = int(body["head_seq"])
+    # The hub's administrator gave up the checkpoint we verified (a declared break): verify
+    # the hub's statement, tell the officers once, and go on from what it kept.
+    broke = bool(body.get("log_break")) and witness.adopt_break(
+        db, client, link, body["log_break"], hub_head=hub_head
+    )
     if body.get("recovery") and not _rebuilding:
         # The hub was restored from a backup and rebuilds its log: give back what we hold
         # of what it lost, then look again at where it stands.
         refill.give_back_after_restore(db, client, body["recovery"], head_seq=hub_head)
-        return _status(db, client, link, result, _rebuilding=True)
+        return _status(db, client, link, result, _rebuilding=True, _reintroduced=_reintroduced)
     if body.get("recovery") and hub_head < acked_seq_of(db):
         # What we gave back waits for other communes' records before it: not synced yet.
         raise refused(refill.recovery_refusal(), 409)
     result.hub_head = hub_head
     with db.write() as session:
         acked = acked_seq(session)
-        if hub_head < acked:
+        if (
+            hub_head < acked and not broke and not _reintroduced
+        ):  # after a break, its alarm says it already
             inbound.alarm(
                 session,
                 "hub_rollback",

@@ -37,6 +37,78 @@ def known_checkpoint(db: Database) -> tuple[int, str]:
         )
 
 
+def known_evidence(db: Database) -> dict[str, str]:
+    """Version 2 of the ``known`` report: the hub-signed checkpoint we verified, which alone
+    lets a hub restored from a backup know it is behind (a bare size proves nothing)."""
+    with db.read() as session:
+        anchor = get_setting(session, "anchor_checkpoint") or ""
+    return {protocol.KNOWN_CHECKPOINT_HEADER: anchor} if anchor else {}
+
+
+def adopt_break(
+    db: Database, client: Client, link: HubLink, answer: dict[str, Any], *, hub_head: int
+) -> bool:
+    """The hub says the checkpoint we verified was given up by a declared log break. Check
+    the hub signed the break, that it covers our checkpoint, and the checkpoint the log
+    goes on from; then adopt that one as our anchor (our pending cosignature of a given-up
+    checkpoint is dropped) and raise one alarm. Returns whether we adopted it; a statement
+    that does not verify stops the sync like any failed proof."""
+    now = client.clock()
+    try:
+        signed = protocol.unb64(answer.get("statement"), "log_break.statement")
+        brk = protocol.log_break_of(signed, link.public, origin=link.origin)
+        kept_raw = protocol.unb64(answer.get("kept"), "log_break.kept")
+        kept = protocol.checkpoint_of(kept_raw, link.public, origin=link.origin)
+        if (kept["size"], kept["root"]) != (brk["kept"]["size"], brk["kept"]["root"]):
+            raise merkle.ProofError("the kept checkpoint is not the one the break names")
+    except (DossierError, ValueError, KeyError) as exc:
+        _proof_failed(db, now, f"the hub's log break does not verify: {exc}", cause=exc)
+    with db.read() as session:
+        mine = get_setting(session, "anchor_checkpoint") or ""
+    if not mine:
+        return False
+    ours = protocol.checkpoint_of(protocol.unb64(mine, "anchor"), link.public, origin=link.origin)
+    if not protocol.break_covers(brk, ours):
+        return False  # not ours to adopt: the usual checks decide
+    with db.write() as session:
+        set_setting(session, "anchor_size", str(kept["size"]))
+        set_setting(session, "anchor_root", str(kept["root"]))
+        set_setting(session, "anchor_checkpoint", protocol.b64(kept_raw))
+        set_setting(session, "pending_cosignature", "")
+        set_setting(session, "log_break", protocol.b64(signed))
+        acked = int(get_setting(session, "acked_seq", "0") or 0)
+        resend = (
+            f"its records {hub_head + 1} to {acked}, which the hub no longer holds, are sent "
+            "again now; the ones before are safe at the hub"
+            if hub_head < acked
+            else "the hub holds every record this node has a receipt for"
+        )
+        resend_vi = (
+            f"các bản ghi từ số {hub_head + 1} đến {acked} cấp trên không còn giữ được gửi "
+            "lại ngay; các bản ghi trước đó vẫn an toàn"
+            if hub_head < acked
+            else "cấp trên còn giữ mọi bản ghi đã có biên nhận"
+        )
+        inbound.alarm(
+            session,
+            "log_break",
+            f"The hub's administrator ({brk['by']}) closed the rebuilding of the hub's log on "
+            f"{brk['time']} before it was whole, for this reason: {brk['reason']}. The "
+            f"checkpoint this node had verified ({ours['size']} records) was given up: the "
+            f"hub's log goes on from {kept['size']} records, and the hub signed that it did "
+            f"so. Nothing of this node is lost: {resend}. Sync goes on; nothing to do at the "
+            "desk. Keep this notice and tell the inspectorate: an audit shows this break as "
+            "declared (declared_break).",
+            f"Quản trị viên cấp trên ({brk['by']}) đã dừng việc dựng lại nhật ký lúc "
+            f"{brk['time']} khi chưa đầy đủ, lý do: {brk['reason']}. Điểm kiểm tra máy này "
+            f"đã xác nhận ({ours['size']} bản ghi) bị bỏ; nhật ký cấp trên tiếp tục từ "
+            f"{kept['size']} bản ghi, có chữ ký của cấp trên. Không mất dữ liệu: {resend_vi}. "
+            "Đồng bộ tiếp tục, không cần thao tác. Hãy lưu thông báo này và báo thanh tra.",
+            now,
+        )
+    return True
+
+
 def witness(
     db: Database,
     client: Client,

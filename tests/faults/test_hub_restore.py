@@ -8,14 +8,15 @@ import contextlib
 import io
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from central_hub import loghead
 from central_hub.cli import main as hub_cli
-from central_hub.models import Alert, Checkpoint, HubDossier, RefillRecord
+from central_hub.models import Alert, Checkpoint, HubDossier, LogBreak, RefillRecord
 from central_hub.services import export, processing, recovery, translog
 from common import keys, protocol
 from common.audit import verify_bundle
@@ -282,41 +283,78 @@ def test_hub_records_the_nodes_pulled_are_given_back(site: Site, tmp_path: Path)
     assert sync(a).pushed == 1
 
 
-def test_an_administrator_can_close_a_recovery_a_lost_commune_blocks(
-    site: Site, tmp_path: Path
-) -> None:
-    """b never comes back: the recovery waits for it until the administrator closes it,
-    with a reason; then a's records go in at once."""
+def _close(site: Site, *args: str) -> Any:
+    instance = str(Path(site.hub.app.instance_path))
+    env = {"CENTRAL_HUB_DATABASE_URL": _url(site)}
+    return CliRunner(env=env).invoke(hub_cli, ["--instance", instance, "log-recovery", *args])
+
+
+def _alarms(n: Node) -> list[str]:
+    with node_db.read_session(n.app) as s:
+        return [x.kind for x in s.scalars(select(Alarm))]
+
+
+def test_an_early_close_sticks_and_is_a_declared_break(site: Site, tmp_path: Path) -> None:
+    """b is lost for a while: the administrator closes the recovery. The close sticks when
+    b comes back with the larger checkpoint it verified (it used to reopen the recovery and
+    stop every commune again); b verifies the hub's signed break, raises one alarm, sends
+    again what the hub lost and goes on; the auditor sees a declared break, not a fork."""
     a = site.node("a", "000.00.12.H26")
     b = site.node("b", "000.00.13.H26")
     _restore_hub_from_an_earlier_backup(site, tmp_path, a, b)
+    b_saw = _anchor_checkpoint(b)
     take_in(a)
     with pytest.raises(SyncRefused):
         sync(a)
-    instance = str(Path(site.hub.app.instance_path))
-    env = {"CENTRAL_HUB_DATABASE_URL": _url(site)}
-    shown = CliRunner(env=env).invoke(hub_cli, ["--instance", instance, "log-recovery"])
+    shown = _close(site)
     assert shown.exit_code == 0, shown.output
     assert "Log recovery open" in shown.output and f"waiting for {node_id(b)}" in shown.output
-    refused = CliRunner(env=env).invoke(
-        hub_cli, ["--instance", instance, "log-recovery", "--close"]
-    )
+    refused = _close(site, "--close")
     assert refused.exit_code != 0 and "--reason" in refused.output
+    anonymous = _close(site, "--close", "--reason", "b burnt")
+    assert anonymous.exit_code != 0 and "--by" in anonymous.output
     assert _recovering(site)
-    closed = CliRunner(env=env).invoke(
-        hub_cli, ["--instance", instance, "log-recovery", "--close", "--reason", "b burnt"]
-    )
+    closed = _close(site, "--close", "--reason", "b burnt", "--by", "admin")
     assert closed.exit_code == 0, closed.output
+    assert "Declared log break" in closed.output
     assert not _recovering(site)
     site.hub.app.extensions.pop("loghead_checked", None)  # a restart: no new recovery opens
-    assert sync(a).pushed == 1 and acked(a) == 5
-    with site.hub.db.read() as s:
-        assert any("b burnt" in x.message for x in s.scalars(select(Alert)))
-    # The loss shows: against the checkpoint b verified, the new log is another history.
+    assert sync(a).pushed == 1 and acked(a) == 5  # a's record takes a leaf b had verified
+    # b comes back: its proof of the larger checkpoint reopens nothing
+    take_in(b)
+    assert sync(b).pushed == 4  # its records 2..4 the hub lost are sent again, and 5
+    assert not _recovering(site)
+    assert acked(b) == 5 and [r.seq for r in hub_records(site.hub, node_id(b))] == [1, 2, 3, 4, 5]
+    sync(b)
+    sync(a)
+    alarms = _alarms(b)
+    assert alarms.count("log_break") == 1, alarms
+    assert "proof_failed" not in alarms and "hub_rollback" not in alarms
     with node_db.read_session(b.app) as s:
-        b_saw = protocol.unb64(get_setting(s, "anchor_checkpoint"), "checkpoint")
+        told = next(x for x in s.scalars(select(Alarm)) if x.kind == "log_break")
+    assert "admin" in told.message and "b burnt" in told.message and "sent again" in told.message
+    assert "proof_failed" not in _alarms(a)
+    with site.hub.db.read() as s:
+        messages = [
+            x.message for x in s.scalars(select(Alert).where(Alert.kind == "log_recovered"))
+        ]
+        assert any("b burnt" in m and "admin" in m for m in messages)
+        sizes = [cp.size for cp in s.scalars(select(Checkpoint))]
+    # The auditor, with the checkpoint b verified before the restore: a declared break
     found = _audit(site, b_saw, []).by_class
-    assert {"inconsistent_checkpoint", "unlinked_checkpoint"} & set(found), found
+    assert "declared_break" in found, found
+    assert not {"inconsistent_checkpoint", "unlinked_checkpoint", "anchor_missing"} & set(found)
+    # Without the hub's declaration, the same loss is a fork the auditor reports
+    with site.hub.db.write() as s:
+        s.execute(delete(LogBreak))
+    found = _audit(site, b_saw, sizes).by_class
+    assert "declared_break" not in found
+    assert {"inconsistent_checkpoint", "unlinked_checkpoint", "anchor_missing"} & set(found), found
+
+
+def _anchor_checkpoint(n: Node) -> bytes:
+    with node_db.read_session(n.app) as s:
+        return protocol.unb64(get_setting(s, "anchor_checkpoint"), "checkpoint")
 
 
 def test_a_refill_with_a_false_proof_is_refused_and_nothing_is_kept(
@@ -494,3 +532,66 @@ def test_the_first_page_after_a_restart_opens_the_recovery_before_an_officer_act
     assert officer.get("/").status_code == 200
     sync(a)
     assert not _recovering(site) and hub_count(site.hub, node_id(a)) == 3
+
+
+def test_a_commune_the_restored_hub_does_not_know_introduces_itself_again(
+    site: Site, tmp_path: Path
+) -> None:
+    """The backup is older than c's enrolment: the restored hub answers ``unknown_node``.
+    c shows the enrolment the hub signed (a node enrolled before the enrolment answer
+    carried it fetched it at its next sync), the hub re-creates it, c gives its records
+    back and the recovery closes; everyone goes on syncing."""
+    a = site.node("a", "000.00.12.H26")
+    take_in(a)
+    sync(a)
+    backup = _backup(site, tmp_path)
+    c = site.node("c", "000.00.14.H26", commune="Xã Ngọc Linh")
+    with node_db.write_session(c.app) as s:
+        set_setting(s, "enrolment", "")  # as a node enrolled by an older hub
+    take_in(c)
+    take_in(c)
+    sync(c)
+    with node_db.read_session(c.app) as s:
+        assert get_setting(s, "enrolment")  # fetched from the hub and kept
+    take_in(a)
+    sync(a)
+    _restore(site, tmp_path, backup)
+    take_in(a)
+    with pytest.raises(SyncRefused) as info:
+        sync(a)  # a gives back its own; c's lost records come before its new one
+    assert info.value.code == "log_recovering"
+    shown = _close(site)
+    assert "0 active communes not heard from" in shown.output
+    assert "a commune this database does not know" in shown.output
+    sync(c)  # unknown_node → c re-introduces itself and gives back its records
+    assert not _recovering(site)
+    assert [r.seq for r in hub_records(site.hub, node_id(c))] == [1, 2]
+    alarms = _alarms(c)
+    assert alarms.count("hub_reintroduced") == 1, alarms
+    assert "proof_failed" not in alarms and "hub_rollback" not in alarms
+    with site.hub.db.read() as s:
+        alerts = [(x.kind, x.node_id) for x in s.scalars(select(Alert))]
+    assert ("node_reintroduced", node_id(c)) in alerts
+    assert sync(a).pushed == 1 and acked(a) == 3
+    take_in(c)
+    assert sync(c).pushed == 1 and acked(c) == 3
+    assert _alarms(c).count("hub_reintroduced") == 1
+
+
+def test_an_enrolment_the_hub_never_signed_reintroduces_nothing(site: Site, tmp_path: Path) -> None:
+    """A node cannot make itself known to a hub with an enrolment statement it made up."""
+    a = site.node("a", "000.00.12.H26")
+    with a.app.app_context():
+        ident = node_identity()
+    body = protocol.enrolment_body(origin=site.hub.identity.origin, node=ident.node_id,
+                                   public_key=keys.public_bytes(ident.key).hex(),
+                                   agency_code="000.00.19.H26", commune_name="x",
+                                   time="2026-12-01T00:00:00+00:00")  # fmt: skip
+    forged = protocol.sign_statement(protocol.ENROLMENT_PREFIX, body, ident.key)
+    proof = keys.sign(ident.key, protocol.reintroduce_message(forged))
+    r = a.app.config["SYNC_TRANSPORT"]().request(
+        "POST", "/sync/v1/reintroduce",
+        body=json.dumps({"enrolment": protocol.b64(forged), "proof": protocol.b64(proof)}).encode(),
+        headers={"Content-Type": "application/json"},
+    )  # fmt: skip
+    assert r.status == 403 and r.json()["error"]["code"] == "enrol_refused"
