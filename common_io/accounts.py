@@ -8,6 +8,7 @@ cookie stops working the moment the change commits.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Protocol
 
 from sqlalchemy import Table
@@ -89,6 +90,26 @@ def change_password(
     errors.raise_if_any()
     account.password_hash = hash_password(new)
     web_sessions.end_all(session, sessions, account.id, keep=keep)
+
+
+def change_password_from_form(
+    session: Session,
+    sessions: Table,
+    account: Account,
+    form: Mapping[str, str],
+    *,
+    keep: str | None,
+) -> None:
+    """:func:`change_password` with the fields of the "Change password" page."""
+    change_password(
+        session,
+        sessions,
+        account,
+        current=form.get("current_password", "")[:MAX_PASSWORD],
+        new=form.get("new_password", "")[:1000],
+        confirm=form.get("confirm_password", "")[:1000],
+        keep=keep,
+    )
 
 
 def reset_password(session: Session, sessions: Table, account: Account, new: str) -> int:

@@ -112,15 +112,8 @@ def change_password() -> Any:
         with database().write() as db:
             user = db.get(HubUser, g.user.id)
             assert user is not None
-            accounts.change_password(
-                db,
-                WEB_SESSION,
-                user,
-                current=request.form.get("current_password", "")[:200],
-                new=request.form.get("new_password", "")[:1000],
-                confirm=request.form.get("confirm_password", "")[:1000],
-                keep=web_sessions.current_token(),
-            )
+            keep = web_sessions.current_token()
+            accounts.change_password_from_form(db, WEB_SESSION, user, request.form, keep=keep)
     except ValidationError as exc:
         errors: dict[str, list[tuple[str, str]]] = {}
         for p in exc.problems:

@@ -115,15 +115,8 @@ def change_password() -> Any:
         with write_session() as db:
             officer = db.get(Officer, g.officer.id)
             assert officer is not None
-            accounts.change_password(
-                db,
-                WEB_SESSION,
-                officer,
-                current=request.form.get("current_password", "")[:200],
-                new=request.form.get("new_password", "")[:1000],
-                confirm=request.form.get("confirm_password", "")[:1000],
-                keep=web_sessions.current_token(),
-            )
+            keep = web_sessions.current_token()
+            accounts.change_password_from_form(db, WEB_SESSION, officer, request.form, keep=keep)
     except ValidationError as exc:
         return render_template("password.html", errors=errors_by_field(exc.problems)), 400
     flash(_("Password changed. Your other sessions have ended."), "success")
