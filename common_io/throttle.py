@@ -29,6 +29,7 @@ from sqlalchemy import Column, Integer, MetaData, String, Table, case, delete, l
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from common_io.clock import system_clock
 from common_io.database import Database
 from common_io.sqlite import UTCDateTime
 
@@ -135,7 +136,9 @@ def init_app(app: Flask, table: Table) -> None:
     app.config.setdefault("LOGIN_ADDRESS_ATTEMPTS", 20)
     app.config.setdefault("STATUS_LOOKUP_ATTEMPTS", 10)
     app.config.setdefault("STATUS_LOOKUP_WINDOW", 600)
-    app.extensions["throttle"] = Throttle(app.extensions["db"], table, app.extensions["clock"])
+    # The computer's own time, not the records' ``CLOCK`` (which may be set or moved on purpose).
+    clock = app.config.get("SESSION_CLOCK") or system_clock
+    app.extensions["throttle"] = Throttle(app.extensions["db"], table, clock)
 
 
 def _throttle() -> Throttle:

@@ -25,6 +25,7 @@ from flask import Flask, current_app, session
 from sqlalchemy import Column, Integer, MetaData, String, Table, delete, insert, select
 from sqlalchemy.orm import Session
 
+from common_io.clock import system_clock
 from common_io.database import Database
 from common_io.sqlite import UTCDateTime
 
@@ -105,7 +106,9 @@ def _db() -> Database:
 
 
 def _now() -> datetime:
-    clock: Callable[[], datetime] = current_app.extensions["clock"]
+    """The computer's own time, not the app's ``CLOCK``: that one is the records' time (it
+    may be set or moved on purpose); how long a log-in lasts is a matter of this computer."""
+    clock: Callable[[], datetime] = current_app.config.get("SESSION_CLOCK") or system_clock
     return clock()
 
 
