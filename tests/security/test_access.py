@@ -77,8 +77,9 @@ HUB_SIGNED = {
     "sync.inclusion",
     "sync.consistency",
     "sync.pull",
+    "sync.enrolment",
 }
-HUB_OPEN = {"sync.openapi", "sync.hello", "sync.enrol"}
+HUB_OPEN = {"sync.openapi", "sync.hello", "sync.enrol", "sync.reintroduce"}
 
 
 def _args(code: str) -> dict[str, Any]:
