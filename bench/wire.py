@@ -36,7 +36,6 @@ from commune_node import db as node_db
 from commune_node.services import sync as node_sync
 from commune_node.services.enrolment import enrol
 from commune_node.services.identity import set_setting
-from commune_node.services.keyring import request_key
 from commune_node.transport import HttpTransport, LinkError, Response, Transport
 from commune_node.web.context import node_identity
 
@@ -124,15 +123,12 @@ def point_at(app: Flask, url: str) -> None:
 def sync(app: Flask, transport: Transport) -> node_sync.SyncResult:
     """One sync run exactly as the scheduler runs it, with the node's default batch budget."""
     with app.app_context():
-        db = node_db.database(app)
-        with db.read() as session:
-            signer = request_key(session, Path(app.instance_path), node_identity())
         return node_sync.sync_once(
-            db,
+            node_db.database(app),
             identity=node_identity(),
             transport=transport,
             clock=app.extensions["clock"],
-            request_key=signer,
+            instance=Path(app.instance_path),
         )
 
 

@@ -212,29 +212,36 @@ def enrol_code(ctx: click.Context, commune: str, agency_code: str, hours: int) -
 
 @main.command("revoke-key")
 @click.option("--node", "node_id", required=True, help="Node id (32 hex digits).")
-@click.option("--key", "key_id", help="Key id; default: the node's current key.")
+@click.option(
+    "--key",
+    "key_id",
+    help="Revoke only this key (32 hex digits); default: every key the node ever had.",
+)
 @click.option(
     "--last-valid-seq",
     required=True,
     type=int,
-    help="Last record signed by this key that stays valid.",
+    help="The node's last record that stays valid; nothing signed after it is accepted.",
 )
 @click.option("--reason", required=True, help="Why, for the record.")
 @click.pass_context
 def revoke_key(
     ctx: click.Context, node_id: str, key_id: str | None, last_valid_seq: int, reason: str
 ) -> None:
-    """Revoke a node key: records it signed after --last-valid-seq are refused.
+    """Revoke a node's keys (a stolen laptop holds them all): records signed after
+    --last-valid-seq are refused, and the keys sign no request and no cosignature any more.
+    Every key of the node is revoked unless --key names one.
 
     \b
     Example:
         central-hub revoke-key --node 3f…a1 --last-valid-seq 1204 --reason "laptop stolen"
+        central-hub revoke-key --node 3f…a1 --key 9c…07 --last-valid-seq 880 --reason "leaked"
     """
     app = _app(ctx)
     try:
         with database_of(app).write() as session:
             hub = identity_service.load_identity(session, Path(app.instance_path))
-            publishing.revoke(
+            published = publishing.revoke_node(
                 session,
                 hub=hub,
                 node_id=node_id,
@@ -245,7 +252,11 @@ def revoke_key(
             )
     except DossierError as exc:
         _fail(exc)
-    click.echo(f"Key of node {node_id} revoked after seq {last_valid_seq}.")
+    for rec in published:
+        click.echo(
+            f"Key {rec.data['key']} of node {node_id} revoked after seq "
+            f"{rec.data['last_valid_seq']}."
+        )
 
 
 @main.command("log-recovery")

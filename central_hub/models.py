@@ -150,6 +150,18 @@ class Cosignature(Base):
     received_at: Mapped[datetime]
 
 
+class CosignatureAside(Base):
+    """A cosignature by a key the hub does not know yet (a node cosigns with its new key before
+    the push that carries the rotation record): kept, and checked once the key is known."""
+
+    __tablename__ = "cosignature_aside"
+    node_id: Mapped[str] = mapped_column(ForeignKey("node.node_id"), primary_key=True)
+    key_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    size: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    signed: Mapped[bytes] = mapped_column(LargeBinary)
+    received_at: Mapped[datetime]
+
+
 class Equivocation(Base):
     """Two validly signed records from one node at one sequence number: portable proof."""
 

@@ -41,6 +41,7 @@ from common.audit_report import (
     Report,
 )
 from common.audit_state import BundleError, timestamp
+from common.audit_witness import WitnessChecks
 from common.bundle_format import (
     FORMAT,
     BreakLine,
@@ -61,7 +62,7 @@ __all__ = ["BundleError", "Verifier", "inclusion_root", "verify_bundle"]
 _COUNTED = ("node", "key", "break", "checkpoint", "cosignature", "record")
 
 
-class Verifier(CheckpointChecks, RecordChecks):
+class Verifier(CheckpointChecks, RecordChecks, WitnessChecks):
     """Feed it the bundle's lines in order (:meth:`feed`), then call :meth:`finish`."""
 
     def feed(self, data: bytes) -> None:
@@ -79,12 +80,15 @@ class Verifier(CheckpointChecks, RecordChecks):
             if not isinstance(line, Header):
                 raise BundleError("line 1 is not a bundle header")
             self._header(line)
+            self.check_text(line)
             self.phase = 1
             return
         kind = line_kind(line)
         if self.phase == 3:
             return self.malformed(f"a {kind} line after the end line", "after_end")
         self.kinds[kind] += 1
+        if isinstance(line, NodeLine | KeyLine | EndLine):
+            self.check_text(line)
         if isinstance(line, RecordLine):
             if self.phase == 1:
                 self._open_log()
@@ -108,6 +112,7 @@ class Verifier(CheckpointChecks, RecordChecks):
 
     def _open_log(self) -> None:
         self.keybook.close_section(self.chains)
+        self.open_coverage()
         self.phase = 2
 
     def _header(self, h: Header) -> None:
@@ -155,7 +160,10 @@ class Verifier(CheckpointChecks, RecordChecks):
         if len(self.chains) >= self.policy.max_nodes:
             raise BundleError(f"more than {self.policy.max_nodes} chains")
         complete = line.chain == "complete"
-        self.chains[line.node] = Chain(line.node, complete, line.head_seq, line.name)
+        chain = Chain(line.node, complete, line.head_seq, line.name)
+        chain.agency_code = line.agency_code
+        self.chains[line.node] = chain
+        self.label_node(line)
 
     def _key(self, line: KeyLine) -> None:
         chain = self.chains.get(line.node)
@@ -180,7 +188,7 @@ class Verifier(CheckpointChecks, RecordChecks):
         if self.phase == 0:
             raise BundleError("the bundle is empty")
         if self.phase == 1:
-            self.keybook.close_section(self.chains)
+            self._open_log()
         if not self.ended:
             msg = "the bundle has no end line: it is cut short"
             self.emit(Finding(TRUNCATED, msg, line=self.n))
@@ -190,6 +198,10 @@ class Verifier(CheckpointChecks, RecordChecks):
         for chain in self.chains.values():
             chain_findings(chain, self.h.start, self.h.end, self.emit)
         self.period_edges()
+        self.coverage_findings()
+        self.trusted_cosignature()
+        self.head_findings()
+        self.label_findings()
         if self.trusted is not None and not self.trusted_seen and not self.trusted_given_up():
             msg = (
                 f"your checkpoint (size {self.trusted[0]}) is not in the bundle; ask for an "
@@ -221,6 +233,8 @@ class Verifier(CheckpointChecks, RecordChecks):
             {
                 "node": ch.node,
                 "name": ch.name,
+                "agency_code": ch.agency_code,
+                "agency_code_signed": ch.agency_confirmed,
                 "chain": "complete" if ch.complete else "partial",
                 "head_seq": ch.head_seq,
                 "records": ch.records,
@@ -242,15 +256,21 @@ def verify_bundle(
     trusted_checkpoint: bytes | None = None,
     hub_public_key: bytes | None = None,
     policy: Policy | None = None,
+    trusted_cosignature: tuple[str, bytes] | None = None,
 ) -> Report:
     """Verify a whole bundle, read line by line (rules in the module docstring).
 
     ``trusted_checkpoint``: a signed checkpoint statement the auditor obtained separately;
-    ``hub_public_key``: the raw 32-byte hub key the auditor pins. Raises :class:`BundleError`
-    when the input is not a usable bundle; everything else is a finding in the report.
+    ``hub_public_key``: the raw 32-byte hub key the auditor pins; ``trusted_cosignature``:
+    (node, signed cosignature) from the auditor's checkpoint file, if it holds one. Raises
+    :class:`BundleError` when the input is not a usable bundle; everything else is a
+    finding in the report.
     """
     verifier = Verifier(
-        policy or Policy(), trusted_checkpoint=trusted_checkpoint, hub_public_key=hub_public_key
+        policy or Policy(),
+        trusted_checkpoint=trusted_checkpoint,
+        hub_public_key=hub_public_key,
+        trusted_cosignature=trusted_cosignature,
     )
     for line in lines:
         verifier.feed(line)

@@ -130,6 +130,11 @@ class Chain:
     starts: list[int] = field(default_factory=list)
     records: int = 0
     offline: OfflineWindow | None = None
+    agency_code: str | None = None
+    agency_confirmed: int = 0  # verified records whose dossier code names the agency code
+    agency_conflicts: int = 0
+    agency_conflict: tuple[int, int, int, str, str] | None = None  # line, seq, leaf, id, code
+    heads: list[tuple[int, bytes, int]] = field(default_factory=list)  # cosigned seq, id, line
 
     # ---------------------------------------------------------- keys
 

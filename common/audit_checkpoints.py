@@ -9,13 +9,13 @@
   beyond the tolerance (``inconsistent_checkpoint``).
 * The auditor's own checkpoint must appear with the same root (``inconsistent_checkpoint``;
   never: ``unlinked_checkpoint``).
-* A cosignature is the node's signed ``{key, node, origin, root, size, time}`` by the key it
-  names, one of the node's keys (``bad_cosignature``; ``key`` may be absent, then any of the
-  node's keys), for a checkpoint in the bundle with the same root
-  (``inconsistent_checkpoint`` otherwise: the node saw a split view).
+* Cosignatures: ``common.audit_witness``.
 * The period's edges: the checkpoints of sizes ``start`` and ``end`` must be present
   (``unproven_checkpoint``); the start checkpoint must predate ``since`` and the first
   checkpoint after ``end`` must not predate ``until`` (``missing_start`` / ``missing_end``).
+  Without ``since`` the period starts at 0 (else ``missing_start``); without ``until`` it
+  ends at the newest valid checkpoint of the bundle (else ``missing_end``): a hub cannot
+  move a dropped tail "after the period".
 """
 
 from __future__ import annotations
@@ -24,22 +24,19 @@ import re
 from typing import Any
 
 from common import keys, protocol, record_fast
-from common.audit_chain import Chain
 from common.audit_report import (
     BAD_CHECKPOINT_SIGNATURE,
-    BAD_COSIGNATURE,
     DECLARED_BREAK,
     INCONSISTENT_CHECKPOINT,
     MALFORMED,
     MISSING_END,
     MISSING_START,
     REORDERED,
-    UNKNOWN_KEY,
     UNPROVEN_CHECKPOINT,
     Finding,
 )
 from common.audit_state import BundleError, State, Window, iso, timestamp
-from common.bundle_format import BreakLine, CheckpointLine, CosignatureLine
+from common.bundle_format import BreakLine, CheckpointLine
 from common.errors import EncodingError, SignatureError
 from common.merkle import ProofError, verify_consistency
 
@@ -222,67 +219,22 @@ class CheckpointChecks(State):
             detail = {"reason": exc.detail.get("reason")}
             self.emit(Finding(INCONSISTENT_CHECKPOINT, msg, line=self.n, detail=detail))
 
-    def _cosigner(self, line: CosignatureLine, chain: Chain) -> dict[str, Any] | None:
-        """The cosignature's body if one of the node's keys signed it (the key the body
-        names, else the line's hint, else each key in turn), else None."""
-        named = None
-        try:
-            peek = record_fast.decode(line.signed[len(protocol.COSIGNATURE_PREFIX) : -64])
-            named = peek.get("key") if isinstance(peek, dict) else None
-        except EncodingError:
-            return None
-        pick = chain.key(named) if isinstance(named, str) else None
-        if named is not None and pick is None:
-            return None  # it names a key this node never had
-        if pick is None and line.key:
-            pick = chain.key(line.key)
-        candidates = [pick[1]] if pick else list(chain.keys)
-        for k in candidates:
-            try:
-                body = open_statement(protocol.COSIGNATURE_PREFIX, line.signed, k.public)
-            except SignatureError:
-                continue
-            except EncodingError:
-                return None
-            if "key" in body and body["key"] != k.key_id:
-                return None
-            return body
-        return None
-
-    def cosignature(self, line: CosignatureLine) -> None:
-        chain = self.chains.get(line.node)
-        where: dict[str, Any] = {"line": self.n, "node": line.node}
-        if chain is None:
-            self.emit(Finding(UNKNOWN_KEY, "a cosignature by an undeclared node", **where))
-            return
-        body = self._cosigner(line, chain)
-        if (
-            body is None
-            or body.keys() - {"key"} != _COSIG_FIELDS
-            or body["node"] != line.node
-            or body["origin"] != self.h.origin
-        ):
-            msg = "the cosignature does not verify with the node's keys for this log"
-            self.emit(Finding(BAD_COSIGNATURE, msg, **where))
-            return
-        size, root = body["size"], body["root"]
-        known = self.checkpoints.get(size) if type(size) is int else None
-        if known is None or not isinstance(root, str):
-            msg = f"the cosignature is for a checkpoint not in the bundle (size {size!r})"
-            self.emit(Finding(BAD_COSIGNATURE, msg, **where))
-        elif known[0].hex() != root:
-            msg = f"the node cosigned another root for size {size}: a split view"
-            self.emit(Finding(INCONSISTENT_CHECKPOINT, msg, **where))
-        else:
-            self.cosigned[size] += 1
-            self.counts["cosignatures"] += 1
-
     def period_edges(self) -> None:
         h, tol = self.h, self.tol
         for size, what in ((h.start, "start"), (h.end, "end")):
             if size > 0 and size not in self.checkpoints:
                 msg = f"no valid checkpoint of size {size} marks the period's {what}"
                 self.emit(Finding(UNPROVEN_CHECKPOINT, msg))
+        if h.since is None and h.start != 0:
+            msg = f"the period has no start date, so it starts at leaf 0, not {h.start}"
+            self.emit(Finding(MISSING_START, msg, line=1))
+        newest = self.last_cp[0] if self.last_cp is not None else 0
+        if h.until is None and h.end != newest:
+            msg = (
+                f"the period has no end date, so it runs to the newest checkpoint (size "
+                f"{newest}), but the bundle says it ends at {h.end}"
+            )
+            self.emit(Finding(MISSING_END, msg, line=1, detail={"end": h.end, "newest": newest}))
         start_t, after_t = self.edge_times.get("start"), self.edge_times.get("after_end")
         if self.since is not None and start_t is not None and start_t >= self.since + tol:
             msg = (

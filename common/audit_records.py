@@ -36,6 +36,8 @@ from cryptography.exceptions import InvalidSignature
 
 from common import record_fast
 from common.audit_chain import F_AUTH, F_FORK, F_INCL, F_PREV, NO_KEY, Chain, OfflineWindow
+from common.audit_coverage import CoverageChecks
+from common.audit_labels import LabelChecks
 from common.audit_report import (
     ALTERED_RECORD,
     ANCHOR_MISSING,
@@ -54,7 +56,7 @@ from common.audit_report import (
     UNPROVEN_RECORD,
     Finding,
 )
-from common.audit_state import BundleError, State, iso
+from common.audit_state import BundleError, iso
 from common.bundle_format import RecordLine
 from common.errors import EncodingError
 from common.keys import PublicKey
@@ -117,7 +119,7 @@ class _Walk:
         self.size, self.root, self.index, self.proof, self.hashes = size, root, index, proof, hashes
 
 
-class RecordChecks(State):
+class RecordChecks(CoverageChecks, LabelChecks):
     _walk: _Walk | None = None
 
     def _path(self, leaf_h: bytes, index: int, size: int, proof: bytes, root: bytes) -> str | None:
@@ -188,6 +190,7 @@ class RecordChecks(State):
 
     def record(self, line: RecordLine) -> None:
         leaf, raw = line.leaf, line.raw
+        self.cover(leaf)
         incl, incl_cls, incl_why = self._inclusion(line, leaf_hash(raw))
         try:
             rec = record_fast.parse(raw)
@@ -260,6 +263,7 @@ class RecordChecks(State):
         if not sig or found is None or not valid:
             return
         counts["records_verified"] += 1
+        self.label_record(rec, chain, leaf)
         if rec.type == "key.rotated" and rec.node != self.h.hub_id:
             self.keybook.rotation_in_log(self.n, rec, chain, found)
         elif rec.type == "key.revoked" and rec.node == self.h.hub_id:

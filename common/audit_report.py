@@ -41,6 +41,7 @@ UNPROVEN_RECORD = "unproven_record"
 UNLINKED_CHECKPOINT = "unlinked_checkpoint"
 HUB_KEY_MISMATCH = "hub_key_mismatch"
 TRUNCATED = "truncated"
+MISLABELLED = "mislabelled"
 DECLARED_BREAK = "declared_break"
 
 CLASSES: dict[str, str] = {
@@ -71,6 +72,7 @@ CLASSES: dict[str, str] = {
     UNLINKED_CHECKPOINT: "the checkpoint the auditor obtained separately is not in the bundle",
     HUB_KEY_MISMATCH: "the bundle names another hub key than the one the auditor pinned",
     TRUNCATED: "the bundle ends early or its end line does not match what was read",
+    MISLABELLED: "a commune's agency code in the bundle contradicts its signed records",
     DECLARED_BREAK: "the hub declared, signed, that it gave up checkpoints it had signed "
     "(a log recovery closed early), and what that touches",
 }

@@ -66,6 +66,7 @@ class State:
         *,
         trusted_checkpoint: bytes | None = None,
         hub_public_key: bytes | None = None,
+        trusted_cosignature: tuple[str, bytes] | None = None,
     ) -> None:
         self.policy = policy
         self.tol = policy.clock_tolerance.total_seconds()
@@ -73,6 +74,7 @@ class State:
         self.max_offline = None if off is None else off.total_seconds()
         self.pinned = hub_public_key
         self.trusted_raw = trusted_checkpoint
+        self.trusted_cosig_raw = trusted_cosignature
         self.report = Report()
         self.n = 0  # the number of the line being read
         self.phase = 0  # 0: header next, 1: nodes and keys, 2: the log, 3: after the end line
@@ -92,6 +94,9 @@ class State:
         self.breaks: list[dict[str, Any]] = []  # the hub's declared log breaks, opened
         self.edge_times: dict[str, float] = {}
         self.ended = False
+        self.agencies: dict[str, str] = {}  # agency code -> the first node line giving it
+        self.leaf_next: int | None = None  # all-communes bundles: the next leaf expected
+        self.leaf_gaps: list[tuple[int, int]] = []
 
     def emit(self, finding: Finding) -> None:
         self.report.add(finding, self.policy.max_findings)

@@ -13,9 +13,9 @@ import binascii
 import json
 import re
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
-from common import protocol
 from common.bundle_format import (
     HEX32,
     HEX64,
@@ -351,23 +351,44 @@ _KIND_OF: dict[type, str] = {
 MAX_CHECKPOINT_FILE = 64 * 1024
 
 
-def read_checkpoint(data: bytes) -> bytes:
-    """The signed checkpoint statement in a file the auditor obtained separately.
+@dataclass(frozen=True)
+class CheckpointFile:
+    """What the auditor's checkpoint file holds: the hub's signed checkpoint and, when the
+    file comes from a commune node, that node's cosignature of it."""
 
-    Accepted forms: the raw statement bytes (they start with the checkpoint prefix), or a
-    JSON object with ``signed`` (base64) at its top level or under ``checkpoint`` — e.g. the
-    answer of the hub's ``GET /sync/v1/hello`` saved as it came. Raises :class:`LineError`.
+    signed: bytes
+    cosignature: tuple[str, bytes] | None = None
+
+
+CHECKPOINT_FILE_FORMAT = "vn-dossier-checkpoint/v1"
+
+
+def read_checkpoint(data: bytes) -> CheckpointFile:
+    """The auditor's checkpoint file (``docs/audit.md``, "The checkpoint file").
+
+    One format: a UTF-8 JSON object of at most 64 KiB with ``checkpoint``: an object whose
+    ``signed`` is the base64 of the hub's signed checkpoint statement, and optionally
+    ``cosignature``: an object with ``node`` (32 lowercase hex) and ``signed`` (base64 of
+    that node's cosignature of the checkpoint). Other members are ignored, so the hub's
+    ``GET /sync/v1/hello`` answer saved as it came is such a file, and so is what
+    ``commune-node checkpoint export`` writes. Raises :class:`LineError`.
     """
     if len(data) > MAX_CHECKPOINT_FILE:
         raise line_error("overlong", f"checkpoint file is larger than {MAX_CHECKPOINT_FILE} bytes")
-    if data.startswith(protocol.CHECKPOINT_PREFIX):
-        return data
     try:
         obj = _DECODER.decode(data.decode("utf-8"))
     except (ValueError, UnicodeDecodeError, RecursionError) as exc:
-        raise line_error("not_json", "not a checkpoint statement nor JSON holding one") from exc
-    if isinstance(obj, dict) and isinstance(obj.get("checkpoint"), dict):
-        obj = obj["checkpoint"]
-    if not isinstance(obj, dict) or "signed" not in obj:
-        raise line_error("wrong_fields", "the JSON has no 'signed' checkpoint")
-    return _blob(obj["signed"], "signed", MAX_B64_STATEMENT)
+        raise line_error("not_json", "not a JSON checkpoint file") from exc
+    cp = obj.get("checkpoint") if isinstance(obj, dict) else None
+    if not isinstance(cp, dict) or "signed" not in cp:
+        raise line_error("wrong_fields", "the file has no checkpoint.signed")
+    signed = _blob(cp["signed"], "checkpoint.signed", MAX_B64_STATEMENT)
+    cosig = obj.get("cosignature")
+    if cosig is None:
+        return CheckpointFile(signed)
+    if not isinstance(cosig, dict) or not {"node", "signed"} <= cosig.keys():
+        raise line_error("wrong_fields", "cosignature must have node and signed")
+    node = _hex(cosig["node"], "cosignature.node", HEX32)
+    return CheckpointFile(
+        signed, (node, _blob(cosig["signed"], "cosignature.signed", MAX_B64_STATEMENT))
+    )

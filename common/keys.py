@@ -48,6 +48,13 @@ def key_id(key: Ed25519PublicKey | Ed25519PrivateKey | bytes) -> str:
     return hashlib.sha256(raw).hexdigest()[:32]
 
 
+def fingerprint(key: Ed25519PublicKey | Ed25519PrivateKey | bytes) -> str:
+    """A key's fingerprint for people to compare by eye: its key id (first 16 bytes of
+    SHA-256 of the raw public key, lowercase hex) in eight groups of four digits."""
+    kid = key_id(key)
+    return " ".join(kid[i : i + 4] for i in range(0, 32, 4))
+
+
 def private_to_pem(key: Ed25519PrivateKey) -> bytes:
     return key.private_bytes(
         serialization.Encoding.PEM,

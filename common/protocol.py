@@ -27,13 +27,17 @@ from typing import Any
 
 from common import canonical, keys
 from common.batch_dict import BATCH_DICT_V1
+from common.cosignature import (  # noqa: F401  (re-exported)
+    COSIGNATURE_PREFIX,
+    COSIGNATURE_PREFIX_V1,
+    cosignature_body,
+)
 from common.errors import DossierError, EncodingError, SignatureError
 from common.record import MAX_RECORD_SIZE, SIGNATURE_SIZE
 
 REQUEST_PREFIX = b"vn-dossier/request/v1\n"
 RECEIPT_PREFIX = b"vn-dossier/receipt/v1\n"
 CHECKPOINT_PREFIX = b"vn-dossier/checkpoint/v1\n"
-COSIGNATURE_PREFIX = b"vn-dossier/cosignature/v1\n"
 LOG_BREAK_PREFIX = b"vn-dossier/log-break/v1\n"
 ENROLMENT_PREFIX = b"vn-dossier/enrolment/v1\n"
 REINTRODUCE_PREFIX = b"vn-dossier/reintroduce/v1\n"
@@ -348,9 +352,16 @@ def sign_statement(prefix: bytes, body: dict[str, Any], private_key: keys.Privat
 
 def open_statement(prefix: bytes, raw: bytes, public: keys.PublicKey) -> dict[str, Any]:
     """Verify a hub statement and return its body."""
+    body = statement_claims(prefix, raw)
+    keys.verify(public, raw[-SIGNATURE_SIZE:], raw[:-SIGNATURE_SIZE])
+    return body
+
+
+def statement_claims(prefix: bytes, raw: bytes) -> dict[str, Any]:
+    """The body of a statement, signature NOT checked: what it claims (e.g. which key to
+    verify it with). Raises EncodingError when it is not a statement of that kind."""
     if not raw.startswith(prefix) or len(raw) < len(prefix) + 2 + SIGNATURE_SIZE:
         raise EncodingError(f"not a {prefix.decode().strip()} statement")
-    keys.verify(public, raw[-SIGNATURE_SIZE:], raw[:-SIGNATURE_SIZE])
     body = canonical.decode(raw[len(prefix) : -SIGNATURE_SIZE])
     if not isinstance(body, dict):
         raise EncodingError("statement body is not an object")
@@ -430,18 +441,6 @@ def checkpoint_of(raw: bytes, public: keys.PublicKey, *, origin: str) -> dict[st
     if body.get("origin") != origin or not isinstance(body.get("size"), int):
         raise EncodingError("checkpoint of another log, or malformed")
     return body
-
-
-def cosignature_body(checkpoint: dict[str, Any], *, node: str, key: str) -> dict[str, Any]:
-    """What a node signs to witness a checkpoint it verified: its fields, who, which key."""
-    return {
-        "key": key,
-        "node": node,
-        "origin": checkpoint["origin"],
-        "root": checkpoint["root"],
-        "size": checkpoint["size"],
-        "time": checkpoint["time"],
-    }
 
 
 def _frontier_range(first_leaf: int, frontier: list[bytes]) -> Any:

@@ -19,6 +19,7 @@ from typing import BinaryIO
 
 import click
 
+from common.audit_labels import CONTROL, escape
 from common.bundle import (
     CLASSES,
     BundleError,
@@ -71,8 +72,9 @@ def main() -> None:
     "--checkpoint",
     "checkpoint_file",
     type=click.Path(dir_okay=False, path_type=Path),
-    help="A checkpoint you obtained separately (raw, or JSON with 'signed', e.g. the hub's "
-    "/sync/v1/hello answer); the bundle must contain it with the same root.",
+    help="A checkpoint file you obtained separately (JSON with checkpoint.signed: written by "
+    "'commune-node checkpoint export', or the hub's /sync/v1/hello answer); the bundle must "
+    "contain it with the same root.",
 )
 @click.option("--hub-key", help="The hub's public key in hex (64 digits), obtained separately.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
@@ -150,7 +152,8 @@ def verify(
         with bundle.open("rb") as f:
             report = verify_bundle(
                 read_lines(f, policy.max_line_bytes),
-                trusted_checkpoint=trusted,
+                trusted_checkpoint=None if trusted is None else trusted.signed,
+                trusted_cosignature=None if trusted is None else trusted.cosignature,
                 hub_public_key=pinned,
                 policy=policy,
             )
@@ -159,31 +162,51 @@ def verify(
     except BundleError as exc:
         _fail(f"{bundle} cannot be verified: {exc.en}")
     if as_json:
-        click.echo(json.dumps(report.as_dict(), ensure_ascii=False, indent=2))
+        click.echo(safe_json(report))
     else:
         print_report(report)
     sys.exit(EXIT_OK if report.ok else EXIT_FINDINGS)
 
 
+def safe_json(report: Report) -> str:
+    """The report as JSON, with every control character inside a string written as a
+    ``\\uNNNN`` escape (JSON escapes only U+0000–U+001F itself; the line feeds left are
+    the layout's)."""
+    text = json.dumps(report.as_dict(), ensure_ascii=False, indent=2)
+    return CONTROL.sub(lambda m: "\n" if m.group() == "\n" else f"\\u{ord(m.group()):04x}", text)
+
+
 def print_report(report: Report) -> None:
-    """The summary table, the findings by class, then each finding."""
+    """The summary table, the findings by class, then each finding. Every string from the
+    bundle is printed escaped (``common.audit_labels.escape``), so no control character in
+    it reaches the terminal; labels nothing signs are marked unsigned."""
+
+    def echo(text: str = "") -> None:
+        click.echo(escape(text))
+
     h, c = report.header, report.counts
     period = h.get("period", {})
-    echo = click.echo
-    echo(f"Bundle       {h.get('format')}  made {h.get('created_at')}")
-    echo(f"Hub          {h.get('hub_name')} ({h.get('hub_level')}), id {h.get('hub_id')}")
+    echo(f"Bundle       {h.get('format')}  made {h.get('created_at')} (unsigned)")
+    echo(
+        f"Hub          {h.get('hub_name')} ({h.get('hub_level')}) — name and level unsigned, "
+        f"the hub's word; id {h.get('hub_id')}"
+    )
     source = "pinned by you" if h.get("hub_key_source") == "pinned" else "read from the bundle"
     echo(f"Hub key      {h.get('hub_key')} ({source})")
     echo(f"Log          {h.get('origin')}")
-    echo(
-        f"Period       {period.get('since') or 'the beginning'} → {period.get('until') or 'now'}"
-        f"  (log leaves {period.get('start')}..{period.get('end')})"
+    start, end = period.get("start"), period.get("end")
+    leaves = (
+        f"log leaves {start}..{end - 1}" if isinstance(end, int) and end > start else "no leaves"
     )
+    since, until = period.get("since") or "the beginning", period.get("until") or "now"
+    echo(f"Period       {since} → {until}  ({leaves})")
     trusted = h.get("trusted_checkpoint")
     if trusted:
         state = "linked to the bundle" if trusted.get("linked") else "NOT linked"
         echo(f"Your checkpoint  size {trusted.get('size')}: {state}")
-    echo("")
+        if trusted.get("cosigned_by"):
+            echo(f"                 cosigned by node {trusted['cosigned_by']} (its head checked)")
+    echo()
     rows = [
         ("records", f"{c.get('records', 0):,}"),
         ("  verified (signed, included)", f"{c.get('records_verified', 0):,}"),
@@ -198,16 +221,20 @@ def print_report(report: Report) -> None:
         echo(f"  {name:<32}{value:>12}")
     chains = h.get("chains", [])
     if chains:
-        echo("")
-        echo(f"  {'chain':<34}{'name':<28}{'records':>9}  kind")
+        echo()
+        echo(f"  {'chain':<34}{'agency code':<16}{'name (unsigned)':<28}{'records':>9}  kind")
         for ch in chains:
-            echo(f"  {ch['node']:<34}{ch['name'][:27]:<28}{ch['records']:>9}  {ch['chain']}")
+            code = ch.get("agency_code") or "—"
+            mark = f"{code} ✓" if ch.get("agency_code_signed") else f"{code} ?"
+            name = escape(ch["name"])[:27]
+            echo(f"  {ch['node']:<34}{mark:<16}{name:<28}{ch['records']:>9}  {ch['chain']}")
+        echo("  ✓ agency code matches dossier codes the chain signed; ? nothing signed shows it")
     if report.by_class:
-        echo("")
+        echo()
         echo(f"  {'finding class':<28}{'count':>8}  meaning")
         for cls, n in sorted(report.by_class.items()):
             echo(f"  {cls:<28}{n:>8}  {CLASSES.get(cls, '')}")
-        echo("")
+        echo()
         for f in report.findings:
             where = [f"line {f.line}"] if f.line is not None else []
             where += [f"node {f.node}"] if f.node else []
@@ -219,7 +246,7 @@ def print_report(report: Report) -> None:
             echo(f"… and {report.total_findings - len(report.findings):,} more (see --json).")
     for note in report.notes:
         echo(f"Note: {note}")
-    echo("")
+    echo()
     if report.ok:
         echo("RESULT: PASSED — every check holds.")
     else:

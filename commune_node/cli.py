@@ -87,7 +87,7 @@ def init(
     commune = unicodedata.normalize("NFC", commune.strip())
     app = _app(ctx)
     instance = Path(app.instance_path)
-    if (instance / identity_service.KEY_FILE).exists():
+    if identity_service.key_files(instance):
         raise click.ClickException(f"{instance} is already initialised (node key exists).")
     if admin_password is None:
         admin_password = click.prompt(
@@ -281,6 +281,63 @@ def verify_log(ctx: click.Context) -> None:
     click.echo(f"{count} records verified; chain intact.")
 
 
+@main.command("hub-key")
+@click.pass_context
+def hub_key(ctx: click.Context) -> None:
+    """Show the hub's public key this node pinned at enrolment, with its fingerprint, for
+    an inspector to pin (dossier-audit verify --hub-key) and compare with the hub's letter.
+
+    \b
+    Example:
+        commune-node hub-key
+    """
+    from commune_node.services import auditor
+
+    app = _app(ctx)
+    with db.read_session(app) as session:
+        pinned = auditor.hub_key(session)
+    if pinned is None:
+        raise click.ClickException("This node is not enrolled with a hub.\nNút chưa đăng ký.")
+    click.echo(f"Hub key      {pinned.public_hex}")
+    click.echo(f"Fingerprint  {pinned.fingerprint}")
+    click.echo(f"Hub id       {pinned.hub_id}")
+    click.echo(f"Log          {pinned.origin}")
+
+
+@main.group()
+def checkpoint() -> None:
+    """The hub checkpoint this node verified, for an inspector."""
+
+
+@checkpoint.command("export")
+@click.argument("file", type=click.Path(dir_okay=False, writable=True, path_type=Path))
+@click.pass_context
+def checkpoint_export(ctx: click.Context, file: Path) -> None:
+    """Write FILE: the newest hub checkpoint this node verified, with this node's
+    cosignature naming its own newest record in the log — the file an inspector gives to
+    dossier-audit verify --checkpoint (docs/audit.md, "The checkpoint file").
+
+    \b
+    Example:
+        commune-node checkpoint export checkpoint-000.00.12.H26.json
+    """
+    import json
+
+    from commune_node.services import auditor
+
+    app = _app(ctx)
+    with db.read_session(app) as session:
+        ident = identity_service.load_identity(session, Path(app.instance_path))
+        try:
+            data = auditor.checkpoint_file(session, identity=ident)
+        except DossierError as exc:
+            _fail(exc)
+    file.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+    hub = data["hub"]
+    click.echo(f"Wrote {file}: checkpoint of size {data['checkpoint']['size']}.")
+    click.echo(f"Hub key {hub['key']} (fingerprint {hub['fingerprint']}).")
+
+
 @main.command()
 @click.option("--hub", "hub_url", required=True, help="The hub's address, e.g. https://hub.example")
 @click.option("--code", required=True, help="One-time enrolment code from the hub administrator.")
@@ -353,24 +410,32 @@ def sync(ctx: click.Context) -> None:
 @click.pass_context
 def rotate_key(ctx: click.Context) -> None:
     """Replace the node's signing key. The old key signs a record naming the new one, so the
-    chain stays provable; the hub learns the new key at the next sync.
+    chain stays provable; the new key signs every record from now on (a running
+    `commune-node run` picks it up at once). The hub learns the new key at the next sync;
+    once it has acknowledged the rotation, the old key file is deleted and the hub refuses
+    the old key for everything.
 
     \b
     Example:
         commune-node rotate-key
     """
     from commune_node.services import keyring
-    from commune_node.web.context import node_identity
 
     app = _app(ctx)
     instance = Path(app.instance_path)
     with app.app_context():
-        old = node_identity()
-        with db.write_session(app) as session:
-            new, rec = keyring.rotate(
-                session, instance, identity=old, clock=app.extensions["clock"], actor="system"
-            )
-        keyring.finish(instance, old.key_id)
+        with db.read_session(app) as session:
+            old = identity_service.load_identity(session, instance)
+        before = set(identity_service.key_files(instance))
+        try:
+            with db.write_session(app) as session:
+                new, rec = keyring.rotate(
+                    session, instance, identity=old, clock=app.extensions["clock"], actor="system"
+                )
+        except BaseException:  # the rotation did not commit: its new key file goes too
+            for path in set(identity_service.key_files(instance)) - before:
+                path.unlink()
+            raise
         app.extensions["identity"] = new
     click.echo(f"Key {old.key_id} replaced by {new.key_id} (record {rec.seq}).")
 

@@ -56,17 +56,13 @@ def run_sync(app: Flask, *, wait: bool = True) -> SyncResult | None:
         return None
     try:
         with app.app_context():
-            from commune_node.services.keyring import request_key
-
-            with database(app).read() as session:
-                signer = request_key(session, Path(app.instance_path), node_identity())
             result = sync_once(
                 database(app),
-                identity=node_identity(),
+                identity=node_identity(),  # read afresh: a rotation by another process counts
                 transport=_transport(app),
                 clock=app.extensions["clock"],
                 batch_bytes=app.config.get("SYNC_BATCH_BYTES", 64 * 1024),
-                request_key=signer,
+                instance=Path(app.instance_path),
             )
         state.failures = 0
         state.not_before = 0.0

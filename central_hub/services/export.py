@@ -21,7 +21,7 @@ What goes in, for a period ``[since, until)`` and a set of communes (all when no
   first after it, the latest, any asked for (``checkpoint_sizes``: the size of a checkpoint
   the auditor holds), every checkpoint named by an exported record's anchor, and the first
   checkpoint including each exported record; each linked to the previous one by a
-  consistency proof, with the nodes' cosignatures.
+  consistency proof, with the cosignatures of the nodes the bundle declares.
 * Each record proven included in the first exported checkpoint that includes it.
 
 Everything is read by size or leaf below the latest checkpoint at planning time, streamed
@@ -44,7 +44,7 @@ from central_hub.services.export_plan import CHUNK, ExportPlan, checkpoints, pla
 from central_hub.services.identity import Clock, HubIdentity, system_clock
 from central_hub.services.translog import DbNodes
 from common import bundle_format as bf
-from common import keys, merkle, protocol, record_fast
+from common import cosignature, keys, merkle, record_fast
 from common.errors import DossierError
 
 __all__ = ["ExportPlan", "export_bundle", "plan_export"]
@@ -53,16 +53,20 @@ __all__ = ["ExportPlan", "export_bundle", "plan_export"]
 def _signer(cosig: Cosignature) -> str | None:
     """The key a cosignature names (a hint on its line; the verifier checks it)."""
     try:
-        body = record_fast.decode(cosig.signed[len(protocol.COSIGNATURE_PREFIX) : -64])
+        body = record_fast.decode(cosig.signed[len(cosignature.prefix_of(cosig.signed)) : -64])
     except DossierError:
         return None
     key = body.get("key") if isinstance(body, dict) else None
     return key if isinstance(key, str) and len(key) == 32 else None
 
 
-def _cosignatures(session: Session, sizes: list[int]) -> Iterator[Cosignature]:
-    stmt = select(Cosignature).where(Cosignature.size.in_(sizes))
-    yield from session.scalars(stmt.order_by(Cosignature.size, Cosignature.node_id))
+def _cosignatures(session: Session, plan: ExportPlan, size: int) -> Iterator[Cosignature]:
+    """The cosignatures of one checkpoint by the nodes the bundle declares (the verifier
+    cannot check a cosignature by a node whose keys the bundle does not hold)."""
+    stmt = select(Cosignature).where(Cosignature.size == size)
+    if not plan.all_nodes:
+        stmt = stmt.where(Cosignature.node_id.in_(plan.node_ids))
+    yield from session.scalars(stmt.order_by(Cosignature.node_id))
 
 
 # ------------------------------------------------------------------ writing
@@ -194,7 +198,7 @@ def _write_log(
     for size, signed in checkpoints(session, plan):
         proof = merkle.consistency_proof(DbNodes(session), prev, size) if prev else []
         put("checkpoint", bf.checkpoint_line(signed, previous_size=prev, proof=proof))
-        for cosig in _cosignatures(session, [size]):
+        for cosig in _cosignatures(session, plan, size):
             line = bf.cosignature_line(node=cosig.node_id, signed=cosig.signed, key=_signer(cosig))
             put("cosignature", line)
         batch.clear()

@@ -30,7 +30,7 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from central_hub.models import Checkpoint, Equivocation, HubDossier, LogRecord, Node, NodeKey
-from central_hub.services import dossiers, nodes, translog
+from central_hub.services import dossiers, nodes, translog, witness
 from central_hub.services.identity import Clock, HubIdentity
 from common import events, keys, lifecycle, protocol, record, record_fast
 from common.errors import (
@@ -340,7 +340,7 @@ def accept_batch(
         if problem is None and rec.type == "key.rotated":
             old = session.get(NodeKey, rec.key)
             assert old is not None
-            nodes.add_rotated_key(
+            new_key = nodes.add_rotated_key(
                 session,
                 node_id=node_id,
                 new_key_hex=rec.data["new_key"],
@@ -348,6 +348,8 @@ def accept_batch(
                 old=old,
                 now=now,
             )
+            session.flush()
+            witness.resolve_set_aside(session, key=new_key, clock=clock)
         if problem is not None:
             out.dead.append(
                 {

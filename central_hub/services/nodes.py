@@ -139,12 +139,20 @@ def key_for(session: Session, node_id: str, key_id: str) -> NodeKey | None:
 def revoke_key(
     session: Session, *, node_id: str, key_id: str, last_valid_seq: int, reason: str, clock: Clock
 ) -> NodeKey:
-    """Revoke a key: records it signed after ``last_valid_seq`` are refused from now on."""
+    """Revoke a key: records it signed after ``last_valid_seq`` are refused from now on, and
+    it signs no request or cosignature any more. A key a rotation already ended keeps the
+    smaller of the two ends."""
     key = key_for(session, node_id, key_id)
     if key is None:
         raise NotFound(f"node {node_id} has no key {key_id}")
     if last_valid_seq < key.first_seq - 1:
-        raise DossierError("last valid seq is before the key's first record")
+        raise DossierError(
+            f"last valid seq {last_valid_seq} is before key {key_id}'s first record "
+            f"({key.first_seq})",
+            vi=f"Số bản ghi hợp lệ cuối {last_valid_seq} đứng trước bản ghi đầu tiên của khoá",
+        )
+    if key.last_valid_seq is not None:
+        last_valid_seq = min(last_valid_seq, key.last_valid_seq)
     key.last_valid_seq = last_valid_seq
     key.revoked_at = clock()
     key.reason = reason[:300]
@@ -156,6 +164,41 @@ def revoke_key(
         clock(),
     )
     return key
+
+
+def revocation_ends(
+    session: Session, node_id: str, last_valid_seq: int, *, key_id: str | None = None
+) -> dict[str, int]:
+    """The last valid seq of each key a revocation of the node after ``last_valid_seq``
+    covers: every key not revoked yet (or only ``key_id``). A key a rotation ended keeps its
+    own end if that is earlier; a key first used after ``last_valid_seq`` keeps nothing."""
+    rows = session.scalars(
+        select(NodeKey).where(NodeKey.node_id == node_id).order_by(NodeKey.first_seq)
+    ).all()
+    if key_id is not None:
+        rows = [k for k in rows if k.key_id == key_id]
+        if not rows:
+            raise NotFound(f"node {node_id} has no key {key_id}", vi=f"Nút không có khoá {key_id}")
+        if key_id is not None and last_valid_seq < rows[0].first_seq - 1:
+            return {key_id: last_valid_seq}  # refused by revoke_key with the reason
+    ends = {}
+    for k in rows:
+        if k.revoked_at is not None and key_id is None:
+            continue
+        end = last_valid_seq if k.last_valid_seq is None else min(k.last_valid_seq, last_valid_seq)
+        ends[k.key_id] = max(end, k.first_seq - 1)
+    return ends
+
+
+def successor_of(session: Session, key: NodeKey) -> str | None:
+    """The key a rotation put in place of ``key`` (None when it has none)."""
+    if key.last_valid_seq is None:
+        return None
+    return session.scalars(
+        select(NodeKey.key_id).where(
+            NodeKey.node_id == key.node_id, NodeKey.first_seq == key.last_valid_seq + 1
+        )
+    ).first()
 
 
 def add_rotated_key(
@@ -181,3 +224,19 @@ def quarantine(session: Session, node: Node, why: str, now: datetime) -> None:
 
 def alert(session: Session, kind: str, node_id: str | None, message: str, now: datetime) -> None:
     session.add(Alert(kind=kind, node_id=node_id, message=message[:1000], created_at=now))
+
+
+def alert_once(
+    session: Session, kind: str, node_id: str | None, message: str, now: datetime
+) -> None:
+    """An alert, unless one of that kind for that node still waits to be acknowledged (a
+    node retrying every minute raises one alert, not a thousand)."""
+    waiting = session.scalars(
+        select(Alert.id).where(
+            Alert.kind == kind,
+            Alert.node_id.is_(None) if node_id is None else Alert.node_id == node_id,
+            Alert.acknowledged.is_(False),
+        )
+    ).first()
+    if waiting is None:
+        alert(session, kind, node_id, message, now)

@@ -10,7 +10,7 @@ from central_hub.services.identity import Clock, HubIdentity, set_setting
 from common import record
 from common.calendar import CalendarOverrides
 from common.catalogue import Catalogue, load_sample_catalogue
-from common.errors import NotFound
+from common.errors import DossierError, NotFound
 
 
 def publish_catalogue(
@@ -65,45 +65,75 @@ def revoke(
     clock: Clock,
     actor: str = "system",
 ) -> record.Record:
-    """Revoke a node key and tell every node (the revoked node learns it at its next pull)."""
-    node = session.get(Node, node_id)
-    if node is None:
+    """Revoke one key of a node (``key_id``), or every key of it (None), after
+    ``last_valid_seq``; returns the last ``key.revoked`` record published."""
+    return revoke_node(
+        session, hub=hub, node_id=node_id, key_id=key_id, last_valid_seq=last_valid_seq,
+        reason=reason, clock=clock, actor=actor,
+    )[-1]  # fmt: skip
+
+
+def revoke_node(
+    session: Session,
+    *,
+    hub: HubIdentity,
+    node_id: str,
+    last_valid_seq: int,
+    reason: str,
+    clock: Clock,
+    key_id: str | None = None,
+    actor: str = "system",
+) -> list[record.Record]:
+    """Revoke every key of a node (a stolen laptop holds them all), or only ``key_id``: no
+    record after ``last_valid_seq`` (or the key's own earlier end), no request, no
+    cosignature. One ``key.revoked`` hub record per key, to every node."""
+    if session.get(Node, node_id) is None:
         raise NotFound(f"no node {node_id}", vi=f"Không có nút {node_id}")
-    key = nodes.revoke_key(
-        session,
-        node_id=node_id,
-        key_id=key_id or _current_key(session, node_id),
-        last_valid_seq=last_valid_seq,
-        reason=reason,
-        clock=clock,
-    )
-    return feed.publish(
-        session,
-        hub=hub,
-        clock=clock,
-        type="key.revoked",
-        data={
-            "key": key.key_id,
-            "last_valid_seq": last_valid_seq,
-            "node": node_id,
-            "reason": reason[:300],
-        },
-        audience=feed.EVERYONE,
-        actor=actor,
+    ends = nodes.revocation_ends(session, node_id, last_valid_seq, key_id=key_id)
+    if not ends:
+        raise DossierError(
+            f"every key of node {node_id} is already revoked",
+            vi=f"Mọi khoá của nút {node_id} đã bị thu hồi",
+        )
+    return revoke_keys(
+        session, hub=hub, node_id=node_id, ends=ends, reason=reason, clock=clock, actor=actor
     )
 
 
-def _current_key(session: Session, node_id: str) -> str:
-    from sqlalchemy import select
-
-    from central_hub.models import NodeKey
-
-    row = session.scalars(
-        select(NodeKey)
-        .where(NodeKey.node_id == node_id)
-        .order_by(NodeKey.first_seq.desc())
-        .limit(1)
-    ).first()
-    if row is None:
-        raise NotFound(f"node {node_id} has no key")
-    return row.key_id
+def revoke_keys(
+    session: Session,
+    *,
+    hub: HubIdentity,
+    node_id: str,
+    ends: dict[str, int],
+    reason: str,
+    clock: Clock,
+    actor: str = "system",
+) -> list[record.Record]:
+    """Revoke each key in ``ends`` after its own last valid seq and tell every node (the
+    revoked node learns it at its next pull, if it still can)."""
+    if session.get(Node, node_id) is None:
+        raise NotFound(f"no node {node_id}", vi=f"Không có nút {node_id}")
+    published = []
+    for key_id, last in ends.items():
+        key = nodes.revoke_key(
+            session, node_id=node_id, key_id=key_id, last_valid_seq=last, reason=reason,
+            clock=clock,
+        )  # fmt: skip
+        published.append(
+            feed.publish(
+                session,
+                hub=hub,
+                clock=clock,
+                type="key.revoked",
+                data={
+                    "key": key.key_id,
+                    "last_valid_seq": key.last_valid_seq,
+                    "node": node_id,
+                    "reason": reason[:300],
+                },
+                audience=feed.EVERYONE,
+                actor=actor,
+            )
+        )
+    return published

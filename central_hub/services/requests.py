@@ -40,6 +40,7 @@ def authenticate(
     """Return the node that signed this request, or raise an AuthError with its own code.
 
     Codes: ``missing_auth``, ``unknown_node``, ``unknown_key``, ``key_revoked``,
+    ``key_succeeded`` (a key whose rotation record the hub holds signs nothing any more),
     ``bad_request_signature``, ``stale_timestamp``, ``replayed``.
 
     The nonce is stored in one write transaction; ``then`` (e.g. recording the node's queue
@@ -63,12 +64,23 @@ def authenticate(
                 "the request is signed by a key the hub does not know",
                 "Yêu cầu được ký bằng khoá không xác định",
             )
-        if key.revoked_at is not None:  # revoked by an administrator; rotation only ends it
+        if key.revoked_at is not None:  # revoked by an administrator
             raise _refuse(
                 "key_revoked",
                 "this node's key has been revoked; enrol it again",
                 "Khoá của nút đã bị thu hồi; cần đăng ký lại",
                 status=403,
+            )
+        if key.last_valid_seq is not None:  # the hub holds the rotation record that ends it
+            successor = nodes.successor_of(session, key)
+            raise _refuse(
+                "key_succeeded",
+                f"key {key.key_id} was replaced by key {successor} at seq "
+                f"{key.last_valid_seq}; it signs nothing any more",
+                f"Khoá {key.key_id} đã được thay bằng khoá {successor}; khoá cũ không còn "
+                "được ký gì nữa",
+                status=403,
+                successor=successor,
             )
         public = keys.public_from_hex(key.public_key)
     protocol.verify_request(

@@ -11,26 +11,66 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from central_hub.models import Alert, Checkpoint, Cosignature, LogBreak, NodeKey
+from central_hub.models import (
+    Alert,
+    Checkpoint,
+    Cosignature,
+    CosignatureAside,
+    LogBreak,
+    NodeKey,
+)
 from central_hub.services import logbreak, nodes, recovery, translog
 from central_hub.services.identity import Clock, HubIdentity
-from common import canonical, keys, protocol
+from common import cosignature, keys, protocol
 from common.errors import DossierError
+
+ASIDE_PER_NODE = 64  # cosignatures kept for keys not known yet, per node (newest kept)
 
 
 def accept_cosignature(
     session: Session, *, node_id: str, raw: bytes, clock: Clock
 ) -> Cosignature | None:
-    """Verify and store one cosignature; an invalid one is refused with ``bad_cosignature``.
-    The statement names the signing key; it must be one of this node's keys."""
-    try:
-        named = canonical.decode(raw[len(protocol.COSIGNATURE_PREFIX) : -64])
-        key = session.get(NodeKey, named.get("key")) if isinstance(named, dict) else None
-        if key is None or key.node_id != node_id:
+    """Verify and store one cosignature (version 1 or 2, ``common.cosignature``); an invalid
+    one is refused with ``bad_cosignature``.
+
+    The statement names the signing key. A key this node has not announced yet (it cosigned
+    with its new key before the push carrying the rotation record) is not a refusal: the
+    cosignature is set aside and checked when the rotation record registers the key
+    (:func:`resolve_set_aside`). A key that has been revoked, or succeeded by a rotation the
+    hub holds, signs nothing any more: refused."""
+    named = _named_key(raw)
+    key = session.get(NodeKey, named) if named else None
+    if key is None or key.node_id != node_id:
+        if named is None or (key is not None and key.node_id != node_id):
             raise _bad("cosignature by a key this node does not have")
-        body = protocol.open_statement(
-            protocol.COSIGNATURE_PREFIX, raw, keys.public_from_hex(key.public_key)
-        )
+        _set_aside(session, node_id=node_id, key_id=named, raw=raw, clock=clock)
+        return None
+    if key.revoked_at is not None:
+        raise _bad(f"cosignature by key {key.key_id}, revoked by the hub administrator")
+    if key.last_valid_seq is not None:
+        raise _bad(f"cosignature by key {key.key_id}, succeeded by a rotation the hub holds")
+    return _store(session, node_id=node_id, raw=raw, key=key, clock=clock)
+
+
+def _claims(raw: bytes) -> dict[str, object]:
+    try:
+        return protocol.statement_claims(cosignature.prefix_of(raw), raw)
+    except DossierError as exc:
+        raise _bad(f"cosignature does not verify: {exc.en}") from exc
+
+
+def _named_key(raw: bytes) -> str | None:
+    key = _claims(raw).get("key")
+    return key if isinstance(key, str) and len(key) == 32 else None
+
+
+def _store(
+    session: Session, *, node_id: str, raw: bytes, key: NodeKey, clock: Clock
+) -> Cosignature | None:
+    try:
+        prefix = cosignature.prefix_of(raw)
+        body = protocol.open_statement(prefix, raw, keys.public_from_hex(key.public_key))
+        cosignature.check_fields(prefix, body)
     except DossierError as exc:
         raise _bad(f"cosignature does not verify: {exc.en}") from exc
     if body.get("node") != node_id:
@@ -50,6 +90,53 @@ def accept_cosignature(
     row = Cosignature(size=cp.size, node_id=node_id, signed=raw, received_at=clock())
     session.add(row)
     return row
+
+
+def _set_aside(session: Session, *, node_id: str, key_id: str, raw: bytes, clock: Clock) -> None:
+    """Keep a cosignature by a key not known yet; at most :data:`ASIDE_PER_NODE` per node."""
+    size = _named_size(raw)
+    if session.get(CosignatureAside, (node_id, key_id, size)) is None:
+        session.add(
+            CosignatureAside(
+                node_id=node_id, key_id=key_id, size=size, signed=raw, received_at=clock()
+            )
+        )
+        session.flush()
+    stale = session.scalars(
+        select(CosignatureAside)
+        .where(CosignatureAside.node_id == node_id)
+        .order_by(CosignatureAside.received_at.desc(), CosignatureAside.size.desc())
+        .offset(ASIDE_PER_NODE)
+    ).all()
+    for row in stale:
+        session.delete(row)
+
+
+def _named_size(raw: bytes) -> int:
+    size = _claims(raw).get("size")
+    if type(size) is not int or size < 0:
+        raise _bad("cosignature names no checkpoint size")
+    return size
+
+
+def resolve_set_aside(session: Session, *, key: NodeKey, clock: Clock) -> int:
+    """The rotation record registering ``key`` arrived: check the cosignatures set aside for
+    it. Valid ones are kept as cosignatures; an invalid one is an alert. Returns how many
+    were kept."""
+    kept = 0
+    rows = session.scalars(
+        select(CosignatureAside).where(
+            CosignatureAside.node_id == key.node_id, CosignatureAside.key_id == key.key_id
+        )
+    ).all()
+    for row in rows:
+        try:
+            if _store(session, node_id=key.node_id, raw=row.signed, key=key, clock=clock):
+                kept += 1
+        except protocol.ProtocolError as exc:
+            nodes.alert(session, "bad_cosignature", key.node_id, f"set-aside {exc.en}", clock())
+        session.delete(row)
+    return kept
 
 
 def _bad(en: str) -> protocol.ProtocolError:

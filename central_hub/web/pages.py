@@ -75,6 +75,9 @@ ALERT_KINDS = {
     "quarantine_released": ("Gỡ cách ly", "Quarantine released"),
     "dead_letter": ("Bản ghi bị từ chối", "Dead letter"),
     "key_revoked": ("Thu hồi khoá", "Key revoked"),
+    "revoked_key_used": ("Khoá đã thu hồi vẫn được dùng", "Revoked key used"),
+    "replaced_key_used": ("Khoá đã thay vẫn được dùng", "Replaced key used"),
+    "bad_cosignature": ("Chữ ký xác nhận không hợp lệ", "Bad cosignature"),
 }
 DATA_LABELS = {
     "reason": ("Lý do", "Reason"),

@@ -118,15 +118,19 @@ def _authenticate() -> None:
                 clock=clock(),
             )
 
-    g.node = requests.authenticate(
-        database(),
-        request.headers,
-        method=request.method,
-        path=request.full_path.rstrip("?"),
-        body=body,
-        clock=clock(),
-        then=report,
-    )
+    try:
+        g.node = requests.authenticate(
+            database(),
+            request.headers,
+            method=request.method,
+            path=request.full_path.rstrip("?"),
+            body=body,
+            clock=clock(),
+            then=report,
+        )
+    except protocol.ProtocolError as exc:
+        _alert_refusal(exc)
+        raise
     g.key = request.headers["X-Key"]
 
 
@@ -140,6 +144,31 @@ def _known_evidence() -> bytes | None:
         return protocol.unb64(raw, protocol.KNOWN_CHECKPOINT_HEADER)
     except DossierError:
         return None
+
+
+KEY_REFUSALS = {  # refusal code -> alert kind
+    "key_revoked": "revoked_key_used",
+    "key_succeeded": "replaced_key_used",
+    "bad_cosignature": "bad_cosignature",
+}
+
+
+def _alert_refusal(exc: protocol.ProtocolError) -> None:
+    """A request refused for its key or its cosignature is an alert for the administrator
+    (a revoked or replaced key in use may be a stolen laptop), written in its own
+    transaction so it outlives the refusal."""
+    if exc.code not in KEY_REFUSALS:
+        return
+    node_id = request.headers.get("X-Node", "")[:32]
+    with database().write() as session:
+        nodes.alert_once(
+            session,
+            KEY_REFUSALS[exc.code],
+            node_id if session.get(Node, node_id) is not None else None,
+            f"{request.method} {request.path} refused ({exc.code}, key "
+            f"{request.headers.get('X-Key', '')[:32]}): {exc.en}",
+            clock()(),
+        )
 
 
 def _checkpoint_json(cp: Any) -> dict[str, Any] | None:

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from common import record
 from commune_node.models import Event
-from commune_node.services.identity import Clock, NodeIdentity, latest_anchor
+from commune_node.services.identity import Clock, NodeIdentity, get_setting, latest_anchor
 
 
 def head(session: Session) -> Event | None:
@@ -27,7 +27,13 @@ def append(
     actor: str,
     data: dict[str, Any],
 ) -> record.Record:
-    """Sign the next record of this node's chain and add it to the session."""
+    """Sign the next record of this node's chain and add it to the session. A key a rotation
+    has replaced (perhaps by another process, since ``identity`` was read) signs nothing."""
+    current = get_setting(session, "key_id")
+    if current and current != identity.key_id:
+        from commune_node.services.keyring import KeyChanged
+
+        raise KeyChanged()
     last = head(session)
     rec = record.make(
         private_key=identity.key,

@@ -6,7 +6,8 @@ the request client that signs every call with the node key and corrects a wrong 
 from __future__ import annotations
 
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -14,7 +15,14 @@ from sqlalchemy.orm import Session
 from common import keys, protocol
 from common.errors import DossierError
 from common_io.database import Database
-from commune_node.services.identity import Clock, NodeIdentity, get_setting, set_setting
+from commune_node.services.identity import (
+    Clock,
+    NodeIdentity,
+    current_key_id,
+    get_setting,
+    load_key,
+    set_setting,
+)
 from commune_node.transport import Transport
 
 
@@ -53,13 +61,41 @@ def hub_link(session: Session) -> HubLink:
 
 @dataclass
 class Client:
-    """Signs requests with the node key and corrects for a wrong node clock."""
+    """Signs requests with the node key and corrects for a wrong node clock.
+
+    With ``instance`` (the node's folder), the signing key is chosen per request by
+    :func:`keyring.request_key` — the newest key the hub is known to hold — and the key that
+    cosigns is the node's current one, read per use: a rotation made by another process
+    (``commune-node rotate-key`` while ``commune-node run`` serves) takes effect at once.
+    Without it (tests that build a client by hand), ``request_key`` or the identity's key
+    signs everything."""
 
     db: Database
     identity: NodeIdentity
     transport: Transport
     clock: Clock
-    request_key: keys.PrivateKey | None = None  # the previous key, until a rotation is acked
+    request_key: keys.PrivateKey | None = None
+    instance: Path | None = None
+
+    def signer(self) -> keys.PrivateKey:
+        if self.instance is None:
+            return self.request_key or self.identity.key
+        from commune_node.services import keyring
+
+        with self.db.read() as session:
+            return keyring.request_key(session, self.instance, self.current())
+
+    def current(self) -> NodeIdentity:
+        """The node's identity with its current key (the one that signs records and
+        cosignatures)."""
+        if self.instance is None:
+            return self.identity
+        with self.db.read() as session:
+            current = current_key_id(session)
+        if current is None or current == self.identity.key_id:
+            return self.identity
+        self.identity = replace(self.identity, key=load_key(self.instance, current))
+        return self.identity
 
     def call(
         self,
@@ -71,12 +107,14 @@ class Client:
         content_encoding: str = "",
         headers: dict[str, str] | None = None,
     ) -> Any:
-        for attempt in range(2):
+        stale_retried = False
+        for _ in range(MAX_ATTEMPTS):
             with self.db.read() as session:
                 offset = int(get_setting(session, "clock_offset", "0") or 0)
+                cosignature = get_setting(session, "pending_cosignature")
             ts = int(self.clock().timestamp()) + offset
             sent = protocol.sign_request(
-                self.request_key or self.identity.key,
+                self.signer(),
                 method=method,
                 path=path,
                 body=body,
@@ -89,34 +127,99 @@ class Client:
                 sent["Content-Type"] = content_type
             if content_encoding:
                 sent["Content-Encoding"] = content_encoding
-            with self.db.read() as session:
-                cosignature = get_setting(session, "pending_cosignature")
             if cosignature:
                 sent["X-Cosignature"] = cosignature
             resp = self.transport.request(method, path, body=body, headers=sent)
             if cosignature and resp.status < 400:
-                with self.db.write() as session:
-                    if get_setting(session, "pending_cosignature") == cosignature:
-                        set_setting(session, "pending_cosignature", "")
+                self._drop_cosignature(cosignature)
             if resp.status < 400 or resp.headers.get("Content-Type", "").startswith(
                 protocol.BATCH_CONTENT_TYPE
             ):
                 return resp
             error = error_of(resp)
-            if error.get("code") == "stale_timestamp" and attempt == 0:
+            code = error.get("code")
+            if code == "stale_timestamp" and not stale_retried:
+                stale_retried = True
                 hub_time = int(error.get("detail", {}).get("hub_time", ts))
                 with self.db.write() as session:
                     set_setting(
                         session, "clock_offset", str(hub_time - int(self.clock().timestamp()))
                     )
                 continue
+            if code == "key_succeeded" and self._hub_holds(error):
+                continue  # the hub holds our rotation (its answer was lost): sign with the new key
+            if code == "bad_cosignature" and cosignature:
+                self._cosignature_refused(cosignature, error)
+                continue  # the request itself was fine: send it again without
             if (
                 resp.headers.get("Content-Type", "").startswith("application/json")
                 and "receipt" in resp.json()
             ):
                 return resp  # a push answer that carries a receipt and an error: read both
+            if code in KEY_ALARMS:
+                self._key_alarm(code, error)
             raise refused(error, resp.status)
-        raise AssertionError("unreachable")
+        raise refused({"code": "hub_refused", "message": "too many attempts"}, 409)
+
+    def _drop_cosignature(self, cosignature: str) -> None:
+        with self.db.write() as session:
+            if get_setting(session, "pending_cosignature") == cosignature:
+                set_setting(session, "pending_cosignature", "")
+
+    def _hub_holds(self, error: dict[str, Any]) -> bool:
+        successor = error.get("detail", {}).get("successor")
+        if self.instance is None or not isinstance(successor, str):
+            return False
+        from commune_node.services import keyring
+
+        with self.db.write() as session:
+            return keyring.hub_holds(session, successor)
+
+    def _cosignature_refused(self, cosignature: str, error: dict[str, Any]) -> None:
+        """The hub refused our cosignature: an alarm for the officers (in its own
+        transaction), and the cosignature is dropped so the sync goes on; the next
+        checkpoint we verify is cosigned afresh."""
+        self._drop_cosignature(cosignature)
+        from commune_node.services import inbound
+
+        with self.db.write() as session:
+            inbound.alarm(
+                session,
+                "bad_cosignature",
+                f"The hub refused this node's signature on its log checkpoint: "
+                f"{error.get('message', '')}. The sync goes on; tell the hub administrator "
+                "if it happens again.",
+                "Cấp trên từ chối chữ ký xác nhận điểm kiểm tra của nút. Đồng bộ vẫn tiếp "
+                "tục; hãy báo quản trị viên cấp trên nếu lặp lại.",
+                self.clock(),
+            )
+
+    def _key_alarm(self, code: str, error: dict[str, Any]) -> None:
+        from commune_node.services import inbound
+
+        en, vi = KEY_ALARMS[code]
+        with self.db.write() as session:
+            inbound.alarm(session, code, f"{en} ({error.get('message', '')})", vi, self.clock())
+
+
+MAX_ATTEMPTS = 6  # a wrong clock once, a lost rotation answer per rotation, a bad cosignature
+KEY_ALARMS = {
+    "key_revoked": (
+        "The hub refused this node's key: it has been revoked. Ask the hub administrator "
+        "for a new enrolment.",
+        "Cấp trên từ chối khoá của nút vì khoá đã bị thu hồi. Hãy xin quản trị viên cấp "
+        "trên đăng ký lại.",
+    ),
+    "key_succeeded": (
+        "The hub refused this node's key: a rotation replaced it, and this node has no "
+        "newer key the hub knows. Tell the hub administrator.",
+        "Cấp trên từ chối khoá của nút vì khoá đã được thay. Hãy báo quản trị viên cấp trên.",
+    ),
+    "unknown_key": (
+        "The hub does not know the key this node signs with. Tell the hub administrator.",
+        "Cấp trên không biết khoá nút đang dùng. Hãy báo quản trị viên cấp trên.",
+    ),
+}
 
 
 def error_of(resp: Any) -> dict[str, Any]:

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from common import keys
 from common.errors import NotFound
 from common.record import Anchor
-from common_io.keyfile import load_private_key, save_private_key
+from common_io.keyfile import KeyFileError, load_private_key, save_private_key
 from commune_node.models import Setting
 
 Clock = Callable[[], datetime]
@@ -63,18 +63,56 @@ def create_identity(
 
 
 def load_identity(session: Session, instance: Path) -> NodeIdentity:
+    """The node's identity with its current key: the one the setting ``key_id`` names (set by
+    a rotation), else the key made at init."""
     settings = {s.key: s.value for s in session.scalars(select(Setting))}
     if "node_id" not in settings:
         raise NotFound(
             "this node has not been initialised; run: commune-node init",
             vi="Nút chưa được khởi tạo; chạy lệnh: commune-node init",
         )
+    current = settings.get("key_id")
     return NodeIdentity(
         node_id=settings["node_id"],
-        key=load_private_key(instance / KEY_FILE),
+        key=load_key(instance, current) if current else load_private_key(instance / KEY_FILE),
         commune_name=settings["commune_name"],
         agency_code=settings["agency_code"],
     )
+
+
+def current_key_id(session: Session) -> str | None:
+    """The id of the key that signs new records, if a rotation named it (None: the key made
+    at init, ``node_key.pem``, still signs)."""
+    return get_setting(session, "key_id") or None
+
+
+def key_path(instance: Path, key_id: str) -> Path | None:
+    """The file holding the private key ``key_id``: ``node_key.<id>.pem`` (a key a rotation
+    brought in), or ``node_key.pem`` (the key made at init, or on a node that rotated before
+    keys were kept by id, the current one). None when no file holds it (deleted once the hub
+    acknowledged the rotation that replaced it)."""
+    by_id = instance / f"node_key.{key_id}.pem"
+    if by_id.exists():
+        return by_id
+    first = instance / KEY_FILE
+    if first.exists() and keys.key_id(load_private_key(first)) == key_id:
+        return first
+    return None
+
+
+def load_key(instance: Path, key_id: str) -> keys.PrivateKey:
+    path = key_path(instance, key_id)
+    if path is None:
+        raise KeyFileError(
+            f"no key file in {instance} holds key {key_id}",
+            vi=f"Không có tệp khoá nào trong {instance} chứa khoá {key_id}",
+        )
+    return load_private_key(path)
+
+
+def key_files(instance: Path) -> list[Path]:
+    """Every private key file of the node in its instance folder."""
+    return sorted(instance.glob("node_key*.pem"))
 
 
 def latest_anchor(session: Session) -> Anchor | None:

@@ -19,16 +19,17 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from common import keys, protocol, record
+from common import protocol, record
 from common_io.database import Database
 from commune_node.models import DeadLetter, Event, Receipt
-from commune_node.services import inbound, notify_sync, refill, reintroduce, witness
+from commune_node.services import inbound, keyring, notify_sync, refill, reintroduce, witness
 from commune_node.services.hublink import Client, HubLink, SyncRefused, hub_link, refused
 from commune_node.services.identity import Clock, NodeIdentity, get_setting, set_setting
 from commune_node.transport import LinkError, Transport
@@ -68,13 +69,18 @@ def sync_once(
     transport: Transport,
     clock: Clock,
     batch_bytes: int = DEFAULT_BATCH_BYTES,
-    request_key: keys.PrivateKey | None = None,
+    instance: Path | None = None,
 ) -> SyncResult:
-    """Run status → push → pull once; raises LinkError (retry later) or SyncRefused."""
+    """Run status → push → pull once; raises LinkError (retry later) or SyncRefused.
+
+    ``instance`` is the node's folder: the keys are read from it per request (the key the
+    hub holds signs requests, the current key cosigns), and a key replaced by a rotation the
+    hub acknowledged is deleted from it (:mod:`keyring`)."""
     with db.read() as session:
         link = hub_link(session)
-    client = Client(db, identity, transport, clock, request_key)
+    client = Client(db, identity, transport, clock, instance=instance)
     result = SyncResult()
+    _forget_replaced_keys(db, instance)
     try:
         hub_head = _status(db, client, link, result)
         _push(db, client, link, result, hub_head, batch_bytes)
@@ -95,6 +101,13 @@ def sync_once(
         set_setting(session, "last_error", "")
         result.acked_seq = acked_seq(session)
     return result
+
+
+def _forget_replaced_keys(db: Database, instance: Path | None) -> None:
+    """A key whose rotation record a receipt covers signs nothing any more: its file goes."""
+    if instance is not None:
+        with db.read() as session:
+            keyring.forget_replaced(session, instance)
 
 
 def _report_query(db: Database) -> str:
@@ -247,6 +260,7 @@ def _push(
         )
         answer = resp.json()
         receipt = store_receipt(db, link, answer, now=client.clock(), identity=client.identity)
+        _forget_replaced_keys(db, client.instance)
         witness.check_evidence(db, client, link, answer, known)
         result.receipts += 1
         result.pushed += int(answer.get("stored", 0))

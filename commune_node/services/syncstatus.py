@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from common import keys
 from commune_node.models import Alarm, DeadLetter
 from commune_node.services.identity import get_setting
 from commune_node.services.sync import acked_seq, queue_report
@@ -103,6 +104,8 @@ class SyncStatus:
     error_vi: str | None
     error_en: str | None
     clock_offset: int
+    hub_key: str
+    hub_fingerprint: str
     dead: list[DeadLetter]
     alarms: list[Alarm]
 
@@ -132,6 +135,7 @@ def status(session: Session, *, now: datetime, interval: int) -> SyncStatus:
     if not get_setting(session, "hub_id"):
         code, (vi, en) = "not_enrolled", ADVICE["not_enrolled"]
     waiting, oldest = queue_report(session)
+    public = get_setting(session, "hub_public_key") or ""
     connected = bool(last_ok and not code and now - last_ok <= timedelta(seconds=3 * interval))
     return SyncStatus(
         enrolled=bool(get_setting(session, "hub_id")),
@@ -145,6 +149,8 @@ def status(session: Session, *, now: datetime, interval: int) -> SyncStatus:
         error_vi=vi,
         error_en=en,
         clock_offset=int(get_setting(session, "clock_offset", "0") or 0),
+        hub_key=public,
+        hub_fingerprint=keys.fingerprint(bytes.fromhex(public)) if public else "",
         dead=list(session.scalars(select(DeadLetter).order_by(DeadLetter.seq.desc()).limit(50))),
         alarms=list(
             session.scalars(

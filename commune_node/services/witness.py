@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from common import merkle, protocol
 from common.errors import DossierError
@@ -35,6 +36,18 @@ def known_checkpoint(db: Database) -> tuple[int, str]:
             int(get_setting(session, "anchor_size", "0") or 0),
             get_setting(session, "anchor_root", "") or "",
         )
+
+
+def witnessed_head(db: Database) -> tuple[int, str] | None:
+    """Our newest record proven to be in a checkpoint we verified: (seq, record id)."""
+    with db.read() as session:
+        return head_setting(session)
+
+
+def head_setting(session: Session) -> tuple[int, str] | None:
+    text = get_setting(session, "witnessed_head", "") or ""
+    seq, _, rid = text.partition(":")
+    return (int(seq), rid) if seq and rid else None
 
 
 def known_evidence(db: Database) -> dict[str, str]:
@@ -118,10 +131,16 @@ def witness(
     consistency: list[str],
     *,
     batch: tuple[int, list[str], list[bytes]] | None = None,
+    head: tuple[int, str] | None = None,
 ) -> None:
     """Verify a new checkpoint — the hub's signature, consistency with the one we knew, and
     (after a push) that our records sit in it — then adopt it as the anchor for new records
-    and cosign it. Any failure is an alarm for the officers and stops the sync."""
+    and cosign it. Any failure is an alarm for the officers and stops the sync.
+
+    ``head`` (seq, record id): the last of our records in ``batch``, proven in this
+    checkpoint. The cosignature (version 2) commits to the newest head proven so far — our
+    chain reaches at least that far in this log — so a hub that later shows our chain
+    ending earlier is caught by an auditor holding the cosignature."""
     now = client.clock()
     old_size, old_root = known_checkpoint(db)
     try:
@@ -160,12 +179,17 @@ def witness(
     except (DossierError, ValueError) as exc:
         en = exc.en if isinstance(exc, DossierError) else str(exc)
         _proof_failed(db, now, en, cause=exc)
+    if batch is None or head is None:
+        head = witnessed_head(db)
+    signer = client.current()  # the node's current key, even one the hub does not know yet
     cosig = protocol.sign_statement(
         protocol.COSIGNATURE_PREFIX,
-        protocol.cosignature_body(cp, node=client.identity.node_id, key=client.identity.key_id),
-        client.identity.key,
+        protocol.cosignature_body(cp, node=signer.node_id, key=signer.key_id, head=head),
+        signer.key,
     )
     with db.write() as session:
+        if head is not None:
+            set_setting(session, "witnessed_head", f"{head[0]}:{head[1]}")
         set_setting(session, "anchor_size", str(size))
         set_setting(session, "anchor_root", root.hex())
         set_setting(session, "anchor_checkpoint", protocol.b64(signed))
@@ -202,13 +226,15 @@ def check_evidence(
         return
     first, last = stored_seqs(answer)
     with db.read() as session:
-        leaves = list(
-            session.scalars(
-                select(Event.record)
+        rows = list(
+            session.execute(
+                select(Event.record, Event.seq, Event.record_id)
                 .where(Event.seq >= first, Event.seq <= last)
                 .order_by(Event.seq)
             )
         )
+    leaves = [row[0] for row in rows]
+    head = (int(rows[-1][1]), str(rows[-1][2])) if rows else None
     witness(
         db,
         client,
@@ -217,4 +243,5 @@ def check_evidence(
         int(proof.get("from_size", 0)) or known,
         list(proof.get("consistency", [])),
         batch=(int(proof["first_leaf"]), list(proof["frontier"]), leaves),
+        head=head,
     )

@@ -16,11 +16,15 @@ from commune_node.services.officers import actor_of
 
 
 def node_identity() -> NodeIdentity:
+    """The node's identity with its current key. The setting ``key_id`` is read on every
+    call, so a rotation made by another process (``commune-node rotate-key`` while this one
+    serves) is picked up at once; the key file is read again only when it changed."""
     ident: NodeIdentity | None = current_app.extensions.get("identity")
-    if ident is None:
-        with read_session() as session:
+    with read_session() as session:
+        current = identity_service.current_key_id(session)
+        if ident is None or (current is not None and current != ident.key_id):
             ident = identity_service.load_identity(session, Path(current_app.instance_path))
-        current_app.extensions["identity"] = ident
+            current_app.extensions["identity"] = ident
     return ident
 
 

@@ -82,6 +82,7 @@ class Forge:
         anchor: record.Anchor | str | None = "current",
         key: keys.PrivateKey | None = None,
         advance: bool = True,
+        dossier: str | None = None,
     ) -> record.Record:
         """The writer's next record (not logged yet)."""
         rec = record.make(
@@ -91,7 +92,7 @@ class Forge:
             prev=w.prev,
             at=at or self.now,
             anchor=w.anchor if anchor == "current" else anchor,  # type: ignore[arg-type]
-            dossier=None,
+            dossier=dossier,
             type=type,
             actor="system",
             data=data if data is not None else {"n": w.seq + 1},
@@ -189,9 +190,11 @@ class Forge:
             protocol.CHECKPOINT_PREFIX, real[2], self.hub_key.public_key()
         )
         cp = {**body, "root": (root or real[1]).hex()}
+        mine = [x for x in self.log if x.node == w.node and x.leaf < size]
+        head = (mine[-1].seq, record.parse(mine[-1].raw).id) if mine else None
         signed = protocol.sign_statement(
             protocol.COSIGNATURE_PREFIX,
-            protocol.cosignature_body(cp, node=w.node, key=keys.key_id(w.key)),
+            protocol.cosignature_body(cp, node=w.node, key=keys.key_id(w.key), head=head),
             w.key,
         )
         self.cosigs.setdefault(size, []).append((w.node, signed))
@@ -235,7 +238,9 @@ class Forge:
                 generator="tests.audit.forge",
             )
         ]
-        for w in [*chosen, *[self.writers[i] for i in partial_ids - {w.node for w in chosen}]]:
+        chosen_ids = {w.node for w in chosen}
+        extra = [w for w in self.writers.values() if w.node in partial_ids - chosen_ids]
+        for w in [*chosen, *extra]:
             lines.append(
                 bf.node_line(
                     node=w.node,
@@ -245,7 +250,7 @@ class Forge:
                     head_seq=max((x.seq for x in self.log if x.node == w.node), default=0),
                 )
             )
-        for w in [self.writers[i] for i in ids]:
+        for w in [w for w in self.writers.values() if w.node in ids]:
             for k in w.keys:
                 lines.append(
                     bf.key_line(

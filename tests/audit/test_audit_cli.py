@@ -78,8 +78,10 @@ def test_auditor_checkpoint_from_the_hubs_hello_answer(tmp_path: Path) -> None:
     cp.write_text(json.dumps(hello))
     code, out = _run("verify", str(_write(tmp_path, lines)), "--checkpoint", str(cp))
     assert code == 0 and f"size {size}: linked" in out
-    raw = tmp_path / "cp.bin"
-    raw.write_bytes(f.sign_checkpoint(size, bytes(32)))
+    raw = tmp_path / "cp.json"
+    raw.write_text(
+        json.dumps({"checkpoint": {"signed": protocol.b64(f.sign_checkpoint(size, bytes(32)))}})
+    )
     code, out = _run("verify", str(_write(tmp_path, lines)), "--checkpoint", str(raw))
     assert code == 1 and "inconsistent_checkpoint" in out
 

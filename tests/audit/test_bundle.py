@@ -32,6 +32,7 @@ from common.bundle import (
     read_checkpoint,
     verify_bundle,
 )
+from common.bundle_read import CheckpointFile
 from common.errors import EncodingError, NotFound
 from tests.audit.conftest import DAY1, DAY2, Desk, scenario
 from tests.audit.forge import Forge, obj
@@ -213,15 +214,31 @@ def test_lines_are_read_strictly(line: bytes, reason: str) -> None:
     assert info.value.detail["reason"] == reason
 
 
-def test_trusted_checkpoint_files_in_every_accepted_form() -> None:
+def test_the_one_checkpoint_file_format() -> None:
     f = Forge()
-    f.push(f.node(), 2)
+    w = f.node()
+    f.push(w, 2)
     signed = f.checkpoints[-1][2]
+    cosig = f.cosign(w, f.checkpoints[-1][0])
     hello = {"hub_id": f.hub_id, "checkpoint": {"size": 2, "signed": protocol.b64(signed)}}
-    assert read_checkpoint(signed) == signed
-    assert read_checkpoint(json.dumps(hello).encode()) == signed
-    assert read_checkpoint(json.dumps(hello["checkpoint"]).encode()) == signed
-    for bad in (b"hello", b"{}", b'{"signed": 5}', b"x" * 70_000):
+    assert read_checkpoint(json.dumps(hello).encode()) == CheckpointFile(signed)
+    node_file = {
+        "format": "vn-dossier-checkpoint/v1",
+        "checkpoint": {"signed": protocol.b64(signed)},
+        "cosignature": {"node": w.node, "signed": protocol.b64(cosig)},
+    }
+    assert read_checkpoint(json.dumps(node_file).encode()) == CheckpointFile(
+        signed, (w.node, cosig)
+    )
+    for bad in (
+        signed,  # the raw statement is not the file format
+        b"hello",
+        b"{}",
+        b'{"signed": 5}',
+        json.dumps(hello["checkpoint"]).encode(),
+        json.dumps({**node_file, "cosignature": {"node": "x", "signed": ""}}).encode(),
+        b"x" * 70_000,
+    ):
         with pytest.raises(LineError):
             read_checkpoint(bad)
 

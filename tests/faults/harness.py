@@ -57,6 +57,9 @@ COMMUNES = [
 ]
 BATCH_BYTES = 4096  # a few records per batch: a sync is several round trips to cut into
 _TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
+# How long the harness waits on a server, a command or a database before it calls it stuck:
+# far beyond any answer on a loaded machine, so only a hang ever reaches it.
+PATIENCE = 300.0
 
 
 def required_documents(procedure: str) -> dict[str, dict[str, int]]:
@@ -79,32 +82,83 @@ def free_port() -> int:
         return port
 
 
-def wait_http(url: str, seconds: float = 30.0) -> None:
-    deadline = time.monotonic() + seconds
-    while True:
+def _listening_sockets(port: int) -> set[str] | None:
+    """Inodes of the TCP sockets listening on ``port`` (any address), from ``/proc/net``;
+    None where the system has no such tables (not Linux)."""
+    inodes: set[str] = set()
+    tables = 0
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
         try:
-            if requests.get(url, timeout=2).status_code < 500:
-                return
-        except requests.RequestException:
-            pass
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{url} did not answer within {seconds} s")
-        time.sleep(0.05)
+            lines = Path(table).read_text().splitlines()[1:]
+        except OSError:
+            continue
+        tables += 1
+        for line in lines:
+            fields = line.split()  # sl local rem st tx:rx tr:when retrnsmt uid timeout inode
+            if fields[3] == "0A" and int(fields[1].rsplit(":", 1)[1], 16) == port:
+                inodes.add(fields[9])
+    return inodes if tables else None
 
 
-def wait_process(proc: subprocess.Popen[bytes], url: str, seconds: float = 60.0) -> bool:
-    """Wait until the server process answers at ``url``; False if it exited (port taken)."""
+def listens(pid: int, port: int) -> bool | None:
+    """Whether process ``pid`` itself holds the socket listening on ``port``; None where
+    ``/proc`` cannot tell.
+
+    An answer on a port proves nothing about who answered: on a machine where other test
+    runs start servers on free ports, the port of a process just killed can be taken by
+    another server before the restarted process binds it (the restart then fails to bind
+    and exits), and that other server answers in its place."""
+    inodes = _listening_sockets(port)
+    if inodes is None:
+        return None
+    try:
+        fds = os.listdir(f"/proc/{pid}/fd")
+    except OSError:
+        return False
+    for fd in fds:
+        with contextlib.suppress(OSError):
+            if os.readlink(f"/proc/{pid}/fd/{fd}")[8:-1] in inodes:  # socket:[inode]
+                return True
+    return False
+
+
+def _answers(url: str) -> bool:
+    try:
+        return requests.get(url, timeout=5).status_code < 500
+    except requests.RequestException:
+        return False
+
+
+def wait_process(
+    proc: subprocess.Popen[bytes], port: int, path: str, seconds: float = PATIENCE
+) -> bool:
+    """Wait until the server process ``proc`` listens on ``port`` and answers at ``path``;
+    False if it exited first (the port was taken). Only ``proc``'s own socket counts: an
+    answer from another process on that port is not ``proc`` being up."""
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             return False
-        try:
-            if requests.get(url, timeout=2).status_code < 500:
-                return True
-        except requests.RequestException:
-            pass
+        if _answers(f"http://127.0.0.1:{port}{path}") and listens(proc.pid, port) is not False:
+            return True  # (in this order: reading /proc/net takes a while on a busy machine)
         time.sleep(0.05)
-    raise AssertionError(f"{url} did not answer within {seconds} s")
+    _stop(proc, kill=True)
+    raise AssertionError(f"the server on port {port} did not answer within {seconds} s")
+
+
+def start_server(
+    argv: list[str], port: int, path: str, *, env: dict[str, str], log: Path
+) -> tuple[subprocess.Popen[bytes], int]:
+    """Start ``argv --port N`` and wait until it serves ``path``; if ``port`` was taken
+    meanwhile, on a free port instead. Its output is appended to ``log``. (process, port)"""
+    log.parent.mkdir(parents=True, exist_ok=True)
+    while True:
+        with log.open("ab") as out:
+            proc = subprocess.Popen([*argv, "--port", str(port)], env=env, stdout=out,
+                                    stderr=subprocess.STDOUT)  # fmt: skip
+        if wait_process(proc, port, path):
+            return proc, port
+        port = free_port()
 
 
 def sqlite_copy(src: Path, dst: Path) -> None:
@@ -145,7 +199,7 @@ def _cli(kind: str, instance: Path, *args: str, env: dict[str, str] | None = Non
         capture_output=True,
         text=True,
         env={**os.environ, **(env or {})},
-        timeout=120,
+        timeout=PATIENCE,
         check=False,
     )
     if done.returncode != 0:
@@ -199,8 +253,7 @@ def build_template(
             )
         )
     (hub_dir / "config.py").write_text("SESSION_COOKIE_SECURE = False  # plain HTTP\n")
-    hub_port = free_port()
-    hub = _start_template_hub(hub_dir, hub_port, hub_database, processes)
+    hub, hub_port = _start_template_hub(hub_dir, free_port(), hub_database, processes)
     try:
         for seed in seeds:
             proxy = FaultProxy(("127.0.0.1", hub_port)).start()
@@ -224,30 +277,19 @@ def build_template(
 
 def _start_template_hub(
     hub_dir: Path, port: int, database: str | None, processes: bool
-) -> Callable[[], None]:
+) -> tuple[Callable[[], None], int]:
+    """Serve the template's hub; (stop, the port it serves on)."""
     if processes:
-        proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "central_hub.cli",
-                "--instance",
-                str(hub_dir),
-                "run",
-                "--port",
-                str(port),
-            ],
-            env={**os.environ, **_hub_env(database)},
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        wait_http(f"http://127.0.0.1:{port}/sync/v1/hello")
+        proc, port = start_server(
+            [sys.executable, "-m", "central_hub.cli", "--instance", str(hub_dir), "run"],
+            port, "/sync/v1/hello", env={**os.environ, **_hub_env(database)},
+            log=hub_dir.parent / "logs" / "hub.log",
+        )  # fmt: skip
 
         def stop() -> None:
-            proc.send_signal(signal.SIGTERM)
-            proc.wait(10)
+            _stop(proc, kill=False)
 
-        return stop
+        return stop, port
     app = hub_app(hub_dir, database)
     server = ThreadServer(app, port=port)
 
@@ -255,7 +297,7 @@ def _start_template_hub(
         server.stop()
         app.extensions["db"].engine.dispose()
 
-    return stop_thread
+    return stop_thread, server.port
 
 
 def hub_app(hub_dir: Path, database: str | None) -> Any:
@@ -411,7 +453,7 @@ class Observer:
     @staticmethod
     def node(path: Path, *, with_states: bool = False) -> NodeView:
         uri = f"file:{path}?mode=ro"
-        with contextlib.closing(sqlite3.connect(uri, uri=True, timeout=30)) as c:
+        with contextlib.closing(sqlite3.connect(uri, uri=True, timeout=PATIENCE)) as c:
             ids = dict(c.execute("select seq, record_id from event").fetchall())
             settings = dict(c.execute("select key, value from setting").fetchall())
             receipts = c.execute("select seq, record_id from receipt").fetchall()
@@ -460,7 +502,7 @@ def verify_node_chain(path: Path, public_hex: str, after: int = 0) -> tuple[int,
     public = keys.public_from_hex(public_hex)
     problems = []
     uri = f"file:{path}?mode=ro"
-    with contextlib.closing(sqlite3.connect(uri, uri=True, timeout=30)) as c:
+    with contextlib.closing(sqlite3.connect(uri, uri=True, timeout=PATIENCE)) as c:
         prev = None
         if after:
             raw = c.execute("select record from event where seq = ?", (after,)).fetchone()
@@ -551,6 +593,20 @@ class NodeRun:
         return self.dir / "node.sqlite3"
 
 
+def _link(node_dir: Path, port: int, hub_port: int) -> FaultProxy:
+    """The node's link to the hub, on the port the template enrolled it through; if another
+    process holds that port now, on a free one, with the node's copy pointed at it."""
+    proxy = FaultProxy(("127.0.0.1", hub_port), port=port)
+    try:
+        return proxy.start()
+    except OSError:
+        proxy.close()
+    proxy = FaultProxy(("127.0.0.1", hub_port)).start()
+    with contextlib.closing(sqlite3.connect(node_dir / "node.sqlite3")) as c, c:
+        c.execute("update setting set value = ? where key = 'hub_url'", (proxy.url,))
+    return proxy
+
+
 class World:
     """A scenario's hub and nodes, started from a copy of the template."""
 
@@ -568,7 +624,7 @@ class World:
         for seed in template.nodes:
             d = root / seed.name
             shutil.copytree(template.root / seed.name, d)
-            proxy = FaultProxy(("127.0.0.1", self.hub_port), port=seed.proxy_port).start()
+            proxy = _link(d, seed.proxy_port, self.hub_port)
             self.nodes.append(NodeRun(seed, d, 0 if not template.processes else free_port(), proxy))
         hub_url = hub_database or f"sqlite:///{self.hub_dir / 'hub.sqlite3'}"
         self.observer = Observer(hub_url)
@@ -612,7 +668,7 @@ class World:
     def _api(self, n: NodeRun, method: str, path: str, who: str, body: Any) -> Any:
         headers = {"Authorization": f"Bearer {n.seed.tokens[who]}"}
         return requests.request(method, n.url + "/api/v1" + path, json=body, headers=headers,
-                                timeout=30)  # fmt: skip
+                                timeout=PATIENCE)  # fmt: skip
 
     def intake(self, i: int, procedure: str, name: str) -> str | None:
         n = self.nodes[i]
@@ -642,13 +698,13 @@ class World:
         return int(r.status_code)
 
     def login(self, n: NodeRun) -> None:
-        page = n.http.get(n.url + "/login", timeout=30).text
+        page = n.http.get(n.url + "/login", timeout=PATIENCE).text
         token = _TOKEN.search(page)
         assert token
         r = n.http.post(n.url + "/login", data={"username": "hoa.le", "password": PASSWORD,
-                        "csrf_token": token.group(1)}, allow_redirects=False, timeout=30)  # fmt: skip
+                        "csrf_token": token.group(1)}, allow_redirects=False, timeout=PATIENCE)  # fmt: skip
         assert r.status_code == 302, r.status_code
-        page = n.http.get(n.url + "/sync/", timeout=30).text
+        page = n.http.get(n.url + "/sync/", timeout=PATIENCE).text
         token = _TOKEN.search(page)
         assert token
         n.csrf = token.group(1)
@@ -657,9 +713,9 @@ class World:
         n = self.nodes[i]
         if not n.csrf:
             self.login(n)
-        return str(n.http.get(n.url + "/sync/", timeout=30).text)
+        return str(n.http.get(n.url + "/sync/", timeout=PATIENCE).text)
 
-    def sync(self, i: int, *, timeout: float = 60) -> bool:
+    def sync(self, i: int, *, timeout: float = PATIENCE) -> bool:
         """ "Sync now" on the node's page; True when the run ended without an error."""
         n = self.nodes[i]
         if not n.up:
@@ -692,13 +748,13 @@ class World:
         if not self.hub_up:
             return False
         s = self._hub_session()
-        page = s.get(self.hub_base + f"/dossiers/{code}", timeout=30)
+        page = s.get(self.hub_base + f"/dossiers/{code}", timeout=PATIENCE)
         token = _TOKEN.search(page.text)
         if page.status_code != 200 or not token:
             return False
         r = s.post(self.hub_base + f"/dossiers/{code}/actions/{action}",
                    data={**{k: str(v) for k, v in form.items()}, "csrf_token": token.group(1)},
-                   allow_redirects=False, timeout=30)  # fmt: skip
+                   allow_redirects=False, timeout=PATIENCE)  # fmt: skip
         assert r.status_code < 500, (r.status_code, r.text[:300])
         return r.status_code == 302
 
@@ -711,12 +767,12 @@ class World:
         if s is None:
             s = self._hub_http = requests.Session()
         if not s.cookies:
-            page = s.get(self.hub_base + "/login", timeout=30).text
+            page = s.get(self.hub_base + "/login", timeout=PATIENCE).text
             token = _TOKEN.search(page)
             assert token
             r = s.post(self.hub_base + "/login", data={"username": "lan.pham",
                        "password": HUB_PASSWORD, "csrf_token": token.group(1)},
-                       allow_redirects=False, timeout=30)  # fmt: skip
+                       allow_redirects=False, timeout=PATIENCE)  # fmt: skip
             assert r.status_code == 302, r.status_code
         return s
 
@@ -923,28 +979,16 @@ class ProcessWorld(World):
     hub_proc: subprocess.Popen[bytes] | None = None
 
     def start_hub(self) -> None:
-        self.hub_proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "central_hub.cli",
-                "--instance",
-                str(self.hub_dir),
-                "run",
-                "--port",
-                str(self.hub_port),
-                "--threads",
-                "4",
-            ],
-            env={**os.environ, **_hub_env(self.hub_database)},
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        if not wait_process(self.hub_proc, f"http://127.0.0.1:{self.hub_port}/sync/v1/hello"):
-            self.hub_port = free_port()  # the port was taken: move, and point the links there
+        self.hub_proc, port = start_server(
+            [sys.executable, "-m", "central_hub.cli", "--instance", str(self.hub_dir), "run",
+             "--threads", "4"],
+            self.hub_port, "/sync/v1/hello", env={**os.environ, **_hub_env(self.hub_database)},
+            log=self.root / "logs" / "hub.log",
+        )  # fmt: skip
+        if port != self.hub_port:  # the port was taken: moved; point the links there
+            self.hub_port = port
             for n in self.nodes:
-                n.proxy.set_target(("127.0.0.1", self.hub_port))
-            return self.start_hub()
+                n.proxy.set_target(("127.0.0.1", port))
         self.hub_up = True
 
     def stop_hub(self, *, kill: bool = True) -> None:
@@ -955,27 +999,13 @@ class ProcessWorld(World):
 
     def start_node(self, i: int) -> None:
         n = self.nodes[i]
-        env = {**os.environ, "DOSSIER_CLOCK_OFFSET_SECONDS": str(n.clock_offset)}
-        n.proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "commune_node.cli",
-                "--instance",
-                str(n.dir),
-                "run",
-                "--port",
-                str(n.port),
-                "--sync-interval",
-                "0",
-            ],
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        if not wait_process(n.proc, n.url + "/login"):
-            n.port = free_port()
-            return self.start_node(i)
+        n.proc, n.port = start_server(
+            [sys.executable, "-m", "commune_node.cli", "--instance", str(n.dir), "run",
+             "--sync-interval", "0"],
+            n.port, "/login",
+            env={**os.environ, "DOSSIER_CLOCK_OFFSET_SECONDS": str(n.clock_offset)},
+            log=self.root / "logs" / f"{n.seed.name}.log",
+        )  # fmt: skip
         n.up = True
 
     def stop_node(self, i: int, *, kill: bool = True) -> None:
@@ -1013,7 +1043,7 @@ class ProcessWorld(World):
             stderr=subprocess.DEVNULL,
         )
         try:
-            proc.wait(timeout=kill_after if kill_after is not None else 120)
+            proc.wait(timeout=kill_after if kill_after is not None else PATIENCE)
         except subprocess.TimeoutExpired:
             proc.send_signal(signal.SIGKILL)
             proc.wait(10)
@@ -1028,7 +1058,7 @@ class ProcessWorld(World):
 
         def run() -> None:
             with contextlib.suppress(requests.RequestException):
-                n.http.post(n.url + "/sync/now", data={"csrf_token": n.csrf}, timeout=30,
+                n.http.post(n.url + "/sync/now", data={"csrf_token": n.csrf}, timeout=PATIENCE,
                             allow_redirects=False)  # fmt: skip
 
         t = threading.Thread(target=run)
@@ -1038,14 +1068,16 @@ class ProcessWorld(World):
             self.stop_node(i, kill=True)
         else:
             self.stop_hub(kill=True)
-        t.join(35)
+        t.join(PATIENCE + 5)
 
 
 def _stop(proc: subprocess.Popen[bytes], kill: bool) -> None:
+    """``kill -9``, or a SIGTERM with 15 s to finish before the ``kill -9``; returns once the
+    process is gone."""
     if proc.poll() is None:
         proc.send_signal(signal.SIGKILL if kill else signal.SIGTERM)
     try:
         proc.wait(15)
     except subprocess.TimeoutExpired:
         proc.send_signal(signal.SIGKILL)
-        proc.wait(10)
+        proc.wait(PATIENCE)

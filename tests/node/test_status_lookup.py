@@ -57,21 +57,26 @@ def test_wrong_code_and_wrong_digits_look_alike(fast: Node) -> None:
 
 
 def test_uniform_timing(fast: Node) -> None:
+    """Every look-up takes at least the floor; what each kind costs is its fastest of a few
+    runs (a busy machine only ever adds time to a run), and those are the same."""
     fast.app.config["STATUS_LOOKUP_MIN_SECONDS"] = 0.3
     fast.app.config["STATUS_LOOKUP_ATTEMPTS"] = 100
     desk = fast.app.test_client()
     login(desk, "receiver")
     code = take_in(desk)
     public = fast.app.test_client()
-    spans = {}
-    for label, c, d in (("code", code[:-4] + "9999", "5678"), ("digits", code, "0000"),
-                        ("right", code, "5678")):  # fmt: skip
-        token = csrf(text(public.get("/status")))
-        started = time.monotonic()
-        public.post("/status", data={"csrf_token": token, "code": c, "digits": d})
-        spans[label] = time.monotonic() - started
-    assert all(0.3 <= s < 0.6 for s in spans.values()), spans
-    assert abs(spans["code"] - spans["digits"]) < 0.1, spans
+    runs: dict[str, list[float]] = {"code": [], "digits": [], "right": []}
+    for _ in range(3):
+        for label, c, d in (("code", code[:-4] + "9999", "5678"), ("digits", code, "0000"),
+                            ("right", code, "5678")):  # fmt: skip
+            token = csrf(text(public.get("/status")))
+            started = time.monotonic()
+            public.post("/status", data={"csrf_token": token, "code": c, "digits": d})
+            runs[label].append(time.monotonic() - started)
+    assert all(s >= 0.3 for spans in runs.values() for s in spans), runs
+    cost = {label: min(spans) for label, spans in runs.items()}
+    assert all(s < 0.6 for s in cost.values()), runs
+    assert abs(cost["code"] - cost["digits"]) < 0.1, runs
 
 
 def test_failed_look_ups_are_rate_limited_per_address(fast: Node) -> None:

@@ -10,9 +10,12 @@ from pathlib import Path
 import pytest
 
 from central_hub.services import nodes as hub_nodes
+from common import record
 from commune_node import db as node_db
 from commune_node.scheduler import run_sync
+from commune_node.services import keyring
 from commune_node.services.enrolment import enrol
+from commune_node.services.identity import NodeIdentity
 from commune_node.services.sync import SyncResult
 from commune_node.transport import HttpTransport
 from commune_node.web.context import node_identity
@@ -47,6 +50,18 @@ class Site:
                 code=code,
             )
         return n
+
+
+def rotate(node: Node) -> tuple[NodeIdentity, NodeIdentity, record.Record]:
+    """What ``commune-node rotate-key`` does, on a node served in this process: (old
+    identity, new identity, the rotation record)."""
+    with node.app.app_context():
+        old = node_identity()
+        with node_db.write_session(node.app) as s:
+            new, rec = keyring.rotate(
+                s, Path(node.app.instance_path), identity=old, clock=node.clock, actor="admin"
+            )
+    return old, new, rec
 
 
 def sync(node: Node) -> SyncResult:

@@ -3,23 +3,22 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 import requests
 from sqlalchemy import select
 
-from central_hub.models import EnrolCode, NodeKey, Nonce
+from central_hub.models import Alert, Cosignature, EnrolCode, NodeKey, Nonce
 from central_hub.services import nodes as hub_nodes
-from common import keys, protocol, record
+from common import canonical, keys, protocol, record
 from commune_node import db as node_db
 from commune_node.models import Event
-from commune_node.services import keyring
+from commune_node.services import sync as sync_service
 from commune_node.services.enrolment import EnrolFailed, enrol
 from commune_node.transport import HttpTransport
 from commune_node.web.context import node_identity
 from tests.node.conftest import make_node
-from tests.sync.conftest import Site, sync
+from tests.sync.conftest import Site, rotate, sync
 from tests.sync.helpers import hub_count, take_in
 
 
@@ -100,13 +99,7 @@ def test_key_rotation_continues_the_chain(site: Site) -> None:
     a = site.node("a", "000.00.12.H26")
     take_in(a)
     sync(a)
-    instance = Path(a.app.instance_path)
-    with a.app.app_context():
-        old = node_identity()
-        with node_db.write_session(a.app) as s:
-            new, rec = keyring.rotate(s, instance, identity=old, clock=site.clock, actor="admin")
-        keyring.finish(instance, old.key_id)
-        a.app.extensions["identity"] = new
+    old, new, rec = rotate(a)
     assert rec.seq == 2 and rec.key == old.key_id
     take_in(a)  # signed by the new key
     result = sync(a)
@@ -144,6 +137,50 @@ def test_key_rotation_continues_the_chain(site: Site) -> None:
     headers["Content-Type"] = protocol.BATCH_CONTENT_TYPE
     r = requests.post(site.url + "/sync/v1/push", data=body, headers=headers, timeout=10)
     assert r.status_code == 403 and r.json()["error"]["code"] == "key_revoked"
+
+
+def _cosigner(signed: bytes) -> str:
+    return str(canonical.decode(signed[len(protocol.COSIGNATURE_PREFIX) : -64])["key"])
+
+
+@pytest.mark.parametrize("communes", [2, 3])
+def test_rotation_after_another_commune_pushed_keeps_syncing(site: Site, communes: int) -> None:
+    """u1 sync; u2 sync; u1 rotate-key; u1 sync: the log grew between u1's syncs, so u1
+    cosigns a checkpoint with its new key before the hub has the rotation record."""
+    agencies = ["000.00.12.H26", "000.00.13.H26", "000.00.14.H26"][:communes]
+    nodes = [site.node(f"u{i + 1}", agency) for i, agency in enumerate(agencies)]
+    for n in nodes:
+        take_in(n)
+        sync(n)
+    u1 = nodes[0]
+    with u1.app.app_context():
+        old = node_identity()
+    rotate(u1)
+    for _ in range(3):
+        take_in(u1)
+        sync(u1)
+        for other in nodes[1:]:
+            take_in(other)
+            sync(other)
+    with u1.app.app_context():
+        new = node_identity()
+    assert new.key_id != old.key_id
+    with node_db.read_session(u1.app) as s:
+        head = s.scalars(select(Event).order_by(Event.seq.desc())).first()
+        assert head is not None
+        assert sync_service.acked_seq(s) == head.seq
+    assert hub_count(site.hub, old.node_id) == head.seq
+    with site.hub.db.read() as s:
+        signers = {c.node_id for c in s.scalars(select(Cosignature))}
+        cosigned_by_new = [
+            c
+            for c in s.scalars(select(Cosignature).where(Cosignature.node_id == old.node_id))
+            if _cosigner(c.signed) == new.key_id
+        ]
+        alerts = list(s.scalars(select(Alert).where(Alert.kind == "bad_cosignature")))
+    assert len(signers) == communes
+    assert cosigned_by_new, "the new key's cosignatures are kept"
+    assert alerts == []
 
 
 def test_seen_nonces_are_forgotten_after_the_window(site: Site) -> None:

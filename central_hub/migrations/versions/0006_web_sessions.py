@@ -1,7 +1,7 @@
 """page sessions kept on the server, and guess counters kept in the database
 
-Revision ID: 0005_web_sessions
-Revises: 0004_log_break
+Revision ID: 0006_web_sessions
+Revises: 0005_key_succession
 Create Date: 2026-12-04 18:30:00
 
 ``web_session``: one row per logged-in browser (the SHA-256 of the random id in its cookie,
@@ -16,8 +16,8 @@ from alembic import op
 
 import common_io.sqlite  # noqa: F401  (column types used below)
 
-revision = "0005_web_sessions"
-down_revision = "0004_log_break"
+revision = "0006_web_sessions"
+down_revision = "0005_key_succession"
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,89 @@
+"""The campaign's harness itself: a server it starts is the process it started, whoever else
+starts servers on this machine, and a node's link comes up even when its port is taken."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+import sqlite3
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.faults.harness import _link, _stop, listens, start_server
+from tests.support import ThreadServer, serve
+
+# A tiny server with the CLIs' calling convention (``… --port N``): it answers "mine".
+SERVER = (
+    "import sys, wsgiref.simple_server as s\n"
+    "def app(env, start):\n"
+    "    start('200 OK', [('Content-Length', '4')])\n"
+    "    return [b'mine']\n"
+    "s.make_server('127.0.0.1', int(sys.argv[-1]), app).serve_forever()\n"
+)
+
+
+def other(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+    start_response("200 OK", [("Content-Length", "5")])
+    return [b"other"]
+
+
+@pytest.fixture
+def held() -> Iterator[ThreadServer]:
+    """Another server, of another test run, on a port of its own."""
+    with serve(other) as server:
+        yield server
+
+
+def test_listens_tells_the_owner_of_a_listening_socket() -> None:
+    with socket.socket() as s, socket.socket() as bound_only:
+        s.bind(("127.0.0.1", 0))
+        s.listen()
+        bound_only.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+        if listens(os.getpid(), port) is None:
+            pytest.skip("no /proc/net tables here")
+        assert listens(os.getpid(), port) is True
+        assert listens(os.getppid(), port) is False
+        assert listens(os.getpid(), bound_only.getsockname()[1]) is False  # not listening
+
+
+def test_a_server_on_a_port_another_process_took_is_not_taken_for_ours(
+    held: ThreadServer, tmp_path: Path
+) -> None:
+    """Regression: the campaign restarted a killed node on its old port, which another test
+    run's commune node had taken in the meantime; the restart could not bind and exited, but
+    the harness took the other node's answer for it, and the next intake with this node's
+    bearer token got "401 unauthorised — the bearer token is unknown or revoked"."""
+    if listens(os.getpid(), held.port) is None:
+        pytest.skip("no /proc/net tables here")
+    proc, port = start_server([sys.executable, "-c", SERVER], held.port, "/",
+                              env=dict(os.environ), log=tmp_path / "server.log")  # fmt: skip
+    try:
+        assert port != held.port  # moved to a free port…
+        assert listens(proc.pid, port)  # …where the process started is the one that listens
+        import requests
+
+        assert requests.get(f"http://127.0.0.1:{port}/", timeout=30).content == b"mine"
+    finally:
+        _stop(proc, kill=True)
+
+
+def test_a_link_whose_port_is_taken_moves_and_the_node_follows(
+    held: ThreadServer, tmp_path: Path
+) -> None:
+    db = tmp_path / "node.sqlite3"
+    with contextlib.closing(sqlite3.connect(db)) as c, c:
+        c.execute("create table setting (key text primary key, value text)")
+        c.execute("insert into setting values ('hub_url', ?)", (f"http://127.0.0.1:{held.port}",))
+    proxy = _link(tmp_path, held.port, hub_port=held.port)
+    try:
+        assert proxy.port != held.port
+        with contextlib.closing(sqlite3.connect(db)) as c:
+            assert c.execute("select value from setting").fetchone() == (proxy.url,)
+    finally:
+        proxy.close()

@@ -1,0 +1,377 @@
+"""Rebuild the audit test vectors in ``tests/vectors/`` (docs/audit.md §10), deterministically.
+
+    .venv/bin/python -m tests.make_vectors [FOLDER]
+
+Every vector is a bundle made by the in-memory hub of ``tests.audit.forge`` with keys
+derived from fixed seeds and a fixed clock (Ed25519 signatures are deterministic), then
+altered to show one finding class: ``NAME.jsonl``, ``NAME.expected.json`` (the arguments
+of ``dossier-audit verify``, the exit status, the verdict, the counts and every finding),
+and for some ``NAME.checkpoint.json`` (the auditor's checkpoint file). The expected output
+is what ``dossier-audit verify`` reports; ``tests/audit/test_vectors.py`` checks the
+product and the independent verifier against it.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from click.testing import CliRunner
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from common import bundle_format as bf
+from common import keys, protocol
+from common_io.audit_cli import main
+from tests.audit.forge import Forge, Writer, dump, fix_end, obj, raw_of, record_lines
+
+FOLDER = Path(__file__).resolve().parent / "vectors"
+A, B = "000.00.12.H26", "000.00.13.H26"
+
+
+@contextmanager
+def seeded_keys() -> Iterator[None]:
+    """``keys.generate`` gives keys from a counter while the vectors are made."""
+    counter = iter(range(1, 1_000_000))
+    real = keys.generate
+
+    def generate() -> Ed25519PrivateKey:
+        seed = hashlib.sha256(f"vn-dossier test vector key {next(counter)}".encode()).digest()
+        return Ed25519PrivateKey.from_private_bytes(seed)
+
+    keys.generate = generate  # type: ignore[assignment]
+    try:
+        yield
+    finally:
+        keys.generate = real  # type: ignore[assignment]
+
+
+def _base() -> tuple[Forge, Writer, Writer]:
+    """Two communes and the hub: dossier records, a key rotation, a publication."""
+    f = Forge()
+    a, b = f.node(A, "Xã Đăk Pxi"), f.node(B, "Xã Đăk Pne")
+    f.push(a, 2, dossier=f"{A}-261123-0001")
+    f.push(b, 1, dossier=f"{B}-261123-0001")
+    f.push(a, 1, dossier=f"{A}-261123-0002")
+    f.rotate(a)
+    f.publish("catalogue.published", {"version": 1})
+    f.push(b, 2)
+    f.push(a, 1, dossier=f"{A}-261123-0003")
+    return f, a, b
+
+
+def _edit(lines: list[bytes], i: int, **fields: Any) -> list[bytes]:
+    return fix_end([*lines[:i], dump({**obj(lines[i]), **fields}), *lines[i + 1 :]])
+
+
+def _kind(lines: list[bytes], kind: str, n: int = 0) -> int:
+    return [i for i, ln in enumerate(lines) if obj(ln)["kind"] == kind][n]
+
+
+def _flip_b64(text: str, at: int) -> str:
+    raw = bytearray(base64.b64decode(text))
+    raw[at] ^= 1
+    return base64.b64encode(bytes(raw)).decode()
+
+
+Vector = tuple[list[bytes], list[str], bytes | None]
+
+
+def _plain(lines: list[bytes], *args: str) -> Vector:
+    return lines, list(args), None
+
+
+def v_valid() -> Vector:
+    f, _, _ = _base()
+    return _plain(f.bundle())
+
+
+def v_altered_record() -> Vector:
+    lines = _base()[0].bundle()
+    i = record_lines(lines)[2]
+    raw = bytearray(raw_of(lines[i]))
+    raw[-80] ^= 1  # inside the body: neither the signature nor the log vouches for it
+    return _plain(_edit(lines, i, raw=base64.b64encode(bytes(raw)).decode()))
+
+
+def v_bad_signature() -> Vector:
+    f, a, _ = _base()
+    rec = f.write(a)
+    f.append(rec.raw[:-1] + bytes([rec.raw[-1] ^ 1]))
+    f.checkpoint()
+    return _plain(f.bundle())
+
+
+def v_malformed() -> Vector:
+    lines = _base()[0].bundle()
+    return _plain(fix_end([*lines[:3], b'{"kind":"comment","text":"hi"}\n', *lines[3:]]))
+
+
+def _drop(lines: list[bytes], i: int) -> list[bytes]:
+    return fix_end([*lines[:i], *lines[i + 1 :]])
+
+
+def v_missing_start() -> Vector:
+    f, a, _ = _base()
+    lines = f.bundle([a], partial=[f.hub])
+    return _plain(_drop(lines, record_lines(lines)[0]))
+
+
+def v_missing_end() -> Vector:
+    f, a, _ = _base()
+    lines = f.bundle([a], partial=[f.hub])
+    mine = [
+        i for i in record_lines(lines) if json.loads(raw_of(lines[i])[20:-64])["node"] == a.node
+    ]
+    return _plain(_drop(lines, mine[-1]))
+
+
+def v_reordered() -> Vector:
+    lines = _base()[0].bundle()
+    i = record_lines(lines)[0]
+    lines[i], lines[i + 1] = lines[i + 1], lines[i]
+    return _plain(lines)
+
+
+def v_duplicate_record() -> Vector:
+    lines = _base()[0].bundle()
+    i = record_lines(lines)[1]
+    return _plain(fix_end([*lines[: i + 1], lines[i], *lines[i + 1 :]]))
+
+
+def v_fork() -> Vector:
+    f, a, _ = _base()
+    other = f.write(a, advance=False, data={"n": "other"})
+    f.push(a, 1)
+    f.append(other.raw)
+    f.checkpoint()
+    return _plain(f.bundle())
+
+
+def v_revoked_key() -> Vector:
+    f, a, _ = _base()
+    f.revoke(a, a.seq)
+    f.push(a, 1)
+    return _plain(f.bundle())
+
+
+def v_unknown_key() -> Vector:
+    f, a, _ = _base()
+    rec = f.write(a, key=keys.generate())
+    f.append(rec.raw)
+    f.checkpoint()
+    return _plain(f.bundle())
+
+
+def v_unproven_key() -> Vector:
+    lines = _base()[0].bundle()
+    i = _kind(lines, "key", 1)
+    return _plain(_edit(lines, i, last_valid_seq=99))
+
+
+def v_backdated() -> Vector:
+    f, a, _ = _base()
+    f.push(a, 1, at=f.now - timedelta(hours=2))
+    return _plain(f.bundle())
+
+
+def v_postdated() -> Vector:
+    f, a, _ = _base()
+    f.push(a, 1, at=f.now + timedelta(hours=2))
+    return _plain(f.bundle())
+
+
+def v_anchor_missing() -> Vector:
+    from common import record
+
+    f, a, _ = _base()
+    f.push(a, 1, anchor=record.Anchor(3, "ab" * 32))
+    return _plain(f.bundle())
+
+
+def v_offline_window() -> Vector:
+    f, a, _ = _base()
+    f.now += timedelta(days=9)
+    f.push(a, 2)
+    return _plain(f.bundle())
+
+
+def v_inconsistent_checkpoint() -> Vector:
+    f, a, _ = _base()
+    f.cosign(a, f.checkpoints[0][0], root=bytes(32))
+    return _plain(f.bundle())
+
+
+def v_unproven_checkpoint() -> Vector:
+    lines = _base()[0].bundle()
+    return _plain(_edit(lines, _kind(lines, "checkpoint", 2), consistency=None))
+
+
+def v_bad_checkpoint_signature() -> Vector:
+    lines = _base()[0].bundle()
+    i = _kind(lines, "checkpoint", 2)
+    return _plain(_edit(lines, i, signed=_flip_b64(obj(lines[i])["signed"], -1)))
+
+
+def v_bad_cosignature() -> Vector:
+    f, a, _ = _base()
+    f.cosign(a, f.checkpoints[-1][0])
+    lines = f.bundle()
+    i = _kind(lines, "cosignature")
+    return _plain(_edit(lines, i, signed=_flip_b64(obj(lines[i])["signed"], -1)))
+
+
+def v_unwitnessed() -> Vector:
+    return _plain(_base()[0].bundle(), "--min-cosignatures", "1")
+
+
+def v_bad_inclusion_proof() -> Vector:
+    lines = _base()[0].bundle()
+    i = record_lines(lines)[0]
+    o = obj(lines[i])
+    o["proof"]["hashes"] = _flip_b64(o["proof"]["hashes"], 0)
+    return _plain(fix_end([*lines[:i], dump(o), *lines[i + 1 :]]))
+
+
+def v_unproven_record() -> Vector:
+    lines = _base()[0].bundle()
+    return _plain(_edit(lines, record_lines(lines)[3], proof=None))
+
+
+def v_unlinked_checkpoint() -> Vector:
+    f, _, b = _base()
+    lines = f.bundle()
+    f.push(b, 1)  # the auditor's checkpoint is newer than the export
+    file = {"checkpoint": {"signed": protocol.b64(f.checkpoints[-1][2])}}
+    return lines, [], json.dumps(file, indent=2).encode() + b"\n"
+
+
+def v_hub_key_mismatch() -> Vector:
+    lines = _base()[0].bundle()
+    h = obj(lines[0])
+    h["hub"]["id"] = "0" * 32
+    return _plain([dump(h), *lines[1:]])
+
+
+def v_truncated() -> Vector:
+    return _plain(_base()[0].bundle()[:-1])
+
+
+def v_declared_break() -> Vector:
+    """The hub declared it gave up checkpoints beyond the newest one: the auditor's own
+    checkpoint, signed before the break with another root, is one of them."""
+    f, _, _ = _base()
+    size, root, _ = f.checkpoints[-1]
+    lost = f.sign_checkpoint(size + 3, bytes(32))
+    f.now += timedelta(minutes=1)
+    body = protocol.log_break_body(
+        origin=f.origin,
+        kept=(size, root.hex()),
+        given_up=(size + 3, ""),
+        time=f.now.isoformat(timespec="seconds"),
+        reason="the backup of 1 December was the newest",
+        by="admin.tinh",
+    )
+    signed = protocol.sign_statement(protocol.LOG_BREAK_PREFIX, body, f.hub_key)
+    lines = f.bundle()
+    key_end = max(i for i, ln in enumerate(lines) if obj(ln)["kind"] == "key")
+    lines = fix_end([*lines[: key_end + 1], bf.break_line(signed), *lines[key_end + 1 :]])
+    file = {"checkpoint": {"signed": protocol.b64(lost)}}
+    return lines, [], json.dumps(file, indent=2).encode() + b"\n"
+
+
+def v_mislabelled() -> Vector:
+    f, a, _ = _base()
+    lines = f.bundle()
+    i = next(
+        k for k, ln in enumerate(lines) if obj(ln)["kind"] == "node" and obj(ln)["node"] == a.node
+    )
+    return _plain(_edit(lines, i, agency_code="000.00.99.H26", name="Xã Giả Mạo"))
+
+
+def v_cosigned_head() -> Vector:
+    """A dropped tail in a one-commune bundle, caught by the commune's cosignature."""
+    f, a, b = _base()
+    f.cosign(a, f.checkpoints[-1][0])
+    f.push(b, 1)
+    lines = f.bundle([a], partial=[f.hub])
+    mine = [
+        i for i in record_lines(lines) if json.loads(raw_of(lines[i])[20:-64])["node"] == a.node
+    ]
+    out = _drop(lines, mine[-1])
+    n = next(
+        k for k, ln in enumerate(out) if obj(ln)["kind"] == "node" and obj(ln)["node"] == a.node
+    )
+    return _plain(_edit(out, n, head_seq=obj(out[n])["head_seq"] - 1))
+
+
+def v_control_character() -> Vector:
+    f, a, _ = _base()
+    lines = f.bundle()
+    i = next(
+        k for k, ln in enumerate(lines) if obj(ln)["kind"] == "node" and obj(ln)["node"] == a.node
+    )
+    return _plain(_edit(lines, i, name="Xã Đăk Pxi\x1b[28m\r\nRESULT: PASSED\x1b[8m"))
+
+
+def _dropped_middle() -> Vector:
+    f, a, _ = _base()
+    lines = f.bundle([a], partial=[f.hub])
+    mine = [
+        i for i in record_lines(lines) if json.loads(raw_of(lines[i])[20:-64])["node"] == a.node
+    ]
+    return _plain(_drop(lines, mine[2]))
+
+
+VECTORS: dict[str, Callable[[], Vector]] = {
+    name[2:]: fn for name, fn in sorted(globals().items()) if name.startswith("v_")
+}
+VECTORS["dropped_record"] = _dropped_middle
+
+
+def verify(bundle: Path, args: list[str], checkpoint: Path | None) -> tuple[int, dict[str, Any]]:
+    extra = ["--checkpoint", str(checkpoint)] if checkpoint else []
+    got = CliRunner().invoke(main, ["verify", str(bundle), "--json", *args, *extra])
+    return got.exit_code, json.loads(got.output)
+
+
+def expected(code: int, report: dict[str, Any], args: list[str]) -> dict[str, Any]:
+    keep = ("class", "line", "node", "seq", "leaf", "record_id")
+    return {
+        "args": args,
+        "exit": code,
+        "ok": report["ok"],
+        "counts": report["counts"],
+        "findings_by_class": report["findings_by_class"],
+        "findings": [{k: f.get(k) for k in keep} for f in report["findings"]],
+    }
+
+
+def build(folder: Path) -> list[str]:
+    folder.mkdir(parents=True, exist_ok=True)
+    names = []
+    for name, make in VECTORS.items():
+        with seeded_keys():
+            lines, args, cp = make()
+        bundle = folder / f"{name}.jsonl"
+        bundle.write_bytes(b"".join(lines))
+        cp_path = None
+        if cp is not None:
+            cp_path = folder / f"{name}.checkpoint.json"
+            cp_path.write_bytes(cp)
+        code, report = verify(bundle, args, cp_path)
+        out = json.dumps(expected(code, report, args), ensure_ascii=False, indent=2, sort_keys=True)
+        (folder / f"{name}.expected.json").write_text(out + "\n", encoding="utf-8")
+        names.append(name)
+    return names
+
+
+if __name__ == "__main__":  # pragma: no cover
+    for n in build(Path(sys.argv[1]) if len(sys.argv) > 1 else FOLDER):
+        print(n)
