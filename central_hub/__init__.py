@@ -35,6 +35,7 @@ def create_app(
     app.config.from_mapping(
         MAX_CONTENT_LENGTH=MAX_REQUEST_BYTES,
         SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SECURE=None,  # None: on, but under TESTING (common_io/page_headers.py)
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_NAME="central_hub_session",
         PERMANENT_SESSION_LIFETIME=8 * 3600,

@@ -14,9 +14,11 @@ import click
 from flask import Flask
 
 from central_hub import create_app
+from central_hub.models import WEB_SESSION
 from central_hub.services import identity as identity_service
 from central_hub.services import nodes, publishing, users
 from common.errors import DossierError
+from common_io import accounts_cli
 from common_io.database import Database
 
 
@@ -133,15 +135,38 @@ def database_of(app: Flask) -> Database:
     help="Open connections served at once; nodes keep theirs open between requests, so "
     "this bounds how many communes one hub process serves during a reconnect storm.",
 )
+@click.option(
+    "--trusted-proxy",
+    default=None,
+    help="Address of the reverse proxy or load balancer in front of this process: its "
+    "X-Forwarded-For and X-Forwarded-Proto are then believed (log-in limits count the real "
+    "client address), and nobody else's.",
+)
 @click.pass_context
-def run(ctx: click.Context, host: str, port: int, threads: int, connection_limit: int) -> None:
+def run(
+    ctx: click.Context,
+    host: str,
+    port: int,
+    threads: int,
+    connection_limit: int,
+    trusted_proxy: str | None,
+) -> None:
     """Serve the hub with the waitress production server (upgrades the database first).
 
     \b
     Example:
         central-hub --instance ./hub run --port 5000 --connection-limit 800
+        central-hub --instance ./hub run --port 5000 --trusted-proxy 10.0.0.2
     """
     import waitress
+
+    proxy: dict[str, object] = {}
+    if trusted_proxy:
+        proxy = {
+            "trusted_proxy": trusted_proxy,
+            "trusted_proxy_headers": {"x-forwarded-for", "x-forwarded-proto"},
+            "clear_untrusted_proxy_headers": True,
+        }
 
     app = _app(ctx)
     database_of(app).upgrade()
@@ -154,6 +179,7 @@ def run(ctx: click.Context, host: str, port: int, threads: int, connection_limit
         connection_limit=connection_limit,
         asyncore_use_poll=True,  # poll(), not select(): no 1,024-descriptor ceiling
         ident="central-hub",
+        **proxy,
     )
 
 
@@ -345,6 +371,20 @@ def user_add(
     except DossierError as exc:
         _fail(exc)
     click.echo(f"User {username} added.")
+
+
+accounts_cli.add_commands(
+    user,
+    accounts_cli.AccountsOf(
+        database=lambda ctx: database_of(_app(ctx)),
+        find=users.by_username,
+        sessions=WEB_SESSION,
+        noun="hub user",
+        program="central-hub",
+        example="lan.pham",
+    ),
+    password_envvar="CENTRAL_HUB_USER_PASSWORD",
+)
 
 
 @main.command()

@@ -49,6 +49,21 @@ def _wait(url: str, seconds: float = 30) -> None:
     raise click.ClickException(f"{url} did not answer within {seconds:.0f} s")
 
 
+PLAIN_HTTP_SETTINGS = (
+    "# The demo serves its pages over plain HTTP on 127.0.0.1: the session cookie may not\n"
+    "# insist on HTTPS here. A real instance keeps the default (docs/cli.md, Settings).\n"
+    "SESSION_COOKIE_SECURE = False\n"
+)
+
+
+def allow_plain_http(instance: Path) -> None:
+    """Settings of a demo instance served over plain HTTP (kept if already there)."""
+    path = instance / "config.py"
+    text = path.read_text() if path.exists() else ""
+    if "SESSION_COOKIE_SECURE" not in text:
+        path.write_text(text + PLAIN_HTTP_SETTINGS)
+
+
 def run_demo(folder: Path, *, base_port: int, sync_interval: int) -> None:
     hub_cmd = [sys.executable, "-m", "central_hub.cli"]
     node_cmd = [sys.executable, "-m", "commune_node.cli"]
@@ -100,6 +115,7 @@ def run_demo(folder: Path, *, base_port: int, sync_interval: int) -> None:
                 "auditor",
             ]
         )
+    allow_plain_http(hub_dir)
     procs: list[subprocess.Popen[bytes]] = []
 
     def stop(*_: object) -> None:
@@ -179,6 +195,7 @@ def run_demo(folder: Path, *, base_port: int, sync_interval: int) -> None:
                         code,
                     ]
                 )
+            allow_plain_http(node_dir)
             procs.append(
                 subprocess.Popen(
                     [

@@ -24,6 +24,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from common_io import throttle, web_sessions
 from common_io.sqlite import UTCDateTime
 
 
@@ -261,6 +262,11 @@ class LogBreak(Base):
     reason: Mapped[str] = mapped_column(String(500))
     signed: Mapped[bytes] = mapped_column(LargeBinary)
     kept_checkpoint: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+# Server-side page sessions and guess counters (common_io.web_sessions, common_io.throttle).
+WEB_SESSION = web_sessions.define_table(Base.metadata)
+LOGIN_ATTEMPT = throttle.define_table(Base.metadata)
 
 
 from central_hub import notify_models as _notify_models  # noqa: E402, F401  (their tables)

@@ -16,7 +16,9 @@ import click
 from flask import Flask
 
 from common.errors import DossierError
+from common_io import accounts_cli
 from commune_node import create_app, db
+from commune_node.models import WEB_SESSION
 from commune_node.services import catalogue, eventlog, officers
 from commune_node.services import identity as identity_service
 
@@ -229,6 +231,24 @@ def officer_token(ctx: click.Context, username: str, label: str) -> None:
     click.echo(token)
 
 
+def _database(ctx: click.Context) -> db.Database:
+    return db.database(_app(ctx))
+
+
+accounts_cli.add_commands(
+    officer,
+    accounts_cli.AccountsOf(
+        database=_database,
+        find=officers.by_username,
+        sessions=WEB_SESSION,
+        noun="officer",
+        program="commune-node",
+        example="hoa.le",
+    ),
+    password_envvar="COMMUNE_NODE_OFFICER_PASSWORD",
+)
+
+
 @main.command("verify-log")
 @click.pass_context
 def verify_log(ctx: click.Context) -> None:
@@ -321,18 +341,31 @@ def checkpoint_export(ctx: click.Context, file: Path) -> None:
 @main.command()
 @click.option("--hub", "hub_url", required=True, help="The hub's address, e.g. https://hub.example")
 @click.option("--code", required=True, help="One-time enrolment code from the hub administrator.")
+@click.option(
+    "--allow-http",
+    is_flag=True,
+    help="Accept a plain http:// hub address that is not on this computer (test set-ups only).",
+)
 @click.pass_context
-def enrol(ctx: click.Context, hub_url: str, code: str) -> None:
-    """Enrol this node with a hub using a one-time code.
+def enrol(ctx: click.Context, hub_url: str, code: str, allow_http: bool) -> None:
+    """Enrol this node with a hub using a one-time code. The hub address must be https://
+    (plain http:// only on this computer's loopback address, or with --allow-http).
 
     \b
     Example:
-        commune-node enrol --hub http://127.0.0.1:5000 --code K7QF-9M2X-TR4D
+        commune-node enrol --hub https://hub.quangngai.gov.vn --code K7QF-9M2X-TR4D
     """
+    from commune_node.services.enrolment import check_hub_url
     from commune_node.services.enrolment import enrol as do_enrol
     from commune_node.transport import HttpTransport
     from commune_node.web.context import node_identity
 
+    try:
+        warning = check_hub_url(hub_url, allow_http=allow_http)
+    except DossierError as exc:
+        _fail(exc)
+    if warning:
+        click.echo(warning, err=True)
     app = _app(ctx)
     try:
         with app.app_context():

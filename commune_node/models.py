@@ -18,6 +18,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from common_io import throttle, web_sessions
 from common_io.sqlite import UTCDateTime
 
 
@@ -188,6 +189,11 @@ class Alarm(Base):
     message_vi: Mapped[str] = mapped_column(String(1000))
     created_at: Mapped[datetime]
     acknowledged: Mapped[bool] = mapped_column(default=False)
+
+
+# Server-side page sessions and guess counters (common_io.web_sessions, common_io.throttle).
+WEB_SESSION = web_sessions.define_table(Base.metadata)
+LOGIN_ATTEMPT = throttle.define_table(Base.metadata)
 
 
 from commune_node import notify_models as _notify_models  # noqa: E402, F401  (outbox table)

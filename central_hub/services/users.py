@@ -6,15 +6,14 @@ import re
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
-from werkzeug.security import check_password_hash, generate_password_hash
 
 from central_hub.models import HubUser
 from central_hub.services.identity import Clock
 from common.errors import ErrorList
+from common_io import accounts
 
 HUB_ROLES = ("administrator", "hub_officer", "auditor")
 _USERNAME = re.compile(r"[a-z0-9_.]{3,32}\Z")
-_DUMMY = generate_password_hash("not-a-real-password")
 
 
 def create_user(
@@ -35,19 +34,13 @@ def create_user(
         errors.add(
             "roles", "bad_role", "Vai trò không hợp lệ.", f"Roles must be among {HUB_ROLES}."
         )
-    if len(password) < 10:
-        errors.add(
-            "password",
-            "too_short",
-            "Mật khẩu cần ít nhất 10 ký tự.",
-            "The password needs at least 10 characters.",
-        )
+    accounts.check_new_password(errors, password)
     errors.raise_if_any()
     user = HubUser(
         username=username,
         full_name=full_name,
         roles=",".join(sorted(set(roles))),
-        password_hash=generate_password_hash(password),
+        password_hash=accounts.hash_password(password),
         created_at=clock(),
     )
     session.add(user)
@@ -57,7 +50,8 @@ def create_user(
 
 def authenticate(session: Session, username: str, password: str) -> HubUser | None:
     user = session.scalar(select(HubUser).where(HubUser.username == username))
-    if user is None or not user.active:
-        check_password_hash(_DUMMY, password)
-        return None
-    return user if check_password_hash(user.password_hash, password) else None
+    return user if accounts.password_matches(user, password) else None
+
+
+def by_username(session: Session, username: str) -> HubUser | None:
+    return session.scalar(select(HubUser).where(HubUser.username == username))

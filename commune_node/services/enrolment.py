@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import ipaddress
 import json
 from typing import Any
+from urllib.parse import urlsplit
 
 from common import keys, protocol
 from common.errors import DossierError
@@ -17,6 +19,43 @@ class EnrolFailed(DossierError):
     status = 409
     vi = "Đăng ký với máy chủ cấp trên không thành công."
     en = "Enrolment with the hub failed."
+
+
+def _loopback(host: str) -> bool:
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def check_hub_url(url: str, *, allow_http: bool) -> str | None:
+    """Refuse a hub address that is not ``https://`` — the enrolment (and every sync after it)
+    would travel in clear, and whoever answers it gives the node the hub key it will trust.
+    ``http://`` passes only on a loopback address or with ``allow_http`` (test set-ups),
+    and then with the warning returned."""
+    parts = urlsplit(url.strip())
+    if parts.scheme == "https" and parts.hostname:
+        return None
+    if parts.scheme != "http" or not parts.hostname:
+        raise EnrolFailed(
+            f"the hub address must be https://host (got {url!r})",
+            vi=f"Địa chỉ máy chủ cấp trên phải có dạng https://… (nhận được {url!r})",
+        )
+    if not (allow_http or _loopback(parts.hostname)):
+        raise EnrolFailed(
+            "the hub address is plain http://: anyone on the way could read the enrolment and "
+            "answer it with a forged hub key. Use the hub's https:// address "
+            "(--allow-http only for a test set-up).",
+            vi="Địa chỉ máy chủ cấp trên là http:// không mã hoá: người ở giữa đường truyền có "
+            "thể giả mạo máy chủ. Hãy dùng địa chỉ https:// "
+            "(--allow-http chỉ dùng khi thử nghiệm).",
+        )
+    return (
+        "Warning: the hub address is plain http://, not encrypted: only for a test set-up; "
+        "a node in the field must enrol with the hub's https:// address."
+    )
 
 
 def enrol(

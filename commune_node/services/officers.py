@@ -8,17 +8,16 @@ import secrets
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
-from werkzeug.security import check_password_hash, generate_password_hash
 
 from common.errors import ErrorList
 from common.lifecycle import Role
+from common_io import accounts
 from commune_node.models import ApiToken, Officer
 from commune_node.services.identity import Clock
 from commune_node.services.intake import Actor
 
 NODE_ROLES = (Role.RECEIVER, Role.LEADER, Role.ADMIN)
 _USERNAME = re.compile(r"[a-z0-9_.]{3,32}\Z")
-MIN_PASSWORD = 10
 
 
 def create_officer(
@@ -50,19 +49,13 @@ def create_officer(
             "Vai trò phải là receiver, leader hoặc admin.",
             "Roles must be receiver, leader or admin.",
         )
-    if len(password) < MIN_PASSWORD:
-        errors.add(
-            "password",
-            "too_short",
-            f"Mật khẩu cần ít nhất {MIN_PASSWORD} ký tự.",
-            f"The password needs at least {MIN_PASSWORD} characters.",
-        )
+    accounts.check_new_password(errors, password)
     errors.raise_if_any()
     officer = Officer(
         username=username,
         full_name=full_name.strip(),
         roles=",".join(sorted(set(roles))),
-        password_hash=generate_password_hash(password),
+        password_hash=accounts.hash_password(password),
         created_at=clock(),
     )
     session.add(officer)
@@ -71,15 +64,12 @@ def create_officer(
 
 
 def authenticate(session: Session, username: str, password: str) -> Officer | None:
-    officer = session.scalar(select(Officer).where(Officer.username == username))
-    if officer is None or not officer.active:
-        # Spend the same time as a real check, so user names cannot be probed by timing.
-        check_password_hash(_DUMMY_HASH, password)
-        return None
-    return officer if check_password_hash(officer.password_hash, password) else None
+    officer = by_username(session, username)
+    return officer if accounts.password_matches(officer, password) else None
 
 
-_DUMMY_HASH = generate_password_hash("not-a-real-password")
+def by_username(session: Session, username: str) -> Officer | None:
+    return session.scalar(select(Officer).where(Officer.username == username))
 
 
 def _token_hash(token: str) -> str:

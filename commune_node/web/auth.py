@@ -1,4 +1,9 @@
-"""Logins for pages (session cookie + CSRF), bearer tokens for the API, and role checks."""
+"""Logins for pages (server-side sessions + CSRF), password change, and role checks (the
+API authenticates with bearer tokens only).
+
+The shared parts are in ``common_io``: the session store (``web_sessions``), the guess
+limits (``throttle``), where ``next`` may lead (``redirects``), the answer headers
+(``page_headers``) and the password rules (``accounts``)."""
 
 from __future__ import annotations
 
@@ -10,7 +15,6 @@ from flask import (
     Blueprint,
     Flask,
     abort,
-    current_app,
     flash,
     g,
     redirect,
@@ -22,10 +26,13 @@ from flask import (
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFProtect
 
-from common_io.throttle import LoginThrottle
-from commune_node.db import read_session
-from commune_node.models import Officer
+from common.errors import ValidationError
+from common_io import accounts, page_headers, throttle, web_sessions
+from common_io.redirects import local_target
+from commune_node.db import read_session, write_session
+from commune_node.models import LOGIN_ATTEMPT, WEB_SESSION, Officer
 from commune_node.services import officers
+from commune_node.web.inputs import errors_by_field
 
 bp = Blueprint("auth", __name__)
 csrf = CSRFProtect()
@@ -34,7 +41,9 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 def init_app(app: Flask) -> None:
     csrf.init_app(app)
-    app.extensions["login_throttle"] = LoginThrottle()
+    page_headers.init_app(app)
+    web_sessions.init_app(app, WEB_SESSION)
+    throttle.init_app(app, LOGIN_ATTEMPT)
     app.before_request(_load_officer)
 
 
@@ -42,13 +51,13 @@ def _load_officer() -> None:
     g.officer = None
     if request.blueprint == "api":
         return  # the API authenticates with bearer tokens only, never with the cookie
-    officer_id = session.get("officer_id")
+    officer_id = web_sessions.current_user_id()
     if officer_id is None:
         return
     with read_session() as db:
         officer = db.get(Officer, officer_id)
-    if officer is None or not officer.active or session.get("pw") != officer.password_hash[-16:]:
-        session.clear()
+    if officer is None or not officer.active:
+        web_sessions.log_out()
         return
     g.officer = officer
 
@@ -76,42 +85,46 @@ def login() -> Any:
     if request.method == "POST":
         username = request.form.get("username", "").strip().lower()[:64]
         password = request.form.get("password", "")[:200]
-        key = (username, request.remote_addr or "")
-        throttle: LoginThrottle = current_app.extensions["login_throttle"]
-        limit = current_app.config["LOGIN_ATTEMPTS"]
-        window = current_app.config["LOGIN_LOCK_SECONDS"]
-        if throttle.locked(key, limit=limit, window=window):
+        if not throttle.login_allowed(username):
             flash(_("Too many failed attempts. Wait a few minutes and try again."), "error")
             return render_template("login.html"), 429
         with read_session() as db:
             officer = officers.authenticate(db, username, password)
         if officer is None:
-            throttle.fail(key)
             flash(_("Wrong user name or password."), "error")
             return render_template("login.html"), 401
-        throttle.clear(key)
-        session.clear()
-        session["officer_id"] = officer.id
-        session["pw"] = officer.password_hash[-16:]  # a password change ends other sessions
-        session.permanent = True
-        target = request.args.get("next", "")
-        if not target.startswith("/") or target.startswith("//"):
-            target = url_for("pages.home")
-        return redirect(target)
+        throttle.login_succeeded(username)
+        web_sessions.log_in(officer.id)
+        return redirect(local_target(request.args.get("next"), url_for("pages.home")))
     return render_template("login.html")
 
 
 @bp.post("/logout")
 def logout() -> Any:
-    session.clear()
+    web_sessions.log_out()
     return redirect(url_for("auth.login"))
+
+
+@bp.route("/account/password", methods=["GET", "POST"])
+@login_required()
+def change_password() -> Any:
+    """The logged-in officer's own password; every other session of theirs ends."""
+    if request.method == "GET":
+        return render_template("password.html", errors={})
+    try:
+        with write_session() as db:
+            officer = db.get(Officer, g.officer.id)
+            assert officer is not None
+            keep = web_sessions.current_token()
+            accounts.change_password_from_form(db, WEB_SESSION, officer, request.form, keep=keep)
+    except ValidationError as exc:
+        return render_template("password.html", errors=errors_by_field(exc.problems)), 400
+    flash(_("Password changed. Your other sessions have ended."), "success")
+    return redirect(url_for("pages.home"))
 
 
 @bp.post("/language/<lang>")
 def set_language(lang: str) -> Any:
     if lang in ("vi", "en"):
         session["lang"] = lang
-    target = request.form.get("next", "")
-    if not target.startswith("/") or target.startswith("//"):
-        target = url_for("pages.home")
-    return redirect(target)
+    return redirect(local_target(request.form.get("next"), url_for("pages.home")))

@@ -15,7 +15,7 @@ from typing import Any
 from flask import Blueprint, Flask, current_app, render_template, request
 
 from common.public_status import check_digits
-from common_io.throttle import LoginThrottle
+from common_io import throttle
 from commune_node.db import read_session
 from commune_node.services import status_lookup
 from commune_node.web.context import clock, node_identity
@@ -24,10 +24,7 @@ bp = Blueprint("public", __name__)
 
 
 def init_app(app: Flask) -> None:
-    app.config.setdefault("STATUS_LOOKUP_ATTEMPTS", 10)
-    app.config.setdefault("STATUS_LOOKUP_WINDOW", 600)
     app.config.setdefault("STATUS_LOOKUP_MIN_SECONDS", 0.4)
-    app.extensions["status_throttle"] = LoginThrottle()
 
 
 def _page(status: int = 200, **context: Any) -> Any:
@@ -45,19 +42,13 @@ def status_form() -> Any:
 def status_lookup_post() -> Any:
     started = time.monotonic()
     code = request.form.get("code", "").strip()[:64]
-    throttle: LoginThrottle = current_app.extensions["status_throttle"]
-    key = ("status", request.remote_addr or "")
-    if throttle.locked(
-        key,
-        limit=int(current_app.config["STATUS_LOOKUP_ATTEMPTS"]),
-        window=float(current_app.config["STATUS_LOOKUP_WINDOW"]),
-    ):
+    if not throttle.lookup_allowed():
         return _page(429, code=code, limited=True)
     digits = check_digits(request.form.get("digits", "")) or ""
     with read_session() as session:
         found = status_lookup.lookup(session, code, digits, now=clock()())
-    if found is None:
-        throttle.fail(key)
+    if found is not None:
+        throttle.lookup_succeeded()
     floor = float(current_app.config["STATUS_LOOKUP_MIN_SECONDS"])
     time.sleep(max(0.0, floor - (time.monotonic() - started)))
     if found is None:

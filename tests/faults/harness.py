@@ -242,7 +242,9 @@ def build_template(
             }
         else:
             tokens = _thread_node_init(node_dir, commune, agency)
-        (node_dir / "config.py").write_text(f"SYNC_BATCH_BYTES = {BATCH_BYTES}\n")
+        (node_dir / "config.py").write_text(
+            f"SYNC_BATCH_BYTES = {BATCH_BYTES}\nSESSION_COOKIE_SECURE = False  # plain HTTP\n"
+        )
         pem = (node_dir / "node_key.pem").read_bytes()
         key = keys.private_from_pem(pem)
         seeds.append(
@@ -250,6 +252,7 @@ def build_template(
                 name, commune, agency, keys.key_id(key), keys.public_bytes(key).hex(), tokens, 0
             )
         )
+    (hub_dir / "config.py").write_text("SESSION_COOKIE_SECURE = False  # plain HTTP\n")
     hub, hub_port = _start_template_hub(hub_dir, free_port(), hub_database, processes)
     try:
         for seed in seeds:
@@ -300,7 +303,7 @@ def _start_template_hub(
 def hub_app(hub_dir: Path, database: str | None) -> Any:
     from central_hub import create_app
 
-    cfg: dict[str, Any] = {"SECRET_KEY": "campaign-hub"}
+    cfg: dict[str, Any] = {"SECRET_KEY": "campaign-hub", "SESSION_COOKIE_SECURE": False}
     if database:
         cfg["DATABASE_URL"] = database
     return create_app(cfg, instance_path=str(hub_dir))
@@ -310,7 +313,12 @@ def node_app(node_dir: Path, clock: Callable[[], datetime]) -> Any:
     from commune_node import create_app
 
     return create_app(
-        {"SECRET_KEY": "campaign-node", "CLOCK": clock, "SYNC_BATCH_BYTES": BATCH_BYTES},
+        {
+            "SECRET_KEY": "campaign-node",
+            "CLOCK": clock,
+            "SYNC_BATCH_BYTES": BATCH_BYTES,
+            "SESSION_COOKIE_SECURE": False,
+        },
         instance_path=str(node_dir),
     )
 

@@ -41,6 +41,7 @@ NODE_ACCESS: dict[str, Any] = {
     "auth.login": PUBLIC,
     "auth.logout": PUBLIC,
     "auth.set_language": PUBLIC,
+    "auth.change_password": ALL,
     "public.status_form": PUBLIC,
     "public.status_lookup_post": PUBLIC,
     "api.openapi": PUBLIC,
@@ -76,8 +77,9 @@ HUB_SIGNED = {
     "sync.inclusion",
     "sync.consistency",
     "sync.pull",
+    "sync.enrolment",
 }
-HUB_OPEN = {"sync.openapi", "sync.hello", "sync.enrol"}
+HUB_OPEN = {"sync.openapi", "sync.hello", "sync.enrol", "sync.reintroduce"}
 
 
 def _args(code: str) -> dict[str, Any]:

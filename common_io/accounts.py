@@ -1,0 +1,129 @@
+"""Passwords and the end of an account's sessions: one set of rules for the node's officers
+and the hub's users (both rows have ``id``, ``password_hash`` and ``active``).
+
+Changing a password, resetting it and deactivating an account end the account's
+server-side sessions (:mod:`common_io.web_sessions`) in the same transaction, so a copied
+cookie stops working the moment the change commits.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Protocol
+
+from sqlalchemy import Table
+from sqlalchemy.orm import Session
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from common.errors import ErrorList
+from common_io import web_sessions
+
+MIN_PASSWORD = 10
+MAX_PASSWORD = 200  # the log-in form reads no more than this
+_DUMMY_HASH = generate_password_hash("not-a-real-password")
+
+
+class Account(Protocol):
+    id: int
+    password_hash: str
+    active: bool
+
+
+def check_new_password(errors: ErrorList, password: str, *, field: str = "password") -> None:
+    if len(password) < MIN_PASSWORD:
+        errors.add(
+            field,
+            "too_short",
+            f"Mật khẩu cần ít nhất {MIN_PASSWORD} ký tự.",
+            f"The password needs at least {MIN_PASSWORD} characters.",
+        )
+    elif len(password) > MAX_PASSWORD:
+        errors.add(
+            field,
+            "too_long",
+            f"Mật khẩu dài tối đa {MAX_PASSWORD} ký tự.",
+            f"The password has at most {MAX_PASSWORD} characters.",
+        )
+
+
+def hash_password(password: str) -> str:
+    return generate_password_hash(password)
+
+
+def password_matches(account: Account | None, password: str) -> bool:
+    """True when ``account`` is active and ``password`` is its password; spends the same time
+    when there is no such account, so user names cannot be probed by timing."""
+    if account is None or not account.active:
+        check_password_hash(_DUMMY_HASH, password)
+        return False
+    return check_password_hash(account.password_hash, password)
+
+
+def change_password(
+    session: Session,
+    sessions: Table,
+    account: Account,
+    *,
+    current: str,
+    new: str,
+    confirm: str,
+    keep: str | None,
+) -> None:
+    """The account holder's own change: the current password must match; every other
+    session of the account ends (``keep`` is the id of the one asking)."""
+    errors = ErrorList()
+    if not check_password_hash(account.password_hash, current):
+        errors.add(
+            "current_password",
+            "wrong_password",
+            "Mật khẩu hiện tại không đúng.",
+            "The current password is wrong.",
+        )
+    check_new_password(errors, new, field="new_password")
+    if new != confirm:
+        errors.add(
+            "confirm_password",
+            "mismatch",
+            "Hai lần nhập mật khẩu mới không khớp.",
+            "The two new passwords differ.",
+        )
+    errors.raise_if_any()
+    account.password_hash = hash_password(new)
+    web_sessions.end_all(session, sessions, account.id, keep=keep)
+
+
+def change_password_from_form(
+    session: Session,
+    sessions: Table,
+    account: Account,
+    form: Mapping[str, str],
+    *,
+    keep: str | None,
+) -> None:
+    """:func:`change_password` with the fields of the "Change password" page."""
+    change_password(
+        session,
+        sessions,
+        account,
+        current=form.get("current_password", "")[:MAX_PASSWORD],
+        new=form.get("new_password", "")[:1000],
+        confirm=form.get("confirm_password", "")[:1000],
+        keep=keep,
+    )
+
+
+def reset_password(session: Session, sessions: Table, account: Account, new: str) -> int:
+    """An administrator sets a new password; every session of the account ends. Returns how
+    many sessions ended."""
+    errors = ErrorList()
+    check_new_password(errors, new)
+    errors.raise_if_any()
+    account.password_hash = hash_password(new)
+    return web_sessions.end_all(session, sessions, account.id)
+
+
+def deactivate(session: Session, sessions: Table, account: Account) -> int:
+    """The account can no longer log in, and every session of it ends now. Returns how many
+    sessions ended."""
+    account.active = False
+    return web_sessions.end_all(session, sessions, account.id)
