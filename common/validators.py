@@ -224,7 +224,16 @@ def decode_cccd(value: str) -> CccdInfo:
 
 # --- Mobile numbers -----------------------------------------------------------------------
 
-MOBILE_LEADING_DIGITS = frozenset("35789")  # the digit after the 0 (or after +84)
+# Mobile prefixes in use (the three digits 0xy of a 10-digit number), as the operators
+# hold them: Viettel 032–039, 086, 096–098; VinaPhone 081–085, 088, 091, 094; MobiFone 070,
+# 076–079, 089, 090, 093; Vietnamobile 052, 056, 058, 092; Gmobile 059, 099; Itel 087;
+# Reddi 055. A number in an unallocated range (030, 031, 050, 071, …) reaches no one.
+MOBILE_PREFIXES = frozenset(
+    [f"03{d}" for d in "23456789"]
+    + ["052", "055", "056", "058", "059", "070", "076", "077", "078", "079"]
+    + [f"08{d}" for d in "123456789"]
+    + [f"09{d}" for d in "0123456789"]
+)
 _PHONE_SHAPE = re.compile(r"\+?[0-9]+(?:[ .\-]+[0-9]+)*")
 
 
@@ -286,6 +295,17 @@ def _phone(value: str, field: str) -> tuple[str | None, list[FieldProblem]]:
             ]
         national = digits[1:]
         shown = f"{len(digits)} chữ số", f"{len(digits)} digits"
+    if national[:1] == "2":
+        return None, [
+            _p(
+                field,
+                "phone_landline",
+                "Đây là số máy cố định (02…), không nhận được tin nhắn; hãy ghi số di động "
+                "(10 chữ số, bắt đầu bằng 03, 05, 07, 08 hoặc 09).",
+                "This is a landline number (02…), which cannot receive text messages; give a "
+                "mobile number (10 digits starting with 03, 05, 07, 08 or 09).",
+            )
+        ]
     if len(national) != 9:
         short = len(national) < 9
         return None, [
@@ -298,7 +318,7 @@ def _phone(value: str, field: str) -> tuple[str | None, list[FieldProblem]]:
                 "10 digits starting with 0, or +84 and 9 digits.",
             )
         ]
-    if national[0] not in MOBILE_LEADING_DIGITS:
+    if national[0] not in "35789":
         prefix = "0" + national[0]
         return None, [
             _p(
@@ -309,15 +329,25 @@ def _phone(value: str, field: str) -> tuple[str | None, list[FieldProblem]]:
                 f"{prefix} is not a mobile prefix; mobile numbers start with 03, 05, 07, 08 or 09.",
             )
         ]
+    if "0" + national[:2] not in MOBILE_PREFIXES:
+        prefix = "0" + national[:2]
+        return None, [
+            _p(
+                field,
+                "phone_unallocated",
+                f"Đầu số {prefix} chưa được cấp cho nhà mạng nào; hãy kiểm tra lại số.",
+                f"No operator holds the prefix {prefix}; check the number.",
+            )
+        ]
     return "0" + national, []
 
 
 def validate_phone(value: str, *, field: str = "phone") -> list[FieldProblem]:
-    """Problems with a Vietnamese mobile number: ``0`` + 9 digits whose first digit is 3, 5,
-    7, 8 or 9 (03x, 05x, 07x, 08x, 09x), or ``+84`` + those 9 digits. Spaces, dots and dashes
+    """Problems with a Vietnamese mobile number: ``0`` + 9 digits starting with a prefix an
+    operator holds (:data:`MOBILE_PREFIXES`), or ``+84`` + those 9 digits. Spaces, dots and dashes
     between digit groups ("0912 345 678", "+84 912-345-678") are tolerated. Letters, other
-    characters, a foreign country code, a 0 after +84, the wrong length and a non-mobile
-    prefix are each named."""
+    characters, a foreign country code, a 0 after +84, a landline (02…, whatever its
+    length), the wrong length, a non-mobile prefix and an unallocated one are each named."""
     return _phone(value, field)[1]
 
 

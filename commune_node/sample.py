@@ -10,6 +10,7 @@ from typing import Any
 from flask import Flask
 from sqlalchemy import select
 
+from common import validators
 from common.calendar import VN_TZ, WorkingCalendar
 from common.catalogue import Procedure
 from common.errors import DossierError
@@ -61,11 +62,11 @@ def _person(rng: random.Random, commune: str) -> dict[str, str]:
     sex = rng.randint(0, 1)
     century = 0 if year < 2000 else 2
     cccd = f"062{century + sex}{year % 100:02d}{rng.randint(0, 999999):06d}"
-    prefix = rng.choice(["09", "03", "08", "07", "05"])
+    prefix = rng.choice(sorted(validators.MOBILE_PREFIXES))
     return {
         "applicant_name": f"{rng.choice(FAMILY)} {rng.choice(MIDDLE)} {rng.choice(GIVEN)}",
         "id_number": cccd,
-        "phone": f"{prefix}{rng.randint(0, 99_999_999):08d}",
+        "phone": f"{prefix}{rng.randint(0, 9_999_999):07d}",
         "email": "",
         "address": f"{rng.choice(VILLAGES)}, {commune}",
     }

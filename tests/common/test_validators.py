@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from common.errors import ErrorList, FieldProblem, ValidationError
 from common.validators import (
+    MOBILE_PREFIXES,
     PROVINCES,
     CccdInfo,
     decode_cccd,
@@ -143,10 +144,18 @@ def test_valid_phones(value: str, normal: str) -> None:
         ("091234567", "phone_too_short"),
         ("09123456789", "phone_too_long"),
         ("+8491234567", "phone_too_short"),
-        ("0212345678", "phone_prefix"),
+        ("0212345678", "phone_landline"),
+        ("02438251234", "phone_landline"),  # Hà Nội landline: 11 digits, not "too long"
+        ("+84 24 3825 1234", "phone_landline"),
+        ("0302345678", "phone_unallocated"),
+        ("0312345678", "phone_unallocated"),
+        ("0502345678", "phone_unallocated"),
+        ("0712345678", "phone_unallocated"),
+        ("0742345678", "phone_unallocated"),
+        ("0802345678", "phone_unallocated"),
         ("0412345678", "phone_prefix"),
         ("0612345678", "phone_prefix"),
-        ("+84212345678", "phone_prefix"),
+        ("+84212345678", "phone_landline"),
         ("84912345678", "phone_prefix"),
         ("912345678", "phone_prefix"),
         ("09l2345678", "phone_letters"),
@@ -168,8 +177,15 @@ def test_invalid_phones(value: str, code: str) -> None:
 
 
 def test_phone_prefix_message_names_the_prefix() -> None:
-    (problem,) = validate_phone("0212345678")
-    assert "02" in problem.en and "02" in problem.vi
+    (problem,) = validate_phone("0412345678")
+    assert "04" in problem.en and "04" in problem.vi
+    (problem,) = validate_phone("0742345678")
+    assert "074" in problem.en and "074" in problem.vi
+
+
+@pytest.mark.parametrize("prefix", sorted(MOBILE_PREFIXES))
+def test_every_allocated_prefix_is_accepted(prefix: str) -> None:
+    assert validate_phone(prefix + "1234567") == []
 
 
 # --- names ------------------------------------------------------------------------------------

@@ -115,7 +115,8 @@ def test_whole_lifecycle_through_the_api(node: Node, client: FlaskClient) -> Non
     [
         ({"id_number": "06219500123"}, "id_number", "cccd_length"),
         ({"id_number": "999195001234"}, "id_number", "cccd_province"),
-        ({"phone": "0212345678"}, "phone", "phone_prefix"),
+        ({"phone": "0212345678"}, "phone", "phone_landline"),
+        ({"phone": "0412345678"}, "phone", "phone_prefix"),
         (
             {"applicant_name": unicodedata.normalize("NFD", "Nguyễn Thị Hồng")},
             "applicant_name",
