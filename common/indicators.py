@@ -10,9 +10,10 @@ figures cannot disagree. The exact rules are in ``docs/reports.md``; in short:
   withdrawn end the clock too). The deadline is the appointment set at receipt, moved only by
   supplement (and payment) pauses — the ``due`` the events recorded; an apology's new date
   does *not* move it (an apologised dossier finished by its new date is still late). More
-  than one supplement request makes a dossier late whatever its dates. A dossier unfinished
-  at the end of the period (or now, for the running period) is late if its deadline — moved
-  by a pause still running — has passed by then, and *pending* otherwise (not counted).
+  than one supplement request makes a dossier late whatever its dates, finished or not. A
+  dossier unfinished at the end of the period (or now, for the running period) is late if its
+  deadline — moved by a pause still running — has passed by then, and *pending* otherwise
+  (not counted).
 * **2.2** average working days from receipt to processing complete, pauses excluded
   (:func:`common.calendar.working_days_elapsed`), over dossiers resolved in the period.
 * **3.3** share by channel of dossiers received in the period; an online dossier counts as
@@ -198,9 +199,12 @@ def verdict(
         elif ended is None or ended >= period.ends:
             deadline = deadline_at(d, measured_at, calendar)
             out["deadline"] = deadline
-            late = deadline is not None and deadline < measured_at
-            out["timeliness"] = "late" if late else "pending"
-            out["late_reason"] = "overdue_unfinished" if late else ""
+            if _supplements_by(d, measured_at) > 1:  # late already, whatever the dates
+                out["timeliness"], out["late_reason"] = "late", "supplements"
+            else:
+                late = deadline is not None and deadline < measured_at
+                out["timeliness"] = "late" if late else "pending"
+                out["late_reason"] = "overdue_unfinished" if late else ""
     if resolved and received is not None and ended is not None and period.contains(ended):
         out["resolved_in_period"] = True
         out["processing_days"] = working_days_elapsed(calendar, received, ended, _closed(d, ended))

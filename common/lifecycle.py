@@ -137,7 +137,7 @@ ACTIONS: dict[str, Action] = {
         ),
         _a(
             "refused",
-            {_S.NEW, _S.SUBMITTED, _S.ACCEPTED},
+            {_S.NEW, _S.SUBMITTED},  # at the desk; once accepted, the way out is "stopped" (8)
             _S.REFUSED,
             _COMMUNE_DESK,
             Owner.COMMUNE,

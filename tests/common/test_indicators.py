@@ -318,6 +318,24 @@ def test_a_dossier_stopped_while_paused_is_judged_with_the_pause_excluded() -> N
     assert v.deadline == datetime.fromisoformat(due(14)) and v.timeliness == "early"
 
 
+def test_an_open_dossier_with_a_second_supplement_request_is_late_not_pending() -> None:
+    # P5 Mon 26 Oct -> due Mon 2 Nov: not due at the end of October, so one request leaves it
+    # pending; a second request (form 02 allows one) makes it late whatever its dates.
+    one = (
+        Dossier("T", "P5")
+        .intake(at(26), due_on=due(2, month=11))
+        .then("supplement_requested", at(26, 10), missing=["to_khai"], reason="Thiếu")
+        .then("supplement_received", at(26, 15), due=due(2, month=11))
+    )
+    v = indicators.verdict(one.input(), OCTOBER, now=NOW, calendar=CAL,
+                           requires_electronic=lambda p: False)  # fmt: skip
+    assert (v.timeliness, v.late_reason) == ("pending", "")
+    two = one.then("supplement_requested", at(27, 9), missing=["to_khai"], reason="Lại thiếu")
+    v = indicators.verdict(two.input(), OCTOBER, now=NOW, calendar=CAL,
+                           requires_electronic=lambda p: False)  # fmt: skip
+    assert (v.timeliness, v.late_reason) == ("late", "supplements")
+
+
 def test_forwarded_dossier_with_hub_events() -> None:
     # Province-level P5 at Mon 5 -> due Mon 12. Forwarded; the hub processes and resolves on
     # Fri 9 (electronic); the commune returns it Mon 12: the clock ended Fri 9 -> early.

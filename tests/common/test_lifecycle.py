@@ -22,7 +22,7 @@ ALLOWED_FROM: dict[str, set[int]] = {
     "registered": {0},
     "received": {0},
     "accepted": {1},
-    "refused": {0, 1, 2},
+    "refused": {0, 1},
     "supplement_requested": {0, 1, 2, 4},
     "supplement_received": {5},
     "forwarded": {2, 4},

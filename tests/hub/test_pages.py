@@ -469,21 +469,21 @@ def test_dossier_list_filters_and_puts_overdue_first(site: Site) -> None:
     sync(b)
     site.clock.advance(days=10)
     forwarded = forwarded_dossier(site, a)  # 10 working days from now
-    refused = take_in(a)
-    act(a, refused, "refused", reason="Không thuộc thẩm quyền")
+    withdrawn = take_in(a)
+    act(a, withdrawn, "withdrawn", reason="Công dân rút hồ sơ")
     sync(a)
     auditor = Person(site.hub.app, AUDITOR)
     page = auditor.get("/dossiers").text
-    assert page.index(late) < page.index(forwarded) < page.index(refused)
+    assert page.index(late) < page.index(forwarded) < page.index(withdrawn)
     assert 'class="overdue"' in page and "Quá hạn" in page
     only_a = auditor.get(f"/dossiers?node={_ident(a).node_id}").text
-    assert late not in only_a and forwarded in only_a and refused in only_a
+    assert late not in only_a and forwarded in only_a and withdrawn in only_a
     overdue = auditor.get("/dossiers?overdue=1").text
     assert late in overdue and forwarded not in overdue
     assert forwarded in auditor.get("/dossiers?forwarded=yes").text
     assert forwarded not in auditor.get("/dossiers?forwarded=no").text
-    by_status = auditor.get("/dossiers?status=3").text
-    assert refused in by_status and late not in by_status
+    by_status = auditor.get("/dossiers?status=7").text
+    assert withdrawn in by_status and late not in by_status
     assert auditor.get("/dossiers?status=zz&page=-1").status_code == 200
     home = auditor.get("/").text
     assert "Hồ sơ liên thông quá hạn" in home

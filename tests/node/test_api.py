@@ -253,8 +253,8 @@ def test_list_filters(node: Node, client: FlaskClient) -> None:
     for bad in ("status=11", "due=later", "limit=0", "limit=x", "offset=-1"):
         r = node.api(client, "GET", f"/dossiers?{bad}")
         assert r.status_code == 400 and r.json["error"]["code"] == "bad_request"
-    act(node, client, b, "refused", reason="Không thuộc thẩm quyền")
-    r = node.api(client, "GET", "/dossiers?due=overdue")  # refused: nothing is due any more
+    act(node, client, b, "withdrawn", reason="Công dân rút hồ sơ")
+    r = node.api(client, "GET", "/dossiers?due=overdue")  # withdrawn: nothing is due any more
     assert [d["code"] for d in r.json["dossiers"]] == [a]
 
 

@@ -261,8 +261,12 @@ def test_dossier_page_offers_only_the_allowed_actions(client: FlaskClient) -> No
     code = take_in(client, MARITAL)
     html = text(client.get(f"/dossiers/{code}"))
     assert action_forms(html) == {
-        "refused", "supplement_requested", "processing", "payment_requested", "fee_paid", "withdrawn",
-    }  # fmt: skip
+        "supplement_requested",
+        "processing",
+        "payment_requested",
+        "fee_paid",
+        "withdrawn",
+    }  # fmt: skip  (refusal is at the desk only, before acceptance: then it is "stopped")
     assert "Tiếp nhận hồ sơ" in html  # timeline entry, in Vietnamese
     assert "/print/01/" in html and "/print/06/" in html
     logout(client)
