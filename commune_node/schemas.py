@@ -86,17 +86,13 @@ def load(schema: Schema, data: Any) -> dict[str, Any]:
 
 
 class Text(fields.String):
-    """A string field that strips blanks; pages normalise to NFC, the API must send NFC."""
-
-    def __init__(self, *, nfc_from_form: bool = False, **kwargs: Any) -> None:
-        self.nfc_from_form = nfc_from_form
-        super().__init__(**kwargs)
+    """A string field, trimmed and in Unicode NFC whatever the sender typed: text decomposed
+    by an input method (Unikey's "Unicode tổ hợp") or pasted from a PDF is the same text, and a
+    record may only hold NFC (docs/records.md)."""
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
-        text = super()._deserialize(value, attr, data, **kwargs).strip()
-        if self.nfc_from_form:
-            text = unicodedata.normalize("NFC", text)
-        return text
+        text = super()._deserialize(value, attr, data, **kwargs)
+        return unicodedata.normalize("NFC", text).strip()
 
 
 class DocumentCount(Schema):
@@ -156,12 +152,12 @@ class IntakeSchema(Schema):
         for name, check in checks.items():
             value = raw.get(name)
             if isinstance(value, str) and value.strip():
-                out += check(value.strip())
+                out += check(unicodedata.normalize("NFC", value).strip())
         return out
 
 
 class FormIntakeSchema(IntakeSchema):
-    """The same, from an HTML form: typed text is normalised to NFC, unknown keys ignored."""
+    """The same, from an HTML form: unknown keys ignored."""
 
     class Meta:
         unknown = EXCLUDE

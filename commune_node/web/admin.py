@@ -25,7 +25,7 @@ class OfficerForm(Schema):
         unknown = EXCLUDE
 
     username = schemas.Text(required=True, validate=validate.Length(1, 64))
-    full_name = schemas.Text(required=True, nfc_from_form=True, validate=validate.Length(1, 100))
+    full_name = schemas.Text(required=True, validate=validate.Length(1, 100))
     roles = fields.List(fields.String(validate=validate.Length(1, 20)), required=True)
     password = fields.String(required=True, validate=validate.Length(1, 200))
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 
 import pytest
 from flask.testing import FlaskClient
@@ -447,3 +448,17 @@ def test_the_vietnamese_catalogue_covers_every_string_and_is_compiled() -> None:
     assert [k for k, v in translated.items() if not v] == []
     compiled = {first(m.id) for m in mo if m.id}
     assert compiled == set(translated), "messages.mo is out of date: run pybabel compile"
+
+
+def test_decomposed_text_typed_at_the_desk_is_taken_in(client: FlaskClient) -> None:
+    """A name, an address and a request typed with a decomposing input method: the dossier is
+    taken in (no error page, nothing typed is lost) and shown composed."""
+    login(client, "receiver")
+    nfd = {
+        "applicant_name": unicodedata.normalize("NFD", "Trần Thị Ngọc Ánh"),
+        "address": unicodedata.normalize("NFD", "Thôn Kon Đào, xã Đăk Pxi"),
+        "request": unicodedata.normalize("NFD", "Xin xác nhận để kết hôn"),
+    }
+    code = take_in(client, MARITAL, **nfd)
+    html = text(client.get(f"/dossiers/{code}"))
+    assert "Trần Thị Ngọc Ánh" in html and "Thôn Kon Đào" in html
