@@ -14,6 +14,7 @@ from datetime import date, datetime
 from fractions import Fraction
 from typing import Any
 
+from common.calendar import VN_TZ
 from common.errors import FieldProblem, ValidationError
 from common.indicators import Figures, Verdict, aggregate, decimal, percent, ranking, totals
 from common.periods import KINDS, Period, custom, period_of
@@ -177,7 +178,8 @@ def to_xlsx(report: Report, *, title: str) -> bytes:
     ws.title = "Báo cáo"
     ws.append([title])
     ws["A1"].font = Font(bold=True, size=13)
-    ws.append([f"Kỳ: {report.period.label_vi}", f"Lập lúc: {report.now:%H:%M %d/%m/%Y}"])
+    made = report.now.astimezone(VN_TZ)  # the province reads Vietnam time, not UTC
+    ws.append([f"Kỳ: {report.period.label_vi}", f"Lập lúc: {made:%H:%M %d/%m/%Y}"])
     ws.append(headers)
     for cell in ws[3]:
         cell.font = Font(bold=True)

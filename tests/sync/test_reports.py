@@ -16,7 +16,7 @@ from central_hub.models import HubDossier
 from central_hub.notify_models import StatusKey
 from central_hub.services import health, processing
 from central_hub.services import reports as hub_reports
-from common.calendar import WorkingCalendar
+from common.calendar import VN_TZ, WorkingCalendar
 from common.periods import custom, period_of
 from commune_node import db as node_db
 from commune_node import sample
@@ -117,6 +117,8 @@ def test_hub_report_pages_exports_and_roles(site: Site, synced: Node) -> None:
     ws = load_workbook(io.BytesIO(xlsx.data)).active
     assert ws["C3"].value == "Xã, phường" and ws["I3"].value == "2.1 Tỷ lệ trước hạn, đúng hạn"
     assert ws["C4"].value == "Xã Đăk Pxi"
+    made = site.clock().astimezone(VN_TZ)  # Vietnam time, whatever the server's zone
+    assert ws["B2"].value == f"Lập lúc: {made:%H:%M %d/%m/%Y}"
     printed = admin.client.get("/reports/print")
     assert printed.status_code == 200 and "Xếp hạng các xã" in printed.get_data(as_text=True)
     assert Person(site, "auditor").client.get("/reports/").status_code == 200
