@@ -122,6 +122,8 @@ class Dossier(Base):
         Index("ix_dossier_status_created", "status", "created_at", "code"),
         Index("ix_dossier_procedure_created", "procedure_code", "created_at", "code"),
         Index("ix_dossier_open_due_at", "open_due_at", "code"),
+        Index("ix_dossier_id_number", "id_number"),  # the search box: an ID card in hand
+        Index("ix_dossier_phone", "phone"),
     )
 
 

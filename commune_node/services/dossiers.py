@@ -2,11 +2,22 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, column, func, literal_column, or_, select, table
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    and_,
+    column,
+    func,
+    literal_column,
+    or_,
+    select,
+    table,
+)
 from sqlalchemy.orm import Session
 
 from common import lifecycle, validators
@@ -16,7 +27,7 @@ from common.errors import ErrorList, NotFound
 from common.lifecycle import Side, Status
 from commune_node.models import Dossier, Event, Procedure
 from commune_node.services import projection
-from commune_node.services.identity import Clock, NodeIdentity
+from commune_node.services.identity import Clock, NodeIdentity, get_setting
 from commune_node.services.intake import Actor
 
 
@@ -114,7 +125,8 @@ def act(
 class DossierFilter:
     status: int | None = None
     procedure: str | None = None
-    query: str | None = None  # code, or applicant name with or without diacritics
+    query: str | None = None  # code, ID number, phone, or words of the applicant's name
+    agency_code: str = ""  # this node's agency: a code typed without it is one of its own
     due: str | None = None  # "today", "overdue", "soon"
 
 
@@ -129,14 +141,46 @@ _search = table("dossier_search", column("code"), column("applicant_search"))
 _TRIGRAM = 3  # the shortest text the trigram index can look up
 
 
-def name_matches(text: str) -> ColumnElement[bool]:
-    """Dossiers whose applicant name contains ``text``, with or without diacritics."""
-    folded = validators.fold_diacritics(text)
+def _word_matches(folded: str) -> ColumnElement[bool]:
     if len(folded) < _TRIGRAM:
         return Dossier.applicant_search.contains(folded, autoescape=True)
     phrase = '"' + folded.replace('"', '""') + '"'  # an FTS5 string: a substring look-up
     found = select(_search.c.code).where(literal_column("dossier_search").op("MATCH")(phrase))
     return Dossier.code.in_(found)
+
+
+def name_matches(text: str) -> ColumnElement[bool]:
+    """Dossiers whose applicant name contains every word of ``text``, in any order and not
+    necessarily side by side ("Nguyễn Nhung" finds "Nguyễn Thị Hồng Nhung"), with or
+    without diacritics."""
+    words = validators.fold_diacritics(text).split()
+    if not words:
+        return Dossier.applicant_search.contains("", autoescape=True)
+    return and_(*(_word_matches(w) for w in dict.fromkeys(words)))
+
+
+_DIGITS = re.compile(r"[0-9 .+\-]+\Z")
+_PARTIAL_CODE = re.compile(r"(\d{6})-(\d{1,4})\Z")
+
+
+def query_matches(text: str, *, agency_code: str = "") -> ColumnElement[bool]:
+    """What one search box finds: a whole dossier code, the part after the agency code
+    (``261204-0001``, this node's own dossiers), a 12-digit ID number, a mobile number
+    however it is written, or words of the applicant's name."""
+    text = text.strip()
+    found: list[ColumnElement[bool]] = [Dossier.code == text]
+    partial = _PARTIAL_CODE.match(text)
+    if partial and agency_code:
+        day, number = partial.groups()
+        found.append(Dossier.code == f"{agency_code}-{day}-{int(number):04d}")
+    digits = re.sub(r"\D", "", text)
+    if _DIGITS.match(text) and len(digits) == 12 and not text.startswith("+"):
+        found.append(Dossier.id_number == digits)
+    if _DIGITS.match(text) and not validators.validate_phone(text):
+        found.append(Dossier.phone == validators.normalise_phone(text))
+    if not _DIGITS.match(text) and not partial:
+        found.append(name_matches(text))
+    return or_(*found)
 
 
 def list_query(flt: DossierFilter, *, now: datetime, calendar: WorkingCalendar) -> Select[Dossier]:
@@ -148,7 +192,7 @@ def list_query(flt: DossierFilter, *, now: datetime, calendar: WorkingCalendar) 
     if flt.procedure:
         stmt = stmt.where(Dossier.procedure_code == flt.procedure)
     if flt.query:
-        stmt = stmt.where(or_(Dossier.code == flt.query.strip(), name_matches(flt.query)))
+        stmt = stmt.where(query_matches(flt.query, agency_code=flt.agency_code))
     if flt.due == "overdue":
         stmt = stmt.where(Dossier.open_due_at < now)
     elif flt.due == "today":
@@ -174,6 +218,8 @@ def list_dossiers(
     limit: int = 50,
     offset: int = 0,
 ) -> tuple[list[Dossier], int]:
+    if flt.query and not flt.agency_code:
+        flt = replace(flt, agency_code=get_setting(session, "agency_code") or "")
     stmt = list_query(flt, now=now, calendar=calendar)
     total = session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
     rows = list(session.scalars(stmt.limit(limit).offset(offset)))

@@ -294,6 +294,31 @@ def test_name_search_finds_substrings_with_or_without_diacritics(
         assert r.json["total"] == len(want), query
 
 
+def test_one_search_box_finds_an_id_number_a_phone_a_partial_code_or_words_of_a_name(
+    node: Node, client: FlaskClient
+) -> None:
+    a = create(node, client, applicant_name="Nguyễn Thị Hồng Nhung", id_number="062195001234",
+               phone="0912345678")["code"]  # fmt: skip
+    b = create(node, client, applicant_name="Nguyễn Văn Nhung", id_number="001090012345",
+               phone="0352345678")["code"]  # fmt: skip
+    day, number = a.rsplit("-", 2)[1:]
+    cases = {
+        "Nguyễn Nhung": [b, a],  # words apart, in any order
+        "nhung hong": [a],
+        "062195001234": [a],  # the ID card in the citizen's hand
+        "0912 345 678": [a],  # a phone number, however it is written
+        "+84 352 345 678": [b],
+        f"{day}-{number}": [a],  # the code without the agency part
+        f"{day}-{int(number)}": [a],
+        "062195001235": [],
+        "0912345670": [],
+    }
+    for query, want in cases.items():
+        r = node.api(client, "GET", "/dossiers?" + urlencode({"q": query}))
+        assert r.status_code == 200, (query, r.json)
+        assert [d["code"] for d in r.json["dossiers"]] == want, query
+
+
 @pytest.mark.parametrize(
     ("headers", "data", "status", "code"),
     [
