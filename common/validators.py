@@ -222,6 +222,70 @@ def decode_cccd(value: str) -> CccdInfo:
     return _decode(value)
 
 
+# --- Identity documents ---------------------------------------------------------------------
+
+# What an applicant proves who they are with: the citizen ID (CCCD, or the 12-digit personal
+# ID number on the VNeID account) for a Vietnamese citizen; a passport for a foreigner (or a
+# Vietnamese living abroad); another document (a birth certificate for a child, a residence
+# card) with its own number.
+ID_TYPES: dict[str, tuple[str, str]] = {
+    "cccd": ("Căn cước / CCCD", "Citizen ID (CCCD)"),
+    "passport": ("Hộ chiếu", "Passport"),
+    "other": ("Giấy tờ khác", "Other document"),
+}
+_PASSPORT = re.compile(r"[A-Z0-9]{6,12}")
+_OTHER_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9/.\-]{0,29}")
+
+
+def normalise_id(id_type: str, value: str) -> str:
+    """The number as stored: trimmed; a passport number in capitals without spaces."""
+    text = value.strip() if isinstance(value, str) else ""
+    if id_type == "passport":
+        return "".join(text.split()).upper()
+    return text
+
+
+def validate_id_document(
+    id_type: str, value: str, *, today: date, field: str = "id_number"
+) -> list[FieldProblem]:
+    """Problems with an identity document's number, by its type (:data:`ID_TYPES`): a CCCD
+    by :func:`validate_cccd`; a passport 6–12 letters and digits (spaces ignored, letters
+    read as capitals); another document 1–30 letters, digits, ``/``, ``.`` or ``-``."""
+    if id_type not in ID_TYPES:
+        return [
+            _p(
+                "id_type",
+                "unknown_id_type",
+                "Loại giấy tờ tùy thân không hợp lệ (CCCD, hộ chiếu hoặc giấy tờ khác).",
+                "Unknown identity document type (CCCD, passport or other).",
+            )
+        ]
+    text = normalise_id(id_type, value)
+    if not text:
+        return [_required(field)]
+    if id_type == "cccd":
+        return validate_cccd(text, today=today, field=field)
+    if id_type == "passport" and not _PASSPORT.fullmatch(text):
+        return [
+            _p(
+                field,
+                "passport_number",
+                "Số hộ chiếu gồm 6 đến 12 chữ cái và chữ số (vd: C1234567).",
+                "A passport number is 6 to 12 letters and digits (e.g. C1234567).",
+            )
+        ]
+    if id_type == "other" and (not text.isascii() or not _OTHER_ID.fullmatch(text)):
+        return [
+            _p(
+                field,
+                "document_number",
+                "Số giấy tờ gồm tối đa 30 chữ cái không dấu, chữ số, dấu / . hoặc -.",
+                "A document number is up to 30 letters, digits, / . or -.",
+            )
+        ]
+    return []
+
+
 # --- Mobile numbers -----------------------------------------------------------------------
 
 # Mobile prefixes in use (the three digits 0xy of a 10-digit number), as the operators

@@ -117,7 +117,10 @@ class IntakeSchema(Schema):
         validate=validate.OneOf(["receive", "register", "supplement", "refuse"]),
     )
     applicant_name = Text(required=True, validate=validate.Length(1, 100))
-    id_number = Text(required=True, validate=validate.Length(1, 20))
+    id_type = fields.String(
+        load_default="cccd", validate=validate.OneOf(["cccd", "passport", "other"])
+    )
+    id_number = Text(required=True, validate=validate.Length(1, 30))
     phone = Text(load_default="", validate=validate.Length(0, 20))
     email = Text(load_default="", validate=validate.Length(0, 254))
     address = Text(required=True, validate=validate.Length(1, 300))
@@ -142,9 +145,12 @@ class IntakeSchema(Schema):
 
         from common import validators
 
+        id_type = raw.get("id_type", "cccd")
         checks = {
             "applicant_name": lambda v: validators.validate_name(v, field="applicant_name"),
-            "id_number": lambda v: validators.validate_cccd(v, field="id_number", today=date.max),
+            "id_number": lambda v: validators.validate_id_document(
+                id_type if id_type in validators.ID_TYPES else "cccd", v, today=date.max
+            ),
             "phone": lambda v: validators.validate_phone(v, field="phone"),
             "email": lambda v: validators.validate_email(v, field="email"),
         }

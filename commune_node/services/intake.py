@@ -47,8 +47,9 @@ def next_code(session: Session, *, agency_code: str, day: str) -> str:
 def _check_person(form: dict[str, Any], *, today: Any) -> dict[str, str]:
     errors = ErrorList()
     errors.problems.extend(validators.validate_name(form["applicant_name"], field="applicant_name"))
+    id_type = form.get("id_type", "cccd")
     errors.problems.extend(
-        validators.validate_cccd(form["id_number"], field="id_number", today=today)
+        validators.validate_id_document(id_type, form["id_number"], field="id_number", today=today)
     )
     phone = ""
     if form.get("phone"):
@@ -73,13 +74,16 @@ def _check_person(form: dict[str, Any], *, today: Any) -> dict[str, str]:
             "An e-mail address is needed to notify by e-mail.",
         )
     errors.raise_if_any()
-    return {
+    person = {
         "name": form["applicant_name"],
-        "id_number": form["id_number"],
+        "id_number": validators.normalise_id(id_type, form["id_number"]),
         "phone": phone,
         "email": form.get("email", ""),
         "address": form["address"],
     }
+    if id_type != "cccd":  # a CCCD is the default and is not written, as before
+        person["id_type"] = id_type
+    return person
 
 
 def take_in(

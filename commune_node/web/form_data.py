@@ -49,6 +49,7 @@ class Facts:
     notify: str
     receiver: str
     documents: dict[str, dict[str, int]] = field(default_factory=dict)
+    id_type: str = "cccd"  # or "passport", "other" (common.validators.ID_TYPES)
 
 
 def facts(row: Dossier, events: list[EventView]) -> Facts:
@@ -66,6 +67,7 @@ def facts(row: Dossier, events: list[EventView]) -> Facts:
         notify=data.get("notify", ""),
         receiver=data.get("receiver", ""),
         documents=data.get("documents", {}),
+        id_type=person.get("id_type", "cccd"),
     )
 
 

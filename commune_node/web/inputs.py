@@ -109,7 +109,9 @@ def action_payload(action: str, form: MultiDict[str, str], doc_ids: list[str]) -
     return out
 
 
-INTAKE_TEXT = ("applicant_name", "id_number", "phone", "email", "address", "request", "reason")
+INTAKE_TEXT = (
+    "applicant_name", "id_type", "id_number", "phone", "email", "address", "request", "reason",
+)  # fmt: skip
 
 
 def intake_payload(

@@ -291,3 +291,34 @@ def test_invalid_emails(value: str, code: str) -> None:
 
 def test_required_email() -> None:
     assert codes(validate_email("", required=True)) == ["required"]
+
+
+# --- identity documents -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("id_type", "value", "code"),
+    [
+        ("cccd", "062195001234", None),
+        ("cccd", "123456789012345", "cccd_length"),
+        ("passport", "C1234567", None),
+        ("passport", "c 123 4567", None),  # spaces ignored, capitals
+        ("passport", "N12345678", None),
+        ("passport", "AB12", "passport_number"),
+        ("passport", "C123456/7", "passport_number"),
+        ("other", "123/2020", None),
+        ("other", "KS-45.2019", None),
+        ("other", "Số 12", "document_number"),
+        ("other", "", "required"),
+        ("visa", "C1234567", "unknown_id_type"),
+    ],
+)
+def test_identity_documents_by_type(id_type: str, value: str, code: str | None) -> None:
+    from datetime import date
+
+    from common.validators import validate_id_document
+
+    problems = validate_id_document(id_type, value, today=date(2026, 12, 5))
+    assert codes(problems) == ([] if code is None else [code])
+    for p in problems:
+        assert p.vi and p.en and p.vi != p.en

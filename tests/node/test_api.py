@@ -177,6 +177,24 @@ def test_decomposed_text_from_the_api_is_stored_composed(node: Node, client: Fla
     assert r.status_code == 200, r.json
 
 
+def test_a_foreigner_applies_with_a_passport(node: Node, client: FlaskClient) -> None:
+    """The criminal-record certificate is also for foreigners residing in Viet Nam, who hold
+    a passport, not a CCCD."""
+    d = create(node, client, procedure="3.000333.000.00.00.H38", id_type="passport",
+               id_number="n 1234567", applicant_name="John Smith",
+               documents={"to_khai": {"original": 1}})  # fmt: skip
+    assert d["applicant"]["id_number"] == "N1234567"
+    r = node.api(client, "GET", f"/dossiers/{d['code']}")
+    (ev,) = r.json["dossier"]["events"]
+    applicant = record.parse(base64.b64decode(ev["record"])).data["applicant"]
+    assert applicant["id_type"] == "passport" and applicant["id_number"] == "N1234567"
+    r = node.api(client, "POST", "/dossiers", json=form(id_type="passport", id_number="AB1"))
+    assert r.status_code == 422
+    assert {p["code"] for p in r.json["error"]["errors"]} == {"passport_number"}
+    r = node.api(client, "POST", "/dossiers", json=form(id_type="visa"))
+    assert r.status_code == 422 and r.json["error"]["errors"][0]["field"] == "id_type"
+
+
 def test_illegal_transition_and_role_refusals_store_nothing(
     node: Node, client: FlaskClient
 ) -> None:

@@ -462,3 +462,20 @@ def test_decomposed_text_typed_at_the_desk_is_taken_in(client: FlaskClient) -> N
     code = take_in(client, MARITAL, **nfd)
     html = text(client.get(f"/dossiers/{code}"))
     assert "Trần Thị Ngọc Ánh" in html and "Thôn Kon Đào" in html
+
+
+def test_a_passport_taken_at_the_desk_is_named_as_such_on_the_page_and_the_slip(
+    client: FlaskClient,
+) -> None:
+    login(client, "receiver")
+    html = text(client.get(f"/dossiers/new?procedure={MARITAL}"))
+    assert 'name="id_type"' in html and "Hộ chiếu" in html
+    code = take_in(client, MARITAL, id_type="passport", id_number="C1234567",
+                   applicant_name="Anna Müller")  # fmt: skip
+    page = text(client.get(f"/dossiers/{code}"))
+    assert "Hộ chiếu" in page and "C1234567" in page
+    slip = text(client.get(f"/print/01/{code}"))
+    assert "Số hộ chiếu: C1234567" in slip
+    r = client.post("/dossiers/new", data=intake_form(client, MARITAL, id_type="passport",
+                                                      id_number="C12"))  # fmt: skip
+    assert r.status_code == 422 and "Số hộ chiếu gồm 6 đến 12" in text(r)
