@@ -127,6 +127,17 @@ class Dossier(Base):
     )
 
 
+class IntakeKey(Base):
+    """The key of an intake request that was taken in (its SHA-256), so that the same request
+    sent again gives the same dossier (services/idempotency.py)."""
+
+    __tablename__ = "intake_key"
+    key_digest: Mapped[str] = mapped_column(String(64), primary_key=True)
+    request_digest: Mapped[str] = mapped_column(String(64))
+    dossier_code: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime]
+
+
 class DayCounter(Base):
     """Last dossier number issued per agency and receipt day: codes are gap-free per day."""
 

@@ -14,7 +14,7 @@ from common.catalogue import Procedure as CatalogueProcedure
 from common.errors import ErrorList
 from common.lifecycle import Role, Side
 from commune_node.models import DayCounter, Dossier, Procedure
-from commune_node.services import projection
+from commune_node.services import idempotency, projection
 from commune_node.services.identity import Clock, NodeIdentity
 
 OUTCOME_ACTION = {
@@ -94,8 +94,16 @@ def take_in(
     clock: Clock,
     actor: Actor,
     calendar: WorkingCalendar,
+    key: str | None = None,
+    key_field: str = "intake_key",
 ) -> Dossier:
-    """Create a dossier from a validated intake form (``schemas.IntakeSchema``)."""
+    """Create a dossier from a validated intake form (``schemas.IntakeSchema``). With an
+    idempotency ``key`` (named ``key_field`` in errors), a request already taken in gives
+    the dossier it made instead of a second one (services/idempotency.py)."""
+    if key is not None:
+        earlier = idempotency.replayed(session, key, form, field=key_field)
+        if earlier is not None:
+            return earlier
     now = clock()
     errors = ErrorList()
     row = session.get(Procedure, form["procedure"])
@@ -173,7 +181,7 @@ def take_in(
         data["missing"] = list(form["missing"])
     if outcome in ("supplement", "refuse"):
         data["reason"] = form["reason"]
-    return projection.record_event(
+    made = projection.record_event(
         session,
         None,
         code=code,
@@ -184,3 +192,6 @@ def take_in(
         side=Side.COMMUNE,
         now=now,
     )
+    if key is not None:
+        idempotency.remember(session, key, form, code=made.code, now=now)
+    return made

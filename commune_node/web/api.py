@@ -18,7 +18,7 @@ from common import canonical, keys
 from common.errors import DossierError
 from commune_node import schemas
 from commune_node.db import read_session, write_session
-from commune_node.services import catalogue, dossiers, eventlog, intake, officers
+from commune_node.services import catalogue, dossiers, eventlog, idempotency, intake, officers
 from commune_node.web import serialize
 from commune_node.web.auth import csrf
 from commune_node.web.context import calendar, clock, current_actor, node_identity
@@ -113,6 +113,9 @@ def list_procedures() -> Any:
 @token_required
 def create_dossier() -> Any:
     form = schemas.load(schemas.IntakeSchema(), json_body())
+    key = request.headers.get("Idempotency-Key")
+    if key is not None:
+        key = idempotency.check_key(key, field="Idempotency-Key")
     with write_session() as db:
         row = intake.take_in(
             db,
@@ -121,6 +124,8 @@ def create_dossier() -> Any:
             clock=clock(),
             actor=current_actor(),
             calendar=calendar(),
+            key=key,
+            key_field="Idempotency-Key",
         )
         body = serialize.dossier(row)
     return jsonify({"dossier": body}), 201

@@ -8,6 +8,7 @@ filtering of the embedded procedure list while typing, with or without diacritic
 
 from __future__ import annotations
 
+import secrets
 from typing import Any
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
@@ -17,7 +18,7 @@ from werkzeug.datastructures import MultiDict
 from common.errors import ValidationError
 from commune_node import schemas
 from commune_node.db import read_session, write_session
-from commune_node.services import catalogue, intake, queries
+from commune_node.services import catalogue, idempotency, intake, queries
 from commune_node.web import inputs
 from commune_node.web.auth import login_required
 from commune_node.web.context import calendar, clock, current_actor, node_identity
@@ -40,6 +41,9 @@ def _render(
         procedure = queries.procedure(db, code) if code else None
         index = queries.procedure_index(db)
         found = catalogue.search(db, q) if q else []
+    if not values.get("intake_key"):
+        values = MultiDict(values)
+        values["intake_key"] = secrets.token_hex(16)
     return render_template(
         "intake.html",
         procedure=procedure,
@@ -73,8 +77,11 @@ def create() -> Any:
     payload = inputs.intake_payload(
         request.form, [d.id for d in docs], [d.id for d in docs if d.required]
     )
+    key = request.form.get("intake_key") or None
     try:
         form = schemas.load(schemas.FormIntakeSchema(), payload)
+        if key is not None:
+            key = idempotency.check_key(key, field="intake_key")
         with write_session() as db:
             row = intake.take_in(
                 db,
@@ -83,12 +90,15 @@ def create() -> Any:
                 clock=clock(),
                 actor=current_actor(),
                 calendar=calendar(),
+                key=key,
             )
             dossier_code = row.code
     except ValidationError as exc:
-        return _render(
-            request.form, code=code, errors=inputs.errors_by_field(exc.problems), status=422
-        )
+        values: MultiDict[str, str] = MultiDict(request.form)
+        if any(p.field == "intake_key" for p in exc.problems):  # sent again, changed: a new one
+            values = MultiDict([(k, v) for k, v in request.form.items(multi=True)
+                                if k != "intake_key"])  # fmt: skip
+        return _render(values, code=code, errors=inputs.errors_by_field(exc.problems), status=422)
     flash(_("Dossier %(code)s saved.", code=dossier_code), "success")
     kind = FORM_AFTER.get(form["outcome"])
     if kind is None:

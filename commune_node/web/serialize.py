@@ -7,13 +7,16 @@ from datetime import datetime
 from typing import Any
 
 from common import lifecycle
+from common.calendar import VN_TZ
 from common.catalogue import Procedure
 from common.lifecycle import Status
 from commune_node.models import Dossier, Event
 
 
 def _t(value: datetime | None) -> str | None:
-    return value.isoformat() if value else None
+    """A time as the API gives every time: ISO 8601 in Vietnam time (+07:00), whether the
+    row was just written or read back from the database (which keeps UTC)."""
+    return value.astimezone(VN_TZ).isoformat() if value else None
 
 
 def status(code: int) -> dict[str, Any]:

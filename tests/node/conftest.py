@@ -32,7 +32,7 @@ class Node:
     def api(
         self, client: FlaskClient, method: str, path: str, who: str = "receiver", **kw: Any
     ) -> Any:
-        headers = {"Authorization": f"Bearer {self.tokens[who]}"}
+        headers = {"Authorization": f"Bearer {self.tokens[who]}", **kw.pop("headers", {})}
         return client.open(f"/api/v1{path}", method=method, headers=headers, **kw)
 
 

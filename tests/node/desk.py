@@ -59,6 +59,9 @@ def intake_form(
     """
     html = client.get(f"/dossiers/new?procedure={procedure}").get_data(as_text=True)
     data: dict[str, Any] = {"csrf_token": csrf(html), "procedure": procedure}
+    key = re.search(r'name="intake_key" value="([^"]*)"', html)
+    if key:
+        data["intake_key"] = key.group(1)
     for name, value in re.findall(
         r'<input type="number"[^>]*name="(doc-[^"]+)" value="(\d+)"', html
     ):

@@ -195,6 +195,28 @@ def test_a_foreigner_applies_with_a_passport(node: Node, client: FlaskClient) ->
     assert r.status_code == 422 and r.json["error"]["errors"][0]["field"] == "id_type"
 
 
+def test_an_intake_sent_twice_with_one_key_is_one_dossier(node: Node, client: FlaskClient) -> None:
+    """An API client retrying after a lost answer sends the same Idempotency-Key: it gets
+    the dossier the first request made, and no number is used up twice."""
+    key = {"Idempotency-Key": "retry-7f3a"}
+    first = node.api(client, "POST", "/dossiers", json=form(), headers=key)
+    assert first.status_code == 201
+    before = counts(node)
+    again = node.api(client, "POST", "/dossiers", json=form(), headers=key)
+    assert again.status_code == 201
+    assert again.json == first.json
+    assert counts(node) == before
+    other = node.api(client, "POST", "/dossiers", json=form(applicant_name="Lê Văn Bình"),
+                     headers=key)  # fmt: skip
+    assert other.status_code == 422
+    (problem,) = other.json["error"]["errors"]
+    assert (problem["field"], problem["code"]) == ("Idempotency-Key", "idempotency_key_reused")
+    bad = node.api(client, "POST", "/dossiers", json=form(), headers={"Idempotency-Key": "é"})
+    assert bad.status_code == 422 and bad.json["error"]["errors"][0]["field"] == "Idempotency-Key"
+    assert counts(node) == before
+    assert create(node, client)["code"].endswith("-0002")  # without a key: a new dossier
+
+
 def test_illegal_transition_and_role_refusals_store_nothing(
     node: Node, client: FlaskClient
 ) -> None:

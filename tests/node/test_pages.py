@@ -479,3 +479,20 @@ def test_a_passport_taken_at_the_desk_is_named_as_such_on_the_page_and_the_slip(
     r = client.post("/dossiers/new", data=intake_form(client, MARITAL, id_type="passport",
                                                       id_number="C12"))  # fmt: skip
     assert r.status_code == 422 and "Số hộ chiếu gồm 6 đến 12" in text(r)
+
+
+def test_an_intake_form_sent_twice_makes_one_dossier(client: FlaskClient) -> None:
+    """A double click, or the browser sending the form again after the link dropped: the
+    form's key makes the second post land on the dossier the first made."""
+    login(client, "receiver")
+    data = intake_form(client, MARITAL)
+    assert data.get("intake_key")  # a fresh key with each form shown
+    first = client.post("/dossiers/new", data=data)
+    again = client.post("/dossiers/new", data=data)
+    assert first.status_code == again.status_code == 302
+    assert first.headers["Location"] == again.headers["Location"]
+    changed = client.post("/dossiers/new", data={**data, "applicant_name": "Lê Văn Bình"})
+    assert changed.status_code == 422 and "khoá" in text(changed).lower()
+    assert f'value="{data["intake_key"]}"' not in text(changed)  # a new key to send it with
+    other = intake_form(client, MARITAL)
+    assert other["intake_key"] != data["intake_key"]
