@@ -106,13 +106,19 @@ def openapi_document() -> dict[str, Any]:
             "get": _op("List dossiers with filters", errors=("400", "401"), params=[
                 _query("status", {"type": "integer", "minimum": 1, "maximum": 10}, "portal status code"),  # noqa: E501
                 _query("procedure", {"type": "string"}, "procedure code"),
-                _query("q", {"type": "string", "maxLength": 100}, "dossier code or applicant name"),
+                _query("q", {"type": "string", "maxLength": 100}, "dossier code (with or without the agency part), ID number, phone, or words of the applicant's name"),  # noqa: E501
                 _query("due", {"type": "string", "enum": ["today", "overdue", "soon"]}, "due filter"),  # noqa: E501
                 _query("limit", {"type": "integer", "minimum": 1, "maximum": 500}, "page size"),
                 _query("offset", {"type": "integer", "minimum": 0}, "rows to skip"),
             ]),
             "post": _op("Take in a dossier", ok="201", body="Intake",
-                        errors=("400", "401", "403", "409", "413", "415", "422")),
+                        errors=("400", "401", "403", "409", "413", "415", "422"), params=[{
+                            "name": "Idempotency-Key", "in": "header", "required": False,
+                            "schema": {"type": "string", "minLength": 1, "maxLength": 200},
+                            "description": "the same key sent again with the same body gives "
+                                           "the dossier the first request made (201, same "
+                                           "body); with another body: 422",
+                        }]),
         },
     )  # fmt: skip
     spec.path(
