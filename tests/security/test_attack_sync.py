@@ -213,7 +213,8 @@ def test_a_push_over_the_documented_limit_is_refused_before_parsing(site: Site) 
     assert error["code"] == "request_entity_too_large"
     assert "2 MiB" in error["message"] or "2097152" in error["message"]
     with site.hub.db.read() as s:
-        assert s.scalar(select(func.count()).select_from(LogRecord)) == 0
+        mine = select(func.count()).select_from(LogRecord).where(LogRecord.node_id == node_id(n))
+        assert s.scalar(mine) == 0
 
 
 def test_an_unauthenticated_enrol_body_has_a_small_limit(site: Site) -> None:
@@ -309,9 +310,11 @@ def test_slowloris_does_not_starve_other_clients(site: Site) -> None:
         for s in attack:
             s.settimeout(2)
             try:
-                closed += s.recv(1024) in (b"",) or 1
-            except (OSError, TimeoutError):
-                closed += 1
+                closed += s.recv(1024) == b""  # the server ended it
+            except TimeoutError:
+                pass  # still open
+            except OSError:
+                closed += 1  # reset by the server
             s.close()
         assert closed == 60  # every half-sent request was ended by the server
 
