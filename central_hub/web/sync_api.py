@@ -400,7 +400,13 @@ def push() -> Any:
     with db.write() as session:
         recovery.guard(session)
         out = ingest.accept_batch(
-            session, node_id, records, hub=hub_identity(), clock=clock(), stopped_by=stopped
+            session,
+            node_id,
+            records,
+            hub=hub_identity(),
+            clock=clock(),
+            stopped_by=stopped,
+            dead_letters_per_hour=int(current_app.config.get("DEAD_LETTERS_PER_NODE_HOUR", 100)),
         )
         body = {
             "receipt": protocol.b64(out.receipt),
