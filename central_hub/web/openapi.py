@@ -25,6 +25,8 @@ ERROR_CODES = [
     "node_quarantined",
     "log_recovering",
     "bad_refill",
+    "dead_letter_limit",
+    "rate_limited",
     "bad_request",
     "unsupported_media_type",
     "request_entity_too_large",
