@@ -203,6 +203,9 @@ class HubSite:
                 str(port),
                 "--threads",
                 str(threads),
+                # every simulated commune connects from this machine's loopback address
+                "--per-address-limit",
+                "10000",
             ]
             log = self.instance.parent / f"hub-{port}.log"
             proc, _ = start_process(

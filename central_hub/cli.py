@@ -142,6 +142,21 @@ def database_of(app: Flask) -> Database:
     "X-Forwarded-For and X-Forwarded-Proto are then believed (log-in limits count the real "
     "client address), and nobody else's.",
 )
+@click.option(
+    "--header-timeout",
+    default=20.0,
+    show_default=True,
+    type=click.FloatRange(1, 600),
+    help="Seconds a client has to send a request's whole header; a slower one is cut off "
+    "(a connection trickling its header a line at a time holds a slot for ever otherwise).",
+)
+@click.option(
+    "--per-address-limit",
+    default=20,
+    show_default=True,
+    type=click.IntRange(1, 10_000),
+    help="Open connections from one client address (the trusted proxy is not limited).",
+)
 @click.pass_context
 def run(
     ctx: click.Context,
@@ -150,6 +165,8 @@ def run(
     threads: int,
     connection_limit: int,
     trusted_proxy: str | None,
+    header_timeout: float,
+    per_address_limit: int,
 ) -> None:
     """Serve the hub with the waitress production server (upgrades the database first).
 
@@ -158,29 +175,24 @@ def run(
         central-hub --instance ./hub run --port 5000 --connection-limit 800
         central-hub --instance ./hub run --port 5000 --trusted-proxy 10.0.0.2
     """
-    import waitress
-
-    proxy: dict[str, object] = {}
-    if trusted_proxy:
-        proxy = {
-            "trusted_proxy": trusted_proxy,
-            "trusted_proxy_headers": {"x-forwarded-for", "x-forwarded-proto"},
-            "clear_untrusted_proxy_headers": True,
-        }
+    from common_io import serving
 
     app = _app(ctx)
     database_of(app).upgrade()
-    click.echo(f"Hub serving on http://{host}:{port}/", err=True)
-    waitress.serve(
+    server = serving.create_server(
         app,
         host=host,
         port=port,
         threads=threads,
-        connection_limit=connection_limit,
-        asyncore_use_poll=True,  # poll(), not select(): no 1,024-descriptor ceiling
         ident="central-hub",
-        **proxy,
+        connection_limit=connection_limit,
+        max_request_body_size=int(app.config["MAX_CONTENT_LENGTH"]),
+        header_timeout=header_timeout,
+        per_address_limit=per_address_limit,
+        trusted_proxy=trusted_proxy,
     )
+    click.echo(f"Hub serving on http://{host}:{port}/", err=True)
+    server.run()
 
 
 @main.command("enrol-code")

@@ -75,6 +75,9 @@ class Node(Base):
     last_error: Mapped[str | None] = mapped_column(String(500))
     last_error_at: Mapped[datetime | None]
     dead_count: Mapped[int] = mapped_column(default=0)
+    # dead letters stored in the current hour (DEAD_LETTERS_PER_NODE_HOUR)
+    dead_window_start: Mapped[datetime | None]
+    dead_window_count: Mapped[int] = mapped_column(default=0, server_default="0")
 
 
 class NodeKey(Base):
@@ -221,6 +224,9 @@ class Alert(Base):
     message: Mapped[str] = mapped_column(String(1000))
     created_at: Mapped[datetime]
     acknowledged: Mapped[bool] = mapped_column(default=False)
+    # alerts of one kind about one node are one open row: how many, and the latest
+    count: Mapped[int] = mapped_column(default=1, server_default="1")
+    last_seen: Mapped[datetime | None]
 
 
 class RefillRecord(Base):

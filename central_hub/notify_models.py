@@ -41,6 +41,8 @@ class HubNotification(Base):
     gateway_ref: Mapped[str | None] = mapped_column(String(100))
     delivered_at: Mapped[datetime | None]
     updated_at: Mapped[datetime]
+    # the record whose event the notice is about: one notice per event
+    record_id: Mapped[str | None] = mapped_column(String(64), index=True, unique=True)
 
     __table_args__ = (Index("ix_hub_notification_status_next", "status", "next_attempt_at"),)
 

@@ -136,6 +136,8 @@ def init_app(app: Flask, table: Table) -> None:
     app.config.setdefault("LOGIN_ADDRESS_ATTEMPTS", 20)
     app.config.setdefault("STATUS_LOOKUP_ATTEMPTS", 10)
     app.config.setdefault("STATUS_LOOKUP_WINDOW", 600)
+    app.config.setdefault("ENROL_ATTEMPTS", 20)
+    app.config.setdefault("ENROL_WINDOW", 600)
     # The computer's own time, not the records' ``CLOCK`` (which may be set or moved on purpose).
     clock = app.config.get("SESSION_CLOCK") or system_clock
     app.extensions["throttle"] = Throttle(app.extensions["db"], table, clock)
@@ -186,3 +188,20 @@ def lookup_allowed() -> bool:
 
 def lookup_succeeded() -> None:
     _throttle().succeeded(give_back=[_lookup_key()])
+
+
+def _enrol_key() -> str:
+    return f"enrol:{address_key(request.remote_addr)}"
+
+
+def enrol_allowed() -> bool:
+    """Take one try at the open enrolment routes (``/sync/v1/enrol``, ``reintroduce``) for
+    this address: ``ENROL_ATTEMPTS`` per ``ENROL_WINDOW`` seconds; a success is given
+    back (a district enrolling its communes from one address is not held up)."""
+    cfg = current_app.config
+    limit = Limit(_enrol_key(), int(cfg["ENROL_ATTEMPTS"]), float(cfg["ENROL_WINDOW"]))
+    return _throttle().take([limit])
+
+
+def enrol_succeeded() -> None:
+    _throttle().succeeded(give_back=[_enrol_key()])

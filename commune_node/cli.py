@@ -127,24 +127,56 @@ def init(
     type=int,
     help="Seconds between background syncs with the hub; 0 turns it off.",
 )
+@click.option(
+    "--header-timeout",
+    default=20.0,
+    show_default=True,
+    type=click.FloatRange(1, 600),
+    help="Seconds a client has to send a request's whole header; a slower one is cut off.",
+)
+@click.option(
+    "--per-address-limit",
+    default=20,
+    show_default=True,
+    type=click.IntRange(1, 10_000),
+    help="Open connections from one client address.",
+)
 @click.pass_context
-def run(ctx: click.Context, host: str, port: int, threads: int, sync_interval: int) -> None:
+def run(
+    ctx: click.Context,
+    host: str,
+    port: int,
+    threads: int,
+    sync_interval: int,
+    header_timeout: float,
+    per_address_limit: int,
+) -> None:
     """Serve the desk with the waitress production server (upgrades the database first).
 
     \b
     Example:
         commune-node --instance ./xa-dak-pxi run --port 5001
     """
-    import waitress
+    from common_io import serving
 
     app = _app(ctx)
     db.upgrade(app)
+    server = serving.create_server(
+        app,
+        host=host,
+        port=port,
+        threads=threads,
+        ident="commune-node",
+        max_request_body_size=int(app.config["MAX_CONTENT_LENGTH"]),
+        header_timeout=header_timeout,
+        per_address_limit=per_address_limit,
+    )
     if sync_interval > 0:
         from commune_node import scheduler
 
         scheduler.start(app, sync_interval)
     click.echo(f"Commune node serving on http://{host}:{port}/", err=True)
-    waitress.serve(app, host=host, port=port, threads=threads, ident="commune-node")
+    server.run()
 
 
 @main.command()

@@ -34,5 +34,6 @@ class OutboxMessage(Base):
     handed_at: Mapped[datetime | None]
     delivered_at: Mapped[datetime | None]
     updated_at: Mapped[datetime | None]
+    record_id: Mapped[str | None] = mapped_column(String(64))  # the event's record
 
     __table_args__ = (Index("ix_outbox_state_created", "state", "created_at"),)

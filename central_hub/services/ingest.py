@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import insert, select, update
@@ -265,9 +265,14 @@ def accept_batch(
     hub: HubIdentity,
     clock: Clock,
     stopped_by: protocol.ProtocolError | None = None,
+    dead_letters_per_hour: int | None = None,
 ) -> PushOutcome:
     """Check the chain and content of verified records and store them (see the module's
-    docstring). Decisions are taken record by record in order, as before; the rows are
+    docstring). ``dead_letters_per_hour`` bounds the dead letters one node may have stored
+    in an hour: the record that would pass it stops the batch with ``dead_letter_limit``
+    (a push; a refill restores what was stored before, unbounded).
+
+    Decisions are taken record by record in order, as before; the rows are
     written in bulk at the end, and the log (whose size row serialises every writer) is
     locked only then, for the appends, the Merkle nodes and the checkpoint."""
     now = clock()
@@ -282,7 +287,7 @@ def accept_batch(
         )
     known = _stored_raws(session, node_id, [r.seq for r in records if r.seq <= node.head_seq])
     projection = _Projection(session, {r.dossier for r in records if r.dossier is not None})
-    accepted: list[tuple[record.Record, DossierError | None]] = []
+    accepted: list[tuple[record.Record, DossierError | None, bool]] = []
     for rec in records:
         if rec.seq <= node.head_seq:
             if known[rec.seq] == rec.raw:
@@ -350,6 +355,9 @@ def accept_batch(
             )
             session.flush()
             witness.resolve_set_aside(session, key=new_key, clock=clock)
+        if problem is not None and not _dead_letter_room(node, now, dead_letters_per_hour):
+            out.error = _dead_letter_limit(session, node, rec, dead_letters_per_hour, now)
+            break
         if problem is not None:
             out.dead.append(
                 {
@@ -367,7 +375,7 @@ def accept_batch(
                 f"seq {rec.seq} ({rec.type}) refused: {problem.en}",
                 now,
             )
-        accepted.append((rec, problem))
+        accepted.append((rec, problem, _owns(node, rec)))
         known[rec.seq] = rec.raw
         node.head_seq, node.head_id = rec.seq, rec.id
         out.stored += 1
@@ -379,6 +387,54 @@ def accept_batch(
     out.checkpoint = _append(session, out, accepted, hub=hub, now=now)
     out.receipt = sign_receipt(out, hub=hub, now=now)
     return out
+
+
+def _owns(node: Node, rec: record.Record) -> bool:
+    """The record names one of the node's own dossiers (or none): a dead letter naming
+    another commune's dossier belongs to its sender's chain only, never to that dossier's
+    history or records."""
+    return rec.dossier is None or rec.dossier.startswith(node.agency_code + "-")
+
+
+def _dead_letter_room(node: Node, now: datetime, per_hour: int | None) -> bool:
+    """Count one more dead letter of ``node`` in its current hour; False when there is no
+    room left (nothing counted then)."""
+    if per_hour is None:
+        return True
+    start = node.dead_window_start
+    if start is None or now - start >= timedelta(hours=1) or now < start:
+        node.dead_window_start, node.dead_window_count = now, 0
+    if node.dead_window_count >= per_hour:
+        return False
+    node.dead_window_count += 1
+    return True
+
+
+def _dead_letter_limit(
+    session: Session, node: Node, rec: record.Record, per_hour: int | None, now: datetime
+) -> protocol.ProtocolError:
+    start = node.dead_window_start or now
+    again = start + timedelta(hours=1)
+    nodes.alert(
+        session,
+        "dead_letter_limit",
+        node.node_id,
+        f"seq {rec.seq} and after held back: more than {per_hour} refused records in an hour "
+        f"(since {start.isoformat(timespec='seconds')})",
+        now,
+    )
+    err = refusal(
+        "dead_letter_limit",
+        f"seq {rec.seq} would be refused, and this node has had {per_hour} refused records "
+        f"stored this hour; the rest wait until {again.isoformat(timespec='seconds')}",
+        f"Bản ghi số {rec.seq} bị từ chối và nút đã có {per_hour} bản ghi bị từ chối trong "
+        "giờ này; phần còn lại gửi lại sau",
+        status=429,
+        seq=rec.seq,
+        retry_at=again.isoformat(timespec="seconds"),
+    )
+    err.retryable = True
+    return err
 
 
 def _stored_raws(session: Session, node_id: str, seqs: list[int]) -> dict[int, bytes]:
@@ -395,7 +451,7 @@ def _stored_raws(session: Session, node_id: str, seqs: list[int]) -> dict[int, b
 def _append(
     session: Session,
     out: PushOutcome,
-    accepted: list[tuple[record.Record, DossierError | None]],
+    accepted: list[tuple[record.Record, DossierError | None, bool]],
     *,
     hub: HubIdentity,
     now: datetime,
@@ -407,7 +463,7 @@ def _append(
     out.first_leaf = appender.start
     out.frontier = [h for _, _, h in appender.range.frontier()]
     rows = []
-    for rec, problem in accepted:
+    for rec, problem, owned in accepted:
         leaf = appender.append(rec.raw)
         out.leaves[rec.seq] = leaf
         rows.append(
@@ -416,7 +472,7 @@ def _append(
                 "node_id": rec.node,
                 "seq": rec.seq,
                 "record_id": rec.id,
-                "dossier_code": rec.dossier,
+                "dossier_code": rec.dossier if owned or problem is None else None,
                 "type": rec.type,
                 "raw": rec.raw,
                 "stored_at": now,

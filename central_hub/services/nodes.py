@@ -223,20 +223,36 @@ def quarantine(session: Session, node: Node, why: str, now: datetime) -> None:
 
 
 def alert(session: Session, kind: str, node_id: str | None, message: str, now: datetime) -> None:
-    session.add(Alert(kind=kind, node_id=node_id, message=message[:1000], created_at=now))
+    """Raise an alert. About a node, alerts of one kind are coalesced: while one waits to be
+    acknowledged, another of that kind adds to its ``count`` and moves its ``last_seen`` (a
+    node sending junk by the thousand raises one row, not a thousand); its message is the
+    first one's."""
+    if node_id is not None:
+        waiting = _waiting(session, kind, node_id)
+        if waiting is not None:
+            waiting.count += 1
+            waiting.last_seen = now
+            return
+    row = Alert(kind=kind, node_id=node_id, message=message[:1000], created_at=now)
+    row.count, row.last_seen = 1, now
+    session.add(row)
+    session.flush()
+
+
+def _waiting(session: Session, kind: str, node_id: str | None) -> Alert | None:
+    return session.scalars(
+        select(Alert).where(
+            Alert.kind == kind,
+            Alert.node_id.is_(None) if node_id is None else Alert.node_id == node_id,
+            Alert.acknowledged.is_(False),
+        )
+    ).first()
 
 
 def alert_once(
     session: Session, kind: str, node_id: str | None, message: str, now: datetime
 ) -> None:
     """An alert, unless one of that kind for that node still waits to be acknowledged (a
-    node retrying every minute raises one alert, not a thousand)."""
-    waiting = session.scalars(
-        select(Alert.id).where(
-            Alert.kind == kind,
-            Alert.node_id.is_(None) if node_id is None else Alert.node_id == node_id,
-            Alert.acknowledged.is_(False),
-        )
-    ).first()
-    if waiting is None:
+    node retrying every minute raises one alert, not a thousand); a repeat is counted."""
+    if node_id is not None or _waiting(session, kind, None) is None:
         alert(session, kind, node_id, message, now)

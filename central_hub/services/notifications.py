@@ -1,8 +1,11 @@
 """Citizen notifications at the hub: accept from nodes idempotently, deliver exactly once.
 
 A node hands messages over with ``POST /sync/v1/notify`` (``web/notify_api.py``); each has
-the node's own id. :func:`accept` stores a message the first time its id is seen and ignores
-it after that, so a node may hand the same message over any number of times (after a lost
+the node's own id. A node only *asks* for a notice: the hub decides whether one is due
+(its own dossier, an event that calls for it and was not told yet), to whom (the address
+in its copy of the intake record) and in what words (``common/notices.py``), within the
+node's hourly limit. :func:`accept` stores a message the first time its id is seen and
+ignores it after that, so a node may hand the same message over any number of times (after a lost
 answer, a crash, a restart). :func:`deliver_due` then sends what is due:
 
 1. **claim** — in one short transaction, a conditional update moves the message from
@@ -29,31 +32,52 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import Session
 
+from central_hub.models import HubDossier, LogRecord, Node
 from central_hub.notify_models import DELIVERED, FAILED, QUEUED, SENDING, HubNotification
+from central_hub.services import nodes
 from central_hub.services.gateway import Gateway, Outgoing, PermanentFailure, TemporaryFailure
+from common import notices, record
 from common.errors import FieldProblem, ValidationError
 from common_io.database import Database
 
 LEASE = timedelta(minutes=5)
+HOUR = timedelta(hours=1)
 MAX_ATTEMPTS = 8
 CHANNELS = ("sms", "zalo", "email")
-KINDS = ("received", "supplement", "apology", "result")
-_LIMITS = {"id": 32, "dossier": 64, "to": 254, "subject": 200, "text": 500, "text_ascii": 500}
+KINDS = notices.KINDS
+PER_NODE_HOUR = 200  # NOTIFY_PER_NODE_HOUR
+_KIND_WORDS = {"received": "intake", "supplement": "supplement request",
+               "apology": "apology", "result": "result"}  # fmt: skip
+_HEX = frozenset("0123456789abcdef")
 
 
 @dataclass(frozen=True)
 class Incoming:
+    """What a node may say about a notice: which one (its id), for which dossier, of which
+    kind, and (version 2) the record of the event it tells about. Nothing else: the
+    recipient, the channel and the words are the hub's own (version 1 messages carried
+    them; they are ignored)."""
+
     id: str
     dossier: str
     kind: str
-    channel: str
-    to: str
-    subject: str
-    text: str
-    text_ascii: str
+    record: str | None = None
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """A message the hub did not take: ``refused`` (never sent) or ``deferred`` (the node's
+    hourly limit: asked again later)."""
+
+    id: str
+    status: str
+    error: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"id": self.id, "status": self.status, "error": self.error}
 
 
 def parse_ids(body: Any, *, max_ids: int = 100) -> list[str]:
@@ -71,9 +95,16 @@ def parse_ids(body: Any, *, max_ids: int = 100) -> list[str]:
 
 
 def parse(body: Any, *, max_messages: int = 100) -> list[Incoming]:
-    """Validate the request body ``{"messages": [...]}``; every problem names its field."""
+    """Validate the request body ``{"version": 2, "messages": [...]}`` (a body without
+    ``version`` is version 1: its ``to``, ``channel``, ``subject`` and texts are ignored);
+    every problem names its field."""
     problems: list[FieldProblem] = []
     items = body.get("messages") if isinstance(body, dict) else None
+    version = body.get("version", 1) if isinstance(body, dict) else None
+    if version not in (1, 2):
+        raise ValidationError(
+            [FieldProblem("version", "invalid", "Phiên bản phải là 1 hoặc 2.", "must be 1 or 2")]
+        )
     if not isinstance(items, list) or len(items) > max_messages:
         raise ValidationError(
             [
@@ -92,46 +123,153 @@ def parse(body: Any, *, max_messages: int = 100) -> list[Incoming]:
                 FieldProblem(f"messages[{i}]", "invalid", "Phải là đối tượng", "object")
             )
             continue
-        values = {k: item.get(k, "") for k in ("id", "dossier", "to", "subject", "text")}
-        values["text_ascii"] = item.get("text_ascii", "")
-        bad = [
-            k
-            for k, v in values.items()
-            if not isinstance(v, str) or len(v) > _LIMITS[k] or (k != "subject" and not v)
-        ]
-        if not (isinstance(values["id"], str) and values["id"].isalnum()):
+        bad = []
+        mid, dossier, kind = item.get("id"), item.get("dossier"), item.get("kind")
+        rec = item.get("record")
+        if not (isinstance(mid, str) and 0 < len(mid) <= 32 and mid.isalnum()):
             bad.append("id")
-        if item.get("channel") not in CHANNELS:
-            bad.append("channel")
-        if item.get("kind") not in KINDS:
+        if not (isinstance(dossier, str) and 0 < len(dossier) <= 64):
+            bad.append("dossier")
+        if kind not in KINDS:
             bad.append("kind")
-        for name in sorted(set(bad)):
+        if rec is not None and not (
+            isinstance(rec, str) and 0 < len(rec) <= 64 and set(rec) <= _HEX
+        ):
+            bad.append("record")
+        for name in bad:
             problems.append(
                 FieldProblem(f"messages[{i}].{name}", "invalid", "Không hợp lệ", "invalid")
             )
         if not bad:
-            out.append(Incoming(kind=str(item["kind"]), channel=str(item["channel"]), **values))
+            out.append(Incoming(str(mid), str(dossier), str(kind), rec))
     if problems:
         raise ValidationError(problems)
     return out
 
 
-def accept(session: Session, node_id: str, messages: Iterable[Incoming], now: datetime) -> None:
-    """Store each message not seen before (by id); a known id is left exactly as it is."""
+@dataclass(frozen=True)
+class _Notice:
+    record_id: str
+    channel: str
+    recipient: str
+    rendered: notices.Notice
+
+
+def _refused(m: Incoming, why: str) -> Outcome:
+    return Outcome(m.id, "refused", why)
+
+
+def _event(session: Session, m: Incoming) -> LogRecord | str:
+    """The dossier's live record that calls for this notice and has none yet, or why none."""
+    types = notices.EVENTS_OF_KIND[m.kind]
+    stmt = select(LogRecord).where(
+        LogRecord.dossier_code == m.dossier,
+        LogRecord.dead.is_(False),
+        LogRecord.type.in_(types),
+    )
+    if m.record is not None:
+        stmt = stmt.where(LogRecord.record_id == m.record)
+    events = list(session.scalars(stmt.order_by(LogRecord.leaf.desc())))
+    if not events:
+        which = f" record {m.record}" if m.record else ""
+        return f"dossier {m.dossier} has no {_KIND_WORDS[m.kind]}{which} to tell the citizen of"
+    told = set(
+        session.scalars(
+            select(HubNotification.record_id).where(
+                HubNotification.record_id.in_([e.record_id for e in events])
+            )
+        )
+    )
+    fresh = [e for e in events if e.record_id not in told]
+    if not fresh:
+        return f"the citizen was already told of this {_KIND_WORDS[m.kind]} of {m.dossier}"
+    return fresh[0]
+
+
+def _intake(session: Session, code: str) -> dict[str, Any]:
+    """The payload of the dossier's first live record: the citizen's choice of channel and
+    address, as given at intake."""
+    raw = session.scalars(
+        select(LogRecord.raw)
+        .where(LogRecord.dossier_code == code, LogRecord.dead.is_(False))
+        .order_by(LogRecord.leaf)
+        .limit(1)
+    ).first()
+    return record.parse(raw).data if raw is not None else {}
+
+
+def _notice(session: Session, node: Node, m: Incoming) -> _Notice | str:
+    """The notice the hub itself would send for ``m``, or why it sends none."""
+    dossier = session.get(HubDossier, m.dossier)
+    if dossier is None:
+        return f"no dossier {m.dossier} at the hub"
+    if dossier.node_id != node.node_id:
+        return f"{m.dossier} is not a dossier of this commune"
+    event = _event(session, m)
+    if isinstance(event, str):
+        return event
+    intake = _intake(session, m.dossier)
+    channel = str(intake.get("notify", "none"))
+    applicant = intake.get("applicant") if isinstance(intake.get("applicant"), dict) else {}
+    assert isinstance(applicant, dict)
+    recipient = str(applicant.get("email" if channel == "email" else "phone") or "")
+    if channel not in CHANNELS or not recipient:
+        return f"the citizen of {m.dossier} asked for no notices at intake"
+    when = notices.appointment(m.kind, record.parse(event.raw).data)
+    if m.kind in ("received", "apology") and when is None:
+        return f"the {_KIND_WORDS[m.kind]} of {m.dossier} names no date to announce"
+    rendered = notices.render(m.kind, code=m.dossier, when=when, commune=node.commune_name)
+    return _Notice(event.record_id, channel, recipient[:254], rendered)
+
+
+def accept(
+    session: Session,
+    node_id: str,
+    messages: Iterable[Incoming],
+    now: datetime,
+    *,
+    per_hour: int = PER_NODE_HOUR,
+) -> list[Outcome]:
+    """Store each message not seen before (by id), built by the hub from its own records:
+    only for the node's own dossier, for an event that calls for it and was not told yet,
+    to the address given at intake, in the hub's words; at most ``per_hour`` of one node
+    an hour (the rest are deferred). A known id is left exactly as it is. Returns the
+    messages not taken, with why."""
+    node = session.scalars(select(Node).where(Node.node_id == node_id).with_for_update()).one()
+    taken = session.scalar(
+        select(func.count())
+        .select_from(HubNotification)
+        .where(HubNotification.node_id == node_id, HubNotification.received_at > now - HOUR)
+    ) or 0  # fmt: skip
+    out: list[Outcome] = []
     for m in messages:
-        if session.get(HubNotification, m.id) is not None:
+        known = session.get(HubNotification, m.id)
+        if known is not None:
+            if known.node_id != node_id:
+                out.append(_refused(m, "this message id belongs to another commune"))
             continue
+        built = _notice(session, node, m)
+        if isinstance(built, str):
+            out.append(_refused(m, built))
+            continue
+        if taken >= per_hour:
+            why = f"more than {per_hour} notices of this commune in an hour"
+            out.append(Outcome(m.id, "deferred", f"{why}; handed over again later"))
+            nodes.alert_once(session, "notify_limit", node_id, f"notices held back: {why}", now)
+            continue
+        taken += 1
         session.add(
             HubNotification(
                 id=m.id,
                 node_id=node_id,
                 dossier_code=m.dossier,
+                record_id=built.record_id,
                 kind=m.kind,
-                channel=m.channel,
-                recipient=m.to,
-                subject=m.subject,
-                text=m.text,
-                text_ascii=m.text_ascii,
+                channel=built.channel,
+                recipient=built.recipient,
+                subject=built.rendered.subject,
+                text=built.rendered.text,
+                text_ascii=built.rendered.text_ascii,
                 received_at=now,
                 status=QUEUED,
                 attempts=0,
@@ -140,6 +278,7 @@ def accept(session: Session, node_id: str, messages: Iterable[Incoming], now: da
             )
         )
         session.flush()
+    return out
 
 
 def statuses(session: Session, node_id: str, ids: Iterable[str]) -> list[dict[str, Any]]:

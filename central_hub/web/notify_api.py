@@ -26,6 +26,7 @@ bp = Blueprint("notify", __name__, url_prefix="/sync/v1")
 csrf.exempt(bp)
 MAX_MESSAGES = 100
 MAX_INFLATED = 1 << 20  # a gzip body inflates to at most 1 MiB (100 messages fit easily)
+MAX_BODY = 256 * 1024  # as sent (gzip or not)
 
 
 def _json(raw: bytes) -> Any:
@@ -46,6 +47,7 @@ def gateways() -> dict[str, gateway.Gateway]:
 
 @bp.post("/notify")
 def notify() -> Any:
+    sync_api.limit_body(MAX_BODY)
     sync_api._authenticate()
     if request.mimetype != "application/json":
         raise UnsupportedMediaType("send the messages as application/json")
@@ -66,8 +68,9 @@ def notify() -> Any:
         raise BadRequest(exc.en) from exc
     node_id = g.node.node_id
     db = database()
+    per_hour = int(current_app.config.get("NOTIFY_PER_NODE_HOUR") or notifications.PER_NODE_HOUR)
     with db.write() as session:
-        notifications.accept(session, node_id, messages, clock()())
+        not_taken = notifications.accept(session, node_id, messages, clock()(), per_hour=per_hour)
     notifications.deliver_due(
         db,
         gateways(),
@@ -76,6 +79,10 @@ def notify() -> Any:
         budget_seconds=float(current_app.config.get("NOTIFY_BUDGET_SECONDS") or 20),
         max_attempts=int(current_app.config.get("NOTIFY_MAX_ATTEMPTS") or 8),
     )
+    skipped = {o.id: o.as_dict() for o in not_taken}
     with db.read() as session:
-        results = notifications.statuses(session, node_id, [m.id for m in messages] + held)
+        wanted = [m.id for m in messages if m.id not in skipped] + held
+        found = {r["id"]: r for r in notifications.statuses(session, node_id, wanted)}
+    results = [skipped.get(m.id) or found[m.id] for m in messages]
+    results += [found[i] for i in held]
     return jsonify({"results": results})

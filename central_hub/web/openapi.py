@@ -25,6 +25,8 @@ ERROR_CODES = [
     "node_quarantined",
     "log_recovering",
     "bad_refill",
+    "dead_letter_limit",
+    "rate_limited",
     "bad_request",
     "unsupported_media_type",
     "request_entity_too_large",
@@ -70,21 +72,28 @@ _NOTIFY_REQUEST = {
     "type": "object",
     "required": ["messages"],
     "properties": {
+        "version": {
+            "enum": [1, 2],
+            "description": "2: a message is only id, dossier, kind and record; the hub builds "
+            "recipient and text from its own records. Absent (1): the other fields an older "
+            "node sends are ignored.",
+        },
         "messages": {
             "type": "array",
             "maxItems": 100,
             "items": {
                 "type": "object",
-                "required": ["id", "dossier", "kind", "channel", "to", "text", "text_ascii"],
+                "required": ["id", "dossier", "kind"],
                 "properties": {
                     "id": {"type": "string", "pattern": "^[0-9A-Za-z]{1,32}$"},
                     "dossier": {"type": "string", "maxLength": 64},
                     "kind": {"enum": ["received", "supplement", "apology", "result"]},
-                    "channel": {"enum": ["sms", "zalo", "email"]},
-                    "to": {"type": "string", "maxLength": 254},
-                    "subject": {"type": "string", "maxLength": 200},
-                    "text": {"type": "string", "maxLength": 500},
-                    "text_ascii": {"type": "string", "maxLength": 500},
+                    "record": {
+                        "type": "string",
+                        "pattern": "^[0-9a-f]{1,64}$",
+                        "description": "id of the dossier record whose event the notice "
+                        "tells about",
+                    },
                 },
             },
         },
@@ -279,7 +288,13 @@ def openapi_document() -> dict[str, Any]:
                         "required": True,
                         "content": {"application/json": {"schema": _NOTIFY_REQUEST}},
                     },
-                    "responses": {"200": _json_ok("{results: [{id, status, ...}]}"), **errors},
+                    "responses": {
+                        "200": _json_ok(
+                            "{results: [{id, status, ...}]}; status refused or deferred "
+                            "for a message the hub did not take, with error"
+                        ),
+                        **errors,
+                    },
                 }
             },
             "/sync/v1/proof/inclusion": {

@@ -12,7 +12,7 @@ from typing import Any
 
 from flask import Blueprint, Response, current_app, g, jsonify, request
 from sqlalchemy.orm import Session
-from werkzeug.exceptions import BadRequest, UnsupportedMediaType
+from werkzeug.exceptions import BadRequest, RequestEntityTooLarge, UnsupportedMediaType
 
 from central_hub import journal
 from central_hub.models import Node
@@ -33,11 +33,60 @@ from central_hub.web.context import clock, database, hub_identity
 from central_hub.web.openapi import openapi_document
 from common import canonical, protocol
 from common.errors import DossierError
+from common_io import throttle
 
 bp = Blueprint("sync", __name__, url_prefix="/sync/v1")
 csrf.exempt(bp)
 PULL_MAX_BYTES = 256 * 1024
+OPEN_BODY_BYTES = 16 * 1024  # enrol and reintroduce: no key, so a small body
+BODY_LIMITS = {  # endpoint -> the largest body it reads (others: MAX_CONTENT_LENGTH)
+    "sync.push": protocol.MAX_BODY_BYTES,
+    "sync.enrol": OPEN_BODY_BYTES,
+    "sync.reintroduce": OPEN_BODY_BYTES,
+}
 GZIP_MIN_BYTES = 512  # smaller answers gain less than gzip's own 18 bytes and a header
+
+
+def limit_body(limit: int) -> None:
+    """Refuse a body over ``limit`` bytes before anything reads it: by its declared length
+    at once, and a chunked one as soon as it passes the limit."""
+    request.max_content_length = limit
+    length = request.content_length
+    if length is not None and length > limit:
+        raise RequestEntityTooLarge(
+            f"the body is {length} bytes; {request.path} takes at most {_size(limit)} "
+            f"({limit} bytes)"
+        )
+
+
+def _size(limit: int) -> str:
+    return f"{limit // (1024 * 1024)} MiB" if limit % (1024 * 1024) == 0 else f"{limit // 1024} KiB"
+
+
+@bp.before_request
+def _body_limit() -> None:
+    limit = BODY_LIMITS.get(request.endpoint or "")
+    if limit is not None:
+        limit_body(limit)
+
+
+def _too_many(en: str, vi: str, retry_after: int) -> Response:
+    resp = jsonify(
+        {"error": {"code": "rate_limited", "message": en, "message_vi": vi, "retryable": True}}
+    )
+    resp.status_code = 429
+    resp.headers["Retry-After"] = str(retry_after)
+    return resp
+
+
+def _enrol_throttled() -> Response | None:
+    if throttle.enrol_allowed():
+        return None
+    return _too_many(
+        "too many enrolment requests from this address; try again later",
+        "Quá nhiều yêu cầu đăng ký từ địa chỉ này; thử lại sau",
+        int(current_app.config["ENROL_WINDOW"]),
+    )
 
 
 @bp.after_request
@@ -205,6 +254,9 @@ def hello() -> Any:
 
 @bp.post("/enrol")
 def enrol() -> Any:
+    refused = _enrol_throttled()
+    if refused is not None:
+        return refused
     raw = request.get_data(cache=True)
     body = request.get_json(silent=True) if canonical.nesting_depth(raw) <= 4 else None
     if not isinstance(body, dict):
@@ -240,6 +292,7 @@ def enrol() -> Any:
             # kept by the node: it re-introduces itself to a hub restored from an older backup
             "enrolment": protocol.b64(reintroduce_service.statement(node, result.key, hub=hub)),
         }
+    throttle.enrol_succeeded()
     return jsonify(answer), 201
 
 
@@ -258,6 +311,9 @@ def reintroduce() -> Any:
     """A node this hub does not know presents the enrolment this hub signed (its database
     was put back from a backup older than the enrolment). Not a signed request: the node is
     unknown; it proves it holds the enrolled key by signing the statement's hash."""
+    refused = _enrol_throttled()
+    if refused is not None:
+        return refused
     raw = request.get_data(cache=True)
     body = request.get_json(silent=True) if canonical.nesting_depth(raw) <= 2 else None
     if not isinstance(body, dict):
@@ -271,6 +327,7 @@ def reintroduce() -> Any:
             session, enrolment=enrolled, proof=proof, hub=hub_identity(), clock=clock()
         )
         answer = {"node_id": node.node_id, "state": node.state, "head_seq": node.head_seq}
+    throttle.enrol_succeeded()
     return jsonify(answer)
 
 
@@ -343,7 +400,13 @@ def push() -> Any:
     with db.write() as session:
         recovery.guard(session)
         out = ingest.accept_batch(
-            session, node_id, records, hub=hub_identity(), clock=clock(), stopped_by=stopped
+            session,
+            node_id,
+            records,
+            hub=hub_identity(),
+            clock=clock(),
+            stopped_by=stopped,
+            dead_letters_per_hour=int(current_app.config.get("DEAD_LETTERS_PER_NODE_HOUR", 100)),
         )
         body = {
             "receipt": protocol.b64(out.receipt),

@@ -88,4 +88,4 @@ def _apply(session: Session, rec: record.Record, *, identity: NodeIdentity, now:
             side=Side.HUB,
         )
         projection.store_state(row, state)
-        outbox.enqueue_for(session, row, rec.type, rec.data, now)  # same transaction
+        outbox.enqueue_for(session, row, rec.type, rec.data, now, record_id=rec.id)

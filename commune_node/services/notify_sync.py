@@ -30,7 +30,15 @@ if TYPE_CHECKING:
 BATCH = 50  # messages handed over a request (the hub takes up to 100)
 STATUS_BATCH = 100  # ids asked about a request (the hub's limit)
 MAX_ROUNDS = 50
-_STATE_OF = {"delivered": DELIVERED, "failed": FAILED, "queued": HANDED, "sending": HANDED}
+# The hub's answer -> the message's state here. ``deferred`` (the hub's hourly limit) and
+# ``unknown`` leave the message waiting: it is handed over again next run.
+_STATE_OF = {
+    "delivered": DELIVERED,
+    "failed": FAILED,
+    "refused": FAILED,
+    "queued": HANDED,
+    "sending": HANDED,
+}
 
 
 @dataclass
@@ -65,11 +73,7 @@ def pending(
                 "id": m.id,
                 "dossier": m.dossier_code,
                 "kind": m.kind,
-                "channel": m.channel,
-                "to": m.recipient,
-                "subject": m.subject,
-                "text": m.text,
-                "text_ascii": m.text_ascii,
+                **({"record": m.record_id} if m.record_id else {}),
                 "_created_at": m.created_at,
                 "_state": m.state,
             }
@@ -113,7 +117,7 @@ def record_results(db: Database, results: list[dict[str, Any]], now: datetime) -
             row.hub_status = status
             row.detail = str(item["error"])[:300] if item.get("error") else None
             row.updated_at = now
-            if row.handed_at is None:
+            if row.handed_at is None and status != "refused":
                 row.handed_at = now
                 out.handed += 1
             if row.state == DELIVERED:
@@ -149,10 +153,10 @@ def drain(db: Database, client: Client, now: datetime) -> DrainResult:
         after = (last["_created_at"], last["id"])
         just_handed.update(m["id"] for m in batch)
         fresh = [{k: v for k, v in m.items() if not k.startswith("_")} for m in batch]
-        if not _ask(db, client, {"messages": fresh, "ids": []}, now, total):
+        if not _ask(db, client, {"version": 2, "messages": fresh, "ids": []}, now, total):
             return total
     held = [i for i in least_recently_asked(db, limit=STATUS_BATCH) if i not in just_handed]
-    if held and not _ask(db, client, {"messages": [], "ids": held}, now, total):
+    if held and not _ask(db, client, {"version": 2, "messages": [], "ids": held}, now, total):
         return total
     with db.write() as session:
         set_setting(session, "notify_error", "")

@@ -17,10 +17,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from common import record
+from common import notices, record
 from commune_node.models import Dossier, Event
 from commune_node.notify_models import FINAL, WAITING, OutboxMessage
-from commune_node.services import notices
 from commune_node.services.identity import get_setting
 
 # Which dossier actions tell the citizen something, and what.
@@ -32,13 +31,6 @@ KIND_OF_ACTION = {
     "resolved": "result",
 }
 CHANNELS = ("sms", "zalo", "email")
-
-
-def _parse_time(value: Any) -> datetime | None:
-    try:
-        return datetime.fromisoformat(value) if isinstance(value, str) else None
-    except ValueError:
-        return None
 
 
 def notify_choice(session: Session, code: str, data: dict[str, Any]) -> str:
@@ -55,9 +47,16 @@ def notify_choice(session: Session, code: str, data: dict[str, Any]) -> str:
 
 
 def enqueue_for(
-    session: Session, row: Dossier, action: str, data: dict[str, Any], now: datetime
+    session: Session,
+    row: Dossier,
+    action: str,
+    data: dict[str, Any],
+    now: datetime,
+    *,
+    record_id: str | None = None,
 ) -> OutboxMessage | None:
-    """Queue the notice this action calls for (if any) for the citizen of ``row``."""
+    """Queue the notice this action calls for (if any) for the citizen of ``row``;
+    ``record_id`` is the record of the event (the hub builds the notice from it)."""
     kind = KIND_OF_ACTION.get(action.removeprefix("dossier."))
     if kind is None:
         return None
@@ -67,7 +66,7 @@ def enqueue_for(
     recipient = row.email if channel == "email" else row.phone
     if not recipient:
         return None
-    when = _parse_time(data.get("new_due") if kind == "apology" else data.get("due"))
+    when = notices.appointment(kind, data)
     if kind == "received" and when is None:
         return None  # an online submission not yet accepted has no appointment to announce
     notice = notices.render(
@@ -84,6 +83,7 @@ def enqueue_for(
         text_ascii=notice.text_ascii,
         created_at=now,
         state=WAITING,
+        record_id=record_id,
     )
     session.add(message)
     return message

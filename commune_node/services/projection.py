@@ -75,7 +75,7 @@ def record_event(
         session.add(row)
     row.last_seq = rec.seq
     store_state(row, state)
-    outbox.enqueue_for(session, row, action, data, now)  # the citizen's notice, same transaction
+    outbox.enqueue_for(session, row, action, data, now, record_id=rec.id)  # same transaction
     return row
 
 

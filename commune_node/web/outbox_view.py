@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from flask import Flask
 
+from common import notices
 from commune_node.db import read_session
 from commune_node.notify_models import OutboxMessage
-from commune_node.services import notices, outbox
+from commune_node.services import outbox
 
 STATES = {
     "waiting": ("Chờ gửi qua cấp trên", "Waiting to go to the hub"),

@@ -7,10 +7,10 @@ from datetime import datetime
 import pytest
 from sqlalchemy import select
 
+from common import notices
 from common.calendar import VN_TZ
 from commune_node import db
 from commune_node.notify_models import OutboxMessage
-from commune_node.services import notices
 from commune_node.services.outbox import mask
 from tests.node.conftest import Node
 from tests.node.desk import act, login, take_in

@@ -264,7 +264,9 @@ def test_a_commune_cannot_read_or_write_another_communes_dossiers(site: Site) ->
     assert sync(b).dead == 1
     with site.hub.db.read() as s:
         dead = s.scalars(select(LogRecord).where(LogRecord.dead)).one()
-    assert dead.dossier_code == code and dead.node_id == _ident(b).node_id
+    # kept in b's chain only: not part of a's dossier history (test_attack_sync.py)
+    assert dead.dossier_code is None and dead.node_id == _ident(b).node_id
+    assert record.parse(dead.raw).dossier == code
     sync(a)
     r = a.api(a.app.test_client(), "GET", f"/dossiers/{code}")
     assert r.json["dossier"]["status"]["code"] == 4  # a's dossier untouched by b

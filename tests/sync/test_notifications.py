@@ -341,7 +341,7 @@ def test_new_notices_go_before_status_questions(site: Site) -> None:
     sync(n)
     first, second = link.bodies
     assert [m["kind"] for m in first["messages"]] == ["received"] and first["ids"] == []
-    assert second == {"messages": [], "ids": [old.id]}
+    assert second == {"version": 2, "messages": [], "ids": [old.id]}
 
 
 def test_status_questions_take_turns(site: Site, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -1,4 +1,6 @@
-"""What the citizen is told, in Vietnamese, in one SMS.
+"""What the citizen is told, in Vietnamese, in one SMS — the same words on the node (its
+outbox, the dossier page) and at the hub (which builds every text it sends from these
+templates and its own copy of the dossier's records; a node sends no text of its own).
 
 Each message names only the dossier code and a date — never the citizen's name, ID number or
 address — so a message read over a shoulder, or kept by the SMS provider, gives nothing away.
@@ -29,6 +31,17 @@ KIND_NAMES = {
     "supplement": ("Cần bổ sung", "Supplement needed"),
     "apology": ("Xin lỗi, hẹn lại", "Apology, new date"),
     "result": ("Có kết quả", "Result ready"),
+}
+# The dossier events that call for a notice, and which.
+KIND_OF_EVENT = {
+    "dossier.received": "received",
+    "dossier.accepted": "received",
+    "dossier.supplement_requested": "supplement",
+    "dossier.apologised": "apology",
+    "dossier.resolved": "result",
+}
+EVENTS_OF_KIND = {
+    kind: tuple(sorted(t for t, k in KIND_OF_EVENT.items() if k == kind)) for kind in KINDS
 }
 _TEXTS = {
     "received": "Đã tiếp nhận HS {code}. Hẹn trả ngày {date}.",
@@ -61,6 +74,16 @@ def sms_segments(text: str) -> int:
     """How many SMS a text takes (GSM-7: 160 / 153 per part; otherwise UCS-2: 70 / 67)."""
     single, part = (GSM7_LIMIT, 153) if is_gsm7(text) else (UCS2_LIMIT, 67)
     return 1 if len(text) <= single else -(-len(text) // part)
+
+
+def appointment(kind: str, data: dict[str, object]) -> datetime | None:
+    """The date a notice of ``kind`` announces, from its event's payload: the new date of an
+    apology, the due date of an intake (None when the payload has none)."""
+    value = data.get("new_due" if kind == "apology" else "due")
+    try:
+        return datetime.fromisoformat(value) if isinstance(value, str) else None
+    except ValueError:
+        return None
 
 
 def render(kind: str, *, code: str, when: datetime | None = None, commune: str = "") -> Notice:
