@@ -1,7 +1,7 @@
 """the search box finds a citizen by ID number or phone
 
 Revision ID: 0010_search_indexes
-Revises: 0005_web_sessions
+Revises: 0006_outbox_record
 Create Date: 2026-12-05 07:40:00
 
 An officer holding a citizen's ID card, or a phone number, finds their dossiers in one
@@ -12,7 +12,7 @@ on a node with years of dossiers. Indexes only: no row is touched.
 from alembic import op
 
 revision = "0010_search_indexes"
-down_revision = "0005_web_sessions"
+down_revision = "0006_outbox_record"
 branch_labels = None
 depends_on = None
 
