@@ -27,7 +27,7 @@ from central_hub.models import HubDossier, LogRecord, Node
 from central_hub.portal_models import QUEUED, REFUSED, PortalMessage
 from central_hub.services import health, nodes
 from central_hub.services.identity import get_setting
-from common import lifecycle, portal, record
+from common import lifecycle, portal, record, record_fast
 from common.catalogue import Catalogue
 from common.errors import DossierError, NotFound
 from common.lifecycle import DossierState, Side
@@ -63,8 +63,14 @@ def matters(before: DossierState | None, after: DossierState) -> bool:
 
 
 def _catalogue(session: Session, hub_id: str) -> Catalogue:
-    last = health.last_published(session, hub_id, "catalogue.published")
-    key = last.rec.id if last else "sample"
+    """The catalogue published last, parsed once per publication."""
+    last = session.scalar(
+        select(LogRecord.record_id)
+        .where(LogRecord.node_id == hub_id, LogRecord.type == "catalogue.published")
+        .order_by(LogRecord.seq.desc())
+        .limit(1)
+    )
+    key = last or "sample"
     found = _CATALOGUES.get(key)
     if found is None:
         found = _CATALOGUES[key] = health.current_catalogue(session, hub_id)
@@ -83,7 +89,7 @@ def _intakes(session: Session, codes: set[str]) -> dict[str, Intake]:
             .group_by(LogRecord.dossier_code)
         )
         for raw in session.scalars(select(LogRecord.raw).where(LogRecord.leaf.in_(first))):
-            rec = record.parse(raw)
+            rec = record_fast.parse(raw)
             applicant = rec.data.get("applicant") or {}
             assert rec.dossier is not None
             out[rec.dossier] = Intake(
