@@ -5,6 +5,7 @@ each once."""
 from __future__ import annotations
 
 import random
+import time
 from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
@@ -74,3 +75,23 @@ def test_the_portal_sees_each_dossiers_statuses_in_order(
         for ms in per_dossier.values():
             assert gateway.order[ms[0]["MaHoSo"]] == [portal.delivery_key(m) for m in ms]
         assert gateway.refused == []
+
+
+def test_at_most_rate_messages_a_second(hub: Hub) -> None:
+    with hub.db.write() as s:
+        s.execute(delete(PortalMessage))
+        for i in range(6):  # six dossiers: nothing waits for order, only for the rate
+            msg = messages(3, 100 + i)[0]
+            portal_outbox._queue(s, msg["MaHoSo"], i + 1, msg, origin="change", now=hub.clock())
+    with conformance.serve() as gateway:
+        client = portal_transport.PortalClient(
+            gateway.url, token_url=gateway.token_url, client_id=gateway.client_id,
+            client_secret=gateway.client_secret, timeout=2,
+        )  # fmt: skip
+        started = time.monotonic()
+        sent = portal_delivery.deliver_due(
+            hub.db, client, clock=hub.clock, pace=portal_delivery.Pace(rate=10)
+        )
+        elapsed = time.monotonic() - started
+    assert sent == 6 and len(gateway.entries) == 6
+    assert elapsed >= 0.5  # six sends at ten a second: five gaps of a tenth of a second
