@@ -7,7 +7,7 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
@@ -95,3 +95,24 @@ def test_at_most_rate_messages_a_second(hub: Hub) -> None:
         elapsed = time.monotonic() - started
     assert sent == 6 and len(gateway.entries) == 6
     assert elapsed >= 0.5  # six sends at ten a second: five gaps of a tenth of a second
+
+
+def test_a_sender_that_died_mid_send_frees_its_messages_when_the_lease_ends(hub: Hub) -> None:
+    with hub.db.write() as s:
+        s.execute(delete(PortalMessage))
+        for i, msg in enumerate(messages(3, 200)[:2]):
+            portal_outbox._queue(s, msg["MaHoSo"], i + 1, msg, origin="change", now=hub.clock())
+    pace = portal_delivery.Pace(lease=timedelta(seconds=60))
+    taken = portal_delivery.claim(hub.db, hub.clock(), pace)  # ... and the process dies here
+    assert [m.status_code for m in taken] == [2]  # only the first of the dossier
+    with conformance.serve() as gateway:
+        client = portal_transport.PortalClient(
+            gateway.url, token_url=gateway.token_url, client_id=gateway.client_id,
+            client_secret=gateway.client_secret, timeout=2,
+        )  # fmt: skip
+        assert portal_delivery.deliver_due(hub.db, client, clock=hub.clock, pace=pace) == 0
+        hub.clock.advance(seconds=61)
+        assert portal_delivery.deliver_due(hub.db, client, clock=hub.clock, pace=pace) == 2
+        assert gateway.order[taken[0].dossier_code] == [
+            portal.delivery_key(m) for m in messages(3, 200)[:2]
+        ]
