@@ -47,7 +47,7 @@ def send_round(app: Flask) -> int:
         found,
         clock=app.extensions["clock"],
         pace=pace(app),
-        budget_seconds=float(app.config.get("PORTAL_BUDGET_SECONDS") or 20),
+        budget_seconds=float(app.config.get("PORTAL_BUDGET_SECONDS") or 8),
     )
 
 

@@ -115,3 +115,27 @@ def test_an_expired_token_is_renewed_and_api_key_is_sent(site: Site) -> None:
         sync(node)
         drain(site)
         assert len(portal.entries) == 1
+
+
+def test_a_hub_officers_action_queues_its_message_in_the_same_transaction(site: Site) -> None:
+    set_hub_agency(site)
+    node = site.node("a", "000.00.12.H26")
+    code = take_in(node, CRIMINAL_RECORD)
+    site.clock.advance(minutes=1)
+    act(node, code, "forwarded")
+    sync(node)
+    site.clock.advance(minutes=1)
+    officer = Person(site.hub.app, "hub_officer")
+    assert officer.post(f"/dossiers/{code}/actions/processing").status_code == 302
+    rows = outbox(site)
+    assert [(m.status_code, m.body["DonViXuLy"], m.body["HinhThuc"]) for m in rows] == [
+        (2, "000.00.12.H26", 0),
+        (2, "000.00.00.H26", 1),  # forwarded: the hub handles it now
+        (4, "000.00.00.H26", 1),
+    ]
+    assert rows[-1].body["ChuHoSo"] == "Nguyễn Văn Đức"
+    assert rows[-1].body["MaDoiTuong"] == "062095001234"
+    with conformance.serve() as portal:
+        site.hub.app.config.update(portal_config(portal))
+        drain(site)
+        assert portal.statuses(code) == [2, 2, 4]
