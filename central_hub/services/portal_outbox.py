@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
 from central_hub.models import HubDossier, LogRecord, Node
@@ -149,7 +149,7 @@ def note(session: Session, changes: list[Change], *, hub_id: str, now: datetime)
     agencies = _agencies(session, codes)
     catalogue = _catalogue(session, hub_id)
     hub_agency = get_setting(session, AGENCY_SETTING) or ""
-    queued = 0
+    rows = []
     for change in wanted:
         code = change.rec.dossier
         assert code is not None
@@ -160,13 +160,18 @@ def note(session: Session, changes: list[Change], *, hub_id: str, now: datetime)
             commune_agency=agencies.get(code, ""),
             hub_agency=hub_agency,
         )
-        queued += _queue(session, code, change.leaf, msg, origin="change", now=now)
-    return queued
+        row = _row(session, code, change.leaf, msg, origin="change", now=now)
+        if row is not None:
+            rows.append(row)
+    if rows:
+        session.execute(insert(PortalMessage), rows)  # one bulk insert for a pushed batch
+    return len(rows)
 
 
-def _queue(
+def _row(
     session: Session, code: str, leaf: int, msg: dict[str, Any], *, origin: str, now: datetime
-) -> int:
+) -> dict[str, Any] | None:
+    """The outbox row of a message, or None (and an alert) when it has a problem."""
     found = portal.problems(msg)
     if found:
         nodes.alert(
@@ -177,22 +182,30 @@ def _queue(
             f"not sent: {'; '.join(found)}",
             now,
         )
+        return None
+    return {
+        "dossier_code": code,
+        "leaf": leaf,
+        "delivery_key": portal.delivery_key(msg),
+        "status_code": int(msg["TrangThaiHoSo"]),
+        "body": msg,
+        "origin": origin,
+        "state": QUEUED,
+        "attempts": 0,
+        "next_attempt_at": now,
+        "created_at": now,
+        "updated_at": now,
+    }
+
+
+def queue(
+    session: Session, code: str, leaf: int, msg: dict[str, Any], *, origin: str, now: datetime
+) -> int:
+    """Queue one message (1), or raise an alert for its problems (0)."""
+    row = _row(session, code, leaf, msg, origin=origin, now=now)
+    if row is None:
         return 0
-    session.add(
-        PortalMessage(
-            dossier_code=code,
-            leaf=leaf,
-            delivery_key=portal.delivery_key(msg),
-            status_code=int(msg["TrangThaiHoSo"]),
-            body=msg,
-            origin=origin,
-            state=QUEUED,
-            attempts=0,
-            next_attempt_at=now,
-            created_at=now,
-            updated_at=now,
-        )
-    )
+    session.execute(insert(PortalMessage), [row])
     return 1
 
 
@@ -250,7 +263,7 @@ def resync(session: Session, *, since: datetime, hub_id: str, now: datetime) -> 
         change, msg = _rebuild(session, code, hub_id=hub_id, upto=None)
         if change is None or msg is None:
             continue
-        if _queue(session, code, change.leaf, msg, origin="resync", now=now):
+        if queue(session, code, change.leaf, msg, origin="resync", now=now):
             queued += 1
         else:
             problems += 1

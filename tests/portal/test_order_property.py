@@ -59,7 +59,7 @@ def test_the_portal_sees_each_dossiers_statuses_in_order(
         while any(pending.values()):  # the changes happen interleaved across dossiers
             msg = pending[interleave.choice([k for k, v in pending.items() if v])].pop(0)
             leaf += 1
-            portal_outbox._queue(s, msg["MaHoSo"], leaf, msg, origin="change", now=hub.clock())
+            portal_outbox.queue(s, msg["MaHoSo"], leaf, msg, origin="change", now=hub.clock())
     with conformance.serve(script=list(faults), hang=0.3) as gateway:
         client = portal_transport.PortalClient(
             gateway.url, token_url=gateway.token_url, client_id=gateway.client_id,
@@ -82,7 +82,7 @@ def test_at_most_rate_messages_a_second(hub: Hub) -> None:
         s.execute(delete(PortalMessage))
         for i in range(6):  # six dossiers: nothing waits for order, only for the rate
             msg = messages(3, 100 + i)[0]
-            portal_outbox._queue(s, msg["MaHoSo"], i + 1, msg, origin="change", now=hub.clock())
+            portal_outbox.queue(s, msg["MaHoSo"], i + 1, msg, origin="change", now=hub.clock())
     with conformance.serve() as gateway:
         client = portal_transport.PortalClient(
             gateway.url, token_url=gateway.token_url, client_id=gateway.client_id,
@@ -101,7 +101,7 @@ def test_a_sender_that_died_mid_send_frees_its_messages_when_the_lease_ends(hub:
     with hub.db.write() as s:
         s.execute(delete(PortalMessage))
         for i, msg in enumerate(messages(3, 200)[:2]):
-            portal_outbox._queue(s, msg["MaHoSo"], i + 1, msg, origin="change", now=hub.clock())
+            portal_outbox.queue(s, msg["MaHoSo"], i + 1, msg, origin="change", now=hub.clock())
     pace = portal_delivery.Pace(lease=timedelta(seconds=60))
     taken = portal_delivery.claim(hub.db, hub.clock(), pace)  # ... and the process dies here
     assert [m.status_code for m in taken] == [2]  # only the first of the dossier
