@@ -35,6 +35,8 @@ from central_hub.portal_models import DELIVERED, QUEUED, REFUSED, PortalMessage
 from central_hub.services.portal_transport import PortalClient, Refused, Transient
 from common_io.database import Database
 
+PERSONAL_FIELDS = ("ChuHoSo", "MaDoiTuong")
+
 
 @dataclass(frozen=True)
 class Pace:
@@ -119,6 +121,8 @@ def _record(
         fresh.claim, fresh.claimed_until, fresh.updated_at = None, None, now
         if error is None:
             fresh.state, fresh.delivered_at = DELIVERED, now
+            # the portal has it: the outbox keeps no personal data it no longer needs
+            fresh.body = {**fresh.body, **{name: "" for name in PERSONAL_FIELDS}}
         elif refused:
             fresh.state, fresh.last_error = REFUSED, error[:1000]
         else:

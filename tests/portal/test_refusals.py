@@ -139,3 +139,4 @@ def test_a_hub_officers_action_queues_its_message_in_the_same_transaction(site: 
         site.hub.app.config.update(portal_config(portal))
         drain(site)
         assert portal.statuses(code) == [2, 2, 4]
+    assert {(m.body["ChuHoSo"], m.body["MaDoiTuong"]) for m in outbox(site)} == {("", "")}
