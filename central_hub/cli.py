@@ -179,6 +179,9 @@ def run(
 
     app = _app(ctx)
     database_of(app).upgrade()
+    from central_hub import portal_sender
+
+    portal_sender.start(app)  # the outbox to the national portal (holds if none configured)
     server = serving.create_server(
         app,
         host=host,
@@ -433,6 +436,9 @@ def _register_extensions() -> None:
     from central_hub.audit_commands import register as register_audit_commands
 
     register_audit_commands(main)
+    from central_hub.portal_commands import register as register_portal_commands
+
+    register_portal_commands(main)
 
 
 _register_extensions()

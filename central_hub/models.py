@@ -276,3 +276,4 @@ LOGIN_ATTEMPT = throttle.define_table(Base.metadata)
 
 
 from central_hub import notify_models as _notify_models  # noqa: E402, F401  (their tables)
+from central_hub import portal_models as _portal_models  # noqa: E402, F401  (their tables)

@@ -16,9 +16,9 @@ from sqlalchemy.orm import Session
 
 from central_hub import journal
 from central_hub.models import FeedItem, HubDossier, LogRecord
-from central_hub.services import dossiers, translog
+from central_hub.services import dossiers, portal_outbox, translog
 from central_hub.services.identity import Clock, HubIdentity, set_setting
-from common import record
+from common import lifecycle, record
 from common.lifecycle import Side
 
 EVERYONE = "*"
@@ -97,8 +97,12 @@ def replay(session: Session, rec: record.Record, *, hub: HubIdentity, clock: Clo
 def _log(
     session: Session, rec: record.Record, *, hub: HubIdentity, audience: str, now: datetime
 ) -> None:
+    before = None
     if rec.dossier is not None:
-        dossiers.apply_record(session, rec, side=Side.HUB, now=now)
+        found = session.get(HubDossier, rec.dossier)
+        before = lifecycle.state_from_dict(found.state) if found is not None else None
+        row = dossiers.apply_record(session, rec, side=Side.HUB, now=now)
+        after = lifecycle.state_from_dict(row.state)
     appender = translog.Appender(session)
     leaf = appender.append(rec.raw)
     session.add(
@@ -116,6 +120,9 @@ def _log(
     session.flush()
     session.add(FeedItem(leaf=leaf, audience=audience))
     appender.finish(hub=hub, now=now)
+    if rec.dossier is not None:  # the portal hears of it in this same transaction
+        change = portal_outbox.Change(rec, before, after, leaf)
+        portal_outbox.note(session, [change], hub_id=hub.hub_id, now=now)
 
 
 def pull(

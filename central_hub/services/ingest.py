@@ -30,7 +30,7 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from central_hub.models import Checkpoint, Equivocation, HubDossier, LogRecord, Node, NodeKey
-from central_hub.services import dossiers, nodes, translog, witness
+from central_hub.services import dossiers, nodes, portal_outbox, translog, witness
 from central_hub.services.identity import Clock, HubIdentity
 from common import events, keys, lifecycle, protocol, record, record_fast
 from common.errors import (
@@ -200,6 +200,9 @@ class _Projection:
         self.states: dict[str, lifecycle.DossierState] = {}
         self.created: dict[str, dict[str, Any]] = {}  # code -> columns fixed at creation
         self.changed: dict[str, datetime] = {}  # code -> updated_at
+        # every record applied, with the state before and after it (for the portal)
+        self.changes: list[tuple[record.Record, lifecycle.DossierState | None,
+                                 lifecycle.DossierState]] = []  # fmt: skip
         for chunk in _chunks(sorted(codes)):
             rows = session.execute(
                 select(HubDossier.code, HubDossier.state).where(HubDossier.code.in_(chunk))
@@ -230,6 +233,7 @@ class _Projection:
                 "procedure_name": str(rec.data.get("procedure_name", ""))[:300],
                 "applicant_name": str(applicant.get("name", ""))[:100],
             }
+        self.changes.append((rec, self.states.get(rec.dossier), new))
         self.states[rec.dossier] = new
         self.changed[rec.dossier] = now
 
@@ -385,6 +389,12 @@ def accept_batch(
         node.last_push = now
     out.head_seq, out.head_id = node.head_seq, node.head_id
     out.checkpoint = _append(session, out, accepted, hub=hub, now=now)
+    portal_outbox.note(
+        session,
+        [portal_outbox.Change(r, b, a, out.leaves[r.seq]) for r, b, a in projection.changes],
+        hub_id=hub.hub_id,
+        now=now,
+    )  # the portal hears of every status change in this same transaction
     out.receipt = sign_receipt(out, hub=hub, now=now)
     return out
 

@@ -9,7 +9,7 @@ from typing import Any
 
 from flask import Blueprint, current_app, flash, g, redirect, render_template, request, url_for
 
-from central_hub.services import health, publishing, recovery
+from central_hub.services import health, portal_delivery, publishing, recovery
 from central_hub.services import nodes as node_service
 from central_hub.web.auth import login_required
 from central_hub.web.context import clock, database, hub_identity
@@ -75,6 +75,7 @@ def nodes() -> Any:
     reverse = request.args.get("rev") == "1"
     with database().read() as session:
         rows = health.node_health(session, now=clock()(), sort=sort, reverse=reverse)
+        portal = portal_delivery.backlog(session)
         rec = recovery.current(session)
         log_recovery = (
             {**recovery.status(session, rec), "opened_at": rec.opened_at} if rec else None
@@ -82,6 +83,8 @@ def nodes() -> Any:
     return render_template(
         "nodes.html",
         rows=rows,
+        portal=portal,
+        portal_configured=bool(current_app.config.get("PORTAL_URL")),
         log_recovery=log_recovery,
         counts=health.health_counts(rows),
         columns=COLUMNS,

@@ -15,7 +15,7 @@ from flask import Blueprint, abort, flash, g, redirect, render_template, request
 from marshmallow import fields
 from werkzeug.datastructures import MultiDict
 
-from central_hub.services import health, processing
+from central_hub.services import health, portal_delivery, processing
 from central_hub.web.auth import login_required
 from central_hub.web.context import clock, database, hub_identity
 from common import lifecycle
@@ -121,6 +121,7 @@ def render_dossier(
         names = health.node_names(session)
         cal = health.current_calendar(session, hub.hub_id)
         procedure = health.current_catalogue(session, hub.hub_id).procedures.get(row.procedure_code)
+        portal_messages = portal_delivery.of_dossier(session, code)
     actions: list[tuple[lifecycle.Action, list[FieldSpec]]] = []
     if OFFICER in g.user.role_set:
         state = lifecycle.state_from_dict(row.state)
@@ -133,6 +134,7 @@ def render_dossier(
     body = render_template(
         "dossier.html",
         row=row,
+        portal_messages=portal_messages,
         history=history,
         names=names,
         hub=hub,

@@ -16,7 +16,7 @@ from flask import Blueprint, g, render_template
 from flask.blueprints import BlueprintSetupState
 
 from central_hub.services import health
-from central_hub.web import admin, auditor, officer
+from central_hub.web import admin, auditor, officer, portal_admin
 from central_hub.web.auth import login_required
 from central_hub.web.context import clock, database, hub_identity
 from common import lifecycle
@@ -28,6 +28,7 @@ bp = Blueprint("pages", __name__)
 bp.register_blueprint(admin.bp)
 bp.register_blueprint(officer.bp)
 bp.register_blueprint(auditor.bp)
+bp.register_blueprint(portal_admin.bp)
 
 ADMIN, OFFICER, AUDITOR = "administrator", "hub_officer", "auditor"
 # (endpoint, vi, en, roles that see it)
@@ -37,6 +38,7 @@ NAV = (
     ("pages.admin.nodes", "Tình trạng nút", "Node health", (ADMIN, AUDITOR)),
     ("pages.dossiers.dossier_list", "Hồ sơ các xã", "Dossiers", (ADMIN, OFFICER, AUDITOR)),
     ("pages.admin.alerts", "Cảnh báo", "Alerts", (ADMIN,)),
+    ("pages.portal.outbox", "Cổng DVCQG", "National portal", (ADMIN, AUDITOR)),
     ("pages.admin.enrol", "Cấp mã đăng ký", "Enrolment", (ADMIN,)),
     ("pages.admin.publish", "Ban hành", "Publication", (ADMIN,)),
     ("pages.audit.audit", "Kiểm toán", "Audit", (ADMIN, AUDITOR)),
@@ -78,6 +80,12 @@ ALERT_KINDS = {
     "revoked_key_used": ("Khoá đã thu hồi vẫn được dùng", "Revoked key used"),
     "replaced_key_used": ("Khoá đã thay vẫn được dùng", "Replaced key used"),
     "bad_cosignature": ("Chữ ký xác nhận không hợp lệ", "Bad cosignature"),
+    "portal_message": ("Tin gửi Cổng DVCQG không hợp lệ", "Portal message not sendable"),
+}
+PORTAL_STATES = {
+    "queued": ("Đang chờ gửi", "Queued"),
+    "delivered": ("Cổng đã nhận", "Sent, accepted"),
+    "refused": ("Cổng từ chối", "Refused"),
 }
 DATA_LABELS = {
     "reason": ("Lý do", "Reason"),
@@ -117,6 +125,7 @@ def _constants(state: BlueprintSetupState) -> None:
         HEALTH_NAMES=HEALTH_NAMES,
         DEADLINE_NAMES=DEADLINE_NAMES,
         ALERT_KINDS=ALERT_KINDS,
+        PORTAL_STATES=PORTAL_STATES,
         TIMELINESS=TIMELINESS,
         STATUSES=[(int(s), *lifecycle.STATUS_NAMES[s]) for s in Status if s],
     )

@@ -53,6 +53,8 @@ ACCESS: dict[str, frozenset[str]] = {
     "pages.dossiers.queue": frozenset({OFFICER}),
     "pages.dossiers.dossier": EVERYONE,
     "pages.dossiers.act": frozenset({OFFICER}),
+    "pages.portal.outbox": frozenset({ADMIN, AUDITOR}),
+    "pages.portal.resend": frozenset({ADMIN}),
     "pages.audit.audit": frozenset({ADMIN, AUDITOR}),
     "pages.audit.records_bin": frozenset({ADMIN, AUDITOR}),
 }
@@ -139,6 +141,7 @@ def test_access_matrix_covers_every_page_route(site: Site) -> None:
         "code": code,
         "action": "resolved",  # posted without its required result: refused, nothing written
         "alert_id": 999999,
+        "message_id": 999999,
     }
     app = site.hub.app
     rules = [r for r in app.url_map.iter_rules() if r.endpoint.startswith("pages.")]
