@@ -70,8 +70,8 @@ def check(msg: Any, names: list[str]) -> list[str]:
             out.append(f"{n}: empty")
     if not isinstance(msg["MaLinhVuc"], str):
         out.append("MaLinhVuc: type")
-    if not re.fullmatch(r"\d{12}", str(msg["MaDoiTuong"])):
-        out.append("MaDoiTuong: not a 12-digit citizen ID")
+    if not re.fullmatch(r"\d{12}|[A-Z0-9][A-Z0-9/.\-]{5,29}", str(msg["MaDoiTuong"])):
+        out.append("MaDoiTuong: not a 12-digit citizen ID nor a passport or document number")
     if not _AG.match(str(msg["DonViXuLy"])):
         out.append("DonViXuLy: format")
     for n in ("NgayTiepNhan", "NgayCapNhat"):
