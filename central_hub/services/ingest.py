@@ -32,7 +32,7 @@ from sqlalchemy.orm import Session
 from central_hub.models import Checkpoint, Equivocation, HubDossier, LogRecord, Node, NodeKey
 from central_hub.services import dossiers, nodes, translog, witness
 from central_hub.services.identity import Clock, HubIdentity
-from common import events, keys, lifecycle, protocol, record, record_fast
+from common import chain_break, events, keys, lifecycle, protocol, record, record_fast
 from common.errors import (
     DossierError,
     EncodingError,
@@ -152,6 +152,12 @@ def _content_problem(rec: record.Record, node: Node, *, creating: bool) -> Dossi
     try:
         dossiers.check_owner(rec, agency_code=node.agency_code)
         events.check_payload(rec.type, rec.data, dossier=rec.dossier, creating=creating)
+        if rec.type == chain_break.TYPE:
+            found = chain_break.problems(rec.data, seq=rec.seq, prev=rec.prev)
+            if rec.dossier is not None:
+                found.append(FieldProblem("dossier", "invalid", "Phải để trống", "must be null"))
+            if found:
+                raise ValidationError(found)
         if rec.type in events.HUB_TYPES:
             raise ValidationError(
                 [
@@ -303,15 +309,18 @@ def accept_batch(
                 "equivocation", why, f"Hai bản ghi khác nhau cùng số thứ tự {rec.seq}", seq=rec.seq
             )
             break
-        if rec.seq > node.head_seq + 1:
+        want_seq, want_prev = node.head_seq + 1, node.head_id
+        if rec.seq != want_seq or rec.prev != want_prev:  # perhaps after a declared break
+            want_seq, want_prev = _after_head(session, node, known, want_seq, want_prev)
+        if rec.seq != want_seq:
             out.error = refusal(
                 "gap",
-                f"expected seq {node.head_seq + 1}, got {rec.seq}",
-                f"Cần bản ghi số {node.head_seq + 1}, nhận được số {rec.seq}",
-                expected_seq=node.head_seq + 1,
+                f"expected seq {want_seq}, got {rec.seq}",
+                f"Cần bản ghi số {want_seq}, nhận được số {rec.seq}",
+                expected_seq=want_seq,
             )
             break
-        if rec.prev != node.head_id:
+        if rec.prev != want_prev:
             head_raw = known.get(node.head_seq)
             if head_raw is None:
                 head_raw = _stored_raws(session, node_id, [node.head_seq]).get(node.head_seq, b"")
@@ -350,6 +359,15 @@ def accept_batch(
             )
             session.flush()
             witness.resolve_set_aside(session, key=new_key, clock=clock)
+        if problem is None and rec.type == chain_break.TYPE:
+            nodes.alert(
+                session,
+                "chain_break",
+                node_id,
+                f"seq {rec.seq}: the node declared records lost before they reached the hub "
+                f"({chain_break.describe(rec.data)})",
+                now,
+            )
         if problem is not None:
             out.dead.append(
                 {
@@ -379,6 +397,28 @@ def accept_batch(
     out.checkpoint = _append(session, out, accepted, hub=hub, now=now)
     out.receipt = sign_receipt(out, hub=hub, now=now)
     return out
+
+
+def _after_head(
+    session: Session, node: Node, known: dict[int, bytes], want_seq: int, want_prev: str | None
+) -> tuple[int, str | None]:
+    """The seq and prev the next record must have: after the head, or — when the head is a
+    declared break (:mod:`common.chain_break`) — after the range it declares lost."""
+    if not node.head_seq:
+        return want_seq, want_prev
+    raw = known.get(node.head_seq)
+    if raw is None:
+        raw = _stored_raws(session, node.node_id, [node.head_seq]).get(node.head_seq)
+        if raw is not None:
+            known[node.head_seq] = raw
+    if raw is None:
+        return want_seq, want_prev
+    head = record_fast.parse(raw)
+    if head.type != chain_break.TYPE or chain_break.problems(
+        head.data, seq=head.seq, prev=head.prev
+    ):
+        return want_seq, want_prev
+    return chain_break.successor(head.data, head.id)
 
 
 def _stored_raws(session: Session, node_id: str, seqs: list[int]) -> dict[int, bytes]:
