@@ -3,12 +3,16 @@ the sync goes on — over real HTTP, several communes on one hub."""
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 from click.testing import CliRunner
 from sqlalchemy import select, text
 
 from central_hub.models import Alert, LogRecord
+from central_hub.services import export
+from common.audit import verify_bundle
+from common.audit_report import Policy, Report
 from central_hub.models import Node as HubNode
 from common import chain_break, record
 from commune_node import db as node_db
@@ -47,6 +51,16 @@ def alarms(node: Node) -> set[str]:
 def hub_alerts(site: Site, nid: str) -> list[str]:
     with site.hub.db.read() as s:
         return list(s.scalars(select(Alert.kind).where(Alert.node_id == nid)))
+
+
+def audit(site: Site) -> Report:
+    buf = io.BytesIO()
+    with site.hub.db.read() as s:
+        export.export_bundle(
+            s, buf, hub=site.hub.identity, communes=None, since=None, until=None,
+            clock=site.clock,
+        )  # fmt: skip
+    return verify_bundle(buf.getvalue().splitlines(keepends=True), policy=Policy())
 
 
 def test_a_synced_damaged_record_is_restored_from_the_hub(site: Site) -> None:
@@ -114,6 +128,11 @@ def test_an_unsynced_damaged_record_becomes_a_declared_break_and_the_rest_go(
         assert [(r.seq, r.outcome) for r in s.scalars(select(DamagedRecord))] == [(3, "lost")]
     code, out = cli(a, "verify-log")
     assert code == 0 and "seq 3: lost earlier" in out, out
+    # the auditor sees exactly one declared gap with its reason, and the bundle passes
+    report = audit(site)
+    assert report.ok, [f.as_dict() for f in report.findings]
+    assert [(n.cls, n.node, n.seq) for n in report.notices] == [("declared_gap", nid, 3)]
+    assert "damaged on the node's disk" in report.notices[0].message
     # and everyone goes on syncing
     take_in(a)
     assert sync(a).pushed == 1
