@@ -139,11 +139,10 @@ def run(ctx: click.Context, host: str, port: int, threads: int, sync_interval: i
     app = _app(ctx)
     from commune_node.services import storage
 
-    found = storage.quick_check(db.database(app))
+    found = storage.check_at_start(app)
     if found is None:
         db.upgrade(app)
     else:  # serve the way out, take nothing in
-        app.extensions["database_damaged"] = found
         click.echo(storage.damaged_database_message(RuntimeError(found)), err=True)
         sync_interval = 0
     if sync_interval > 0:

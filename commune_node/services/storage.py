@@ -9,6 +9,8 @@ back from a backup.
 
 from __future__ import annotations
 
+from flask import Flask
+
 from common.errors import DossierError
 from common_io.database import Database
 
@@ -83,3 +85,12 @@ def damaged_database_message(exc: BaseException) -> str:
         return f"{known.en}\n{known.vi}"
     found = DatabaseDamaged()
     return f"{found.en}\n{found.vi}\n({exc})"[:2000]
+
+
+def check_at_start(app: Flask) -> str | None:
+    """``PRAGMA quick_check`` when the desk starts: a damaged file is remembered, and every
+    request is then answered with :class:`DatabaseDamaged` (503, the way out) instead of
+    taking dossiers into it. Returns what the check found (None: sound)."""
+    found = quick_check(app.extensions["db"])
+    app.extensions["database_damaged"] = found
+    return found

@@ -18,6 +18,7 @@ from common.audit_report import Policy, Report
 from commune_node import db as node_db
 from commune_node.cli import main as node_cli
 from commune_node.models import Alarm, DamagedRecord, Event
+from commune_node.services import storage
 from tests.node.conftest import Node
 from tests.sync.conftest import Site, sync
 from tests.sync.helpers import hub_records, take_in
@@ -158,3 +159,34 @@ def test_verify_log_on_a_damaged_database_file_says_so_without_a_traceback(
     code, out = cli(a, "verify-log")
     assert code != 0 and "Traceback" not in out
     assert "damaged" in out and "commune-node restore" in out, out
+
+
+def test_a_damaged_database_file_found_at_start_stops_intake_with_the_way_out(
+    site: Site,
+) -> None:
+    a = site.node("a", "000.00.12.H26")
+    take_in(a)
+    sync(a)
+    for _ in range(40):
+        take_in(a)
+    path = Path(a.app.instance_path) / "node.sqlite3"
+    engine = node_db.database(a.app).engine
+    with engine.connect() as conn:
+        conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+        root = conn.exec_driver_sql(
+            "SELECT rootpage FROM sqlite_master WHERE name = 'dossier'"
+        ).scalar()
+        size = conn.exec_driver_sql("PRAGMA page_size").scalar()
+    engine.dispose()
+    data = bytearray(path.read_bytes())
+    at = (root - 1) * size
+    data[at : at + 12] = b"\xff" * 12  # the header of one B-tree page
+    path.write_bytes(bytes(data))
+    found = storage.check_at_start(a.app)
+    assert found is not None
+    client = a.app.test_client()
+    r = client.get("/login")
+    assert r.status_code == 503 and "commune-node restore" in r.get_data(as_text=True)
+    r = a.api(client, "POST", "/dossiers", json={})
+    assert r.status_code == 503 and r.json["error"]["code"] == "database_damaged"
+    assert "commune-node restore" in r.json["error"]["message"]
