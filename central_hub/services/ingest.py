@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import insert, select, update
@@ -390,6 +390,7 @@ def accept_batch(
         node.head_seq, node.head_id = rec.seq, rec.id
         out.stored += 1
     projection.write()
+    _check_clock(session, node, [rec for rec, _ in accepted], now)
     node.last_contact = now
     if out.stored:
         node.last_push = now
@@ -397,6 +398,38 @@ def accept_batch(
     out.checkpoint = _append(session, out, accepted, hub=hub, now=now)
     out.receipt = sign_receipt(out, hub=hub, now=now)
     return out
+
+
+SKEW = timedelta(days=1)  # a record dated this far from what the hub knows: a wrong clock
+BEFORE_ENROLMENT = timedelta(days=7)
+
+
+def _check_clock(session: Session, node: Node, records: list[record.Record], now: datetime) -> None:
+    """One ``clock_skew`` alert (until acknowledged) for a node whose records are dated a day
+    or more after the hub received them, or before a checkpoint they say was already seen
+    (before the node's enrolment, for a record with no anchor): its computer's clock is
+    wrong. Checked on a batch's first and last records only."""
+    for rec in {id(r): r for r in (records[:1] + records[-1:])}.values():
+        at = rec.at_time
+        if at > now + SKEW:
+            why = f"dated {rec.at}, {(at - now).days} days after the hub received it"
+        else:
+            floor = node.enrolled_at - BEFORE_ENROLMENT
+            if rec.anchor is not None and rec.anchor.size:
+                seen = session.get(Checkpoint, rec.anchor.size)
+                floor = seen.created_at if seen is not None else floor
+            if at >= floor - SKEW:
+                continue
+            why = f"dated {rec.at}, before the hub checkpoint it had seen ({floor:%Y-%m-%d})"
+        nodes.alert_once(
+            session,
+            "clock_skew",
+            node.node_id,
+            f"seq {rec.seq} {why}: the commune's computer clock is wrong; ask its IT officer to "
+            "set the date (its desk warns on every page)",
+            now,
+        )
+        return
 
 
 def _after_head(

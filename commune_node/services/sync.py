@@ -181,6 +181,8 @@ def _status(
         return _status(db, client, link, result, _reintroduced=True)
     reintroduce.ensure_statement(db, client, link)
     body = resp.json()
+    if isinstance(body.get("time"), int):
+        client.learn_offset(body["time"])  # how far our clock is from the hub's
     hub_head = int(body["head_seq"])
     # The hub's administrator gave up the checkpoint we verified (a declared break): verify
     # the hub's statement, tell the officers once, and go on from what it kept.
