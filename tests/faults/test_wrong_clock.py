@@ -10,8 +10,11 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import text
 
+from tests.faults import test_damaged_record as damaged
 from tests.faults.harness import MARITAL, ProcessWorld, chain_problems
-from tests.faults.test_damaged_record import template, world  # noqa: F401  (fixtures)
+
+template = damaged.template  # the same processes: hub (SQLite or PostgreSQL), two communes
+world = damaged.world
 
 YEARS = int(timedelta(days=30 * 365 + 7).total_seconds())
 
