@@ -100,6 +100,7 @@ def test_a_damaged_record_is_repaired_or_declared_and_every_commune_syncs_again(
     assert w.sync(0)
     page = w.sync_page(0)
     assert "bị hỏng trên ổ đĩa" in page  # the record_lost alarm
+    assert f'data-damaged="{synced + 2}" data-outcome="lost"' in page
     # verify-log lists the damaged synced record, no traceback; repair restores it
     done = node_cli(a.dir, "verify-log")
     assert done.returncode == 1 and f"seq {synced}: damaged" in done.stderr, done.stderr

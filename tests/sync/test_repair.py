@@ -20,6 +20,7 @@ from commune_node.cli import main as node_cli
 from commune_node.models import Alarm, DamagedRecord, Event
 from commune_node.services import storage
 from tests.node.conftest import Node
+from tests.node.desk import login
 from tests.sync.conftest import Site, sync
 from tests.sync.helpers import hub_records, take_in
 
@@ -127,6 +128,10 @@ def test_an_unsynced_damaged_record_becomes_a_declared_break_and_the_rest_go(
     assert "record_lost" in alarms(a)
     with node_db.read_session(a.app) as s:
         assert [(r.seq, r.outcome) for r in s.scalars(select(DamagedRecord))] == [(3, "lost")]
+    client = a.app.test_client()
+    login(client, "receiver")
+    page = client.get("/sync/").get_data(as_text=True)
+    assert 'data-damaged="3" data-outcome="lost"' in page and "bị hỏng trên ổ đĩa" in page
     code, out = cli(a, "verify-log")
     assert code == 0 and "seq 3: lost earlier" in out, out
     # the auditor sees exactly one declared gap with its reason, and the bundle passes
