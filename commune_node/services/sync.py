@@ -365,7 +365,7 @@ def store_receipt(
                 hub_time=str(body.get("time")),
                 raw=raw,
                 received_at=now,
-                **_evidence(answer),
+                **_evidence(session, answer),
             )
         )
         if seq > acked_seq(session):
@@ -385,14 +385,14 @@ def store_receipt(
     return body
 
 
-def _evidence(answer: dict[str, Any]) -> dict[str, Any]:
+def _evidence(session: Session, answer: dict[str, Any]) -> dict[str, Any]:
     """The push answer's proof of where the stored records sit in the log, kept with the
     receipt so they can be given back in place to a hub restored from a backup."""
     proof, cp = answer.get("proof"), answer.get("checkpoint")
     if not proof or not cp or int(answer.get("stored", 0)) <= 0:
         return {}
     return {
-        "first_seq": witness.stored_seqs(answer)[0],
+        "first_seq": witness.stored_seqs(session, answer)[0],
         "first_leaf": int(proof["first_leaf"]),
         "frontier": json.dumps(list(proof["frontier"])),
         "checkpoint": protocol.unb64(cp["signed"], "checkpoint"),

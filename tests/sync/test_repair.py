@@ -195,3 +195,27 @@ def test_a_damaged_database_file_found_at_start_stops_intake_with_the_way_out(
     r = a.api(client, "POST", "/dossiers", json={})
     assert r.status_code == 503 and r.json["error"]["code"] == "database_damaged"
     assert "commune-node restore" in r.json["error"]["message"]
+
+
+def test_consecutive_damaged_records_are_one_declared_gap(site: Site) -> None:
+    a = site.node("a", "000.00.12.H26")
+    take_in(a)
+    sync(a)
+    for _ in range(4):
+        take_in(a)  # seq 2..5, not yet sent
+    flip(a, 3)
+    flip(a, 4, at=30)
+    assert sync(a).acked_seq == 5
+    stored = hub_records(site.hub, node_id(a))
+    assert [r.seq for r in stored] == [1, 2, 3, 5]  # 4 is inside the declared range
+    brk = record.parse(stored[2].raw)
+    assert (brk.data["first_seq"], brk.data["last_seq"]) == (3, 4)
+    assert record.parse(stored[3].raw).prev == brk.data["next_prev"]
+    assert "proof_failed" not in alarms(a)
+    report = audit(site)
+    assert report.ok, [f.as_dict() for f in report.findings]
+    assert [(n.cls, n.seq) for n in report.notices] == [("declared_gap", 3)]
+    code, out = cli(a, "verify-log")
+    assert code == 0, out
+    take_in(a)
+    assert sync(a).pushed == 1
