@@ -9,7 +9,11 @@ back from a backup.
 
 from __future__ import annotations
 
+import errno
+import sqlite3
+
 from flask import Flask
+from sqlalchemy.exc import DBAPIError
 
 from common.errors import DossierError
 from common_io.database import Database
@@ -51,18 +55,23 @@ DAMAGED = ("database disk image is malformed", "file is not a database", "malfor
 
 
 def classify(exc: BaseException) -> DossierError | None:
-    """A full disk or a damaged file behind ``exc`` (walking its causes), else None."""
+    """A full disk or a damaged file behind ``exc`` (walking its causes), else None. Only
+    what the database driver or the operating system says counts (SQLite's own errors, or
+    ``ENOSPC``), never an error that merely mentions a disk."""
     seen: BaseException | None = exc
     for _ in range(8):
         if seen is None:
             return None
         if isinstance(seen, DiskFull | DatabaseDamaged):
             return seen
-        text = str(seen).lower()
-        if any(word in text for word in FULL):
+        if isinstance(seen, OSError) and seen.errno == errno.ENOSPC:
             return DiskFull()
-        if any(word in text for word in DAMAGED):
-            return DatabaseDamaged()
+        if isinstance(seen, sqlite3.Error | DBAPIError):
+            text = str(seen).lower()
+            if any(word in text for word in FULL):
+                return DiskFull()
+            if any(word in text for word in DAMAGED):
+                return DatabaseDamaged()
         seen = seen.__cause__ or seen.__context__
     return None
 
