@@ -11,7 +11,9 @@ Rules checked once every line has been read (:func:`chain_findings`), over the c
 believed; it was reported already, and only keeps its own seq from being reported missing):
 
 * **links**: for consecutive sequence numbers ``s`` and ``s+1``, ``prev`` of ``s+1`` must be
-  the id of ``s`` — otherwise two different records exist at ``s``: ``fork``.
+  the id of ``s`` — otherwise two different records exist at ``s``: ``fork``. After a signed
+  ``chain.break`` (a gap its writer declared, reported as a ``declared_gap`` notice), the
+  next record is ``last_seq + 1`` and names the break's ``next_prev`` (common.chain_break).
 * **log order**: leaves must grow with sequence numbers — otherwise ``reordered``.
 * **gaps** (complete chains only) are classified by where the missing records must lie in
   the log (between the leaves of their neighbours) against the period ``[start, end)``:
@@ -136,6 +138,8 @@ class Chain:
     agency_conflict: tuple[int, int, int, str, str] | None = None  # line, seq, leaf, id, code
     heads: list[tuple[int, bytes, int]] = field(default_factory=list)  # cosigned seq, id, line
     enrolled: bool = False  # agency code and name match the hub's signed enrolment
+    breaks: dict[int, tuple[int, bytes]] = field(default_factory=dict)  # chain.break seq ->
+    # (last lost seq, first 16 bytes of the prev the record after the gap must name)
 
     # ---------------------------------------------------------- keys
 
@@ -267,8 +271,12 @@ def chain_findings(chain: Chain, start: int, end: int, emit: Emit) -> None:
         if not cur.flags & F_AUTH:
             unsigned += 1
             continue
+        brk = chain.breaks.get(prev.seq) if prev is not None else None
         if prev is None:
             first = cur
+        elif brk is not None and cur.seq == brk[0] + 1:  # after a declared gap (a notice)
+            if cur.flags & F_PREV and cur.prev16 != brk[1]:
+                _link(chain, prev, cur, emit)
         elif cur.seq == prev.seq + 1:
             _link(chain, prev, cur, emit)
         elif chain.complete and cur.seq - prev.seq - 1 > unsigned:

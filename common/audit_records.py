@@ -34,7 +34,7 @@ from typing import Any
 
 from cryptography.exceptions import InvalidSignature
 
-from common import record_fast
+from common import chain_break, record_fast
 from common.audit_chain import F_AUTH, F_FORK, F_INCL, F_PREV, NO_KEY, Chain, OfflineWindow
 from common.audit_coverage import CoverageChecks
 from common.audit_labels import LabelChecks
@@ -45,6 +45,7 @@ from common.audit_report import (
     BAD_INCLUSION_PROOF,
     BAD_SIGNATURE,
     DECLARED_BREAK,
+    DECLARED_GAP,
     DUPLICATE_RECORD,
     FORK,
     MALFORMED,
@@ -264,11 +265,24 @@ class RecordChecks(CoverageChecks, LabelChecks):
             return
         counts["records_verified"] += 1
         self.label_record(rec, chain, leaf)
+        if rec.type == chain_break.TYPE and rec.node != self.h.hub_id:
+            self._declared_gap(rec, chain, where)
         if rec.type == "key.rotated" and rec.node != self.h.hub_id:
             self.keybook.rotation_in_log(self.n, rec, chain, found)
         elif rec.type == "key.revoked" and rec.node == self.h.hub_id:
             self.keybook.revocation_in_log(self.n, rec, self.chains)
         self._times(rec, chain, leaf, where)
+
+    def _declared_gap(self, rec: Record, chain: Chain, where: tuple[Record, int]) -> None:
+        """A writer's signed ``chain.break``: one ``declared_gap`` notice, and the chain's
+        link rule goes on after the range it declares lost."""
+        if rec.dossier is not None or chain_break.problems(rec.data, seq=rec.seq, prev=rec.prev):
+            self.found(MALFORMED, "a chain.break whose payload does not declare a gap", where)
+            return
+        last, next_prev = chain_break.successor(rec.data, rec.id)
+        chain.breaks[rec.seq] = (last - 1, bytes.fromhex(next_prev[:32]))
+        msg = f"the commune declared {chain_break.describe(rec.data)}"
+        self.found(DECLARED_GAP, msg, where, {"first_seq": rec.seq, "last_seq": last - 1})
 
     def found(
         self,

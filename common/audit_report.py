@@ -43,6 +43,9 @@ HUB_KEY_MISMATCH = "hub_key_mismatch"
 TRUNCATED = "truncated"
 MISLABELLED = "mislabelled"
 DECLARED_BREAK = "declared_break"
+DECLARED_GAP = "declared_gap"
+# Notices: reported, but not failures (the bundle still proves the record whole around them).
+NOTICES = frozenset({DECLARED_GAP})
 
 CLASSES: dict[str, str] = {
     ALTERED_RECORD: "record bytes changed after the hub logged them (signature and log "
@@ -75,6 +78,8 @@ CLASSES: dict[str, str] = {
     MISLABELLED: "a commune's agency code in the bundle contradicts its signed records",
     DECLARED_BREAK: "the hub declared, signed, that it gave up checkpoints it had signed "
     "(a log recovery closed early), and what that touches",
+    DECLARED_GAP: "notice, not a failure: a commune declared, in a record it signed "
+    "(chain.break), that records of its chain were lost before they reached the hub",
 }
 
 
@@ -150,6 +155,7 @@ class Report:
     by_class: dict[str, int] = field(default_factory=dict)
     findings: list[Finding] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    notices: list[Finding] = field(default_factory=list)  # NOTICES: shown, not failures
 
     @property
     def ok(self) -> bool:
@@ -160,6 +166,10 @@ class Report:
         return sum(self.by_class.values())
 
     def add(self, finding: Finding, limit: int) -> None:
+        if finding.cls in NOTICES:
+            if len(self.notices) < limit:
+                self.notices.append(finding)
+            return
         self.by_class[finding.cls] = self.by_class.get(finding.cls, 0) + 1
         if len(self.findings) < limit:
             self.findings.append(finding)
@@ -174,4 +184,5 @@ class Report:
             "findings": [f.as_dict() for f in self.findings],
             "findings_listed": len(self.findings),
             "notes": list(self.notes),
+            "notices": [f.as_dict() for f in self.notices],
         }

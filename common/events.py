@@ -14,7 +14,7 @@ from typing import Any
 from common.errors import FieldProblem, ValidationError
 from common.lifecycle import ACTION_BY_EVENT
 
-NODE_TYPES = frozenset({"key.rotated", "checkpoint.cosigned"})
+NODE_TYPES = frozenset({"key.rotated", "checkpoint.cosigned", "chain.break"})
 HUB_TYPES = frozenset({"catalogue.published", "calendar.published", "key.revoked"})
 _HEX64 = re.compile(r"[0-9a-f]{64}\Z")
 

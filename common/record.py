@@ -35,7 +35,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from common import canonical, keys
+from common import canonical, chain_break, keys
 from common.errors import ChainError, EncodingError
 
 PREFIX = b"vn-dossier/event/v1\n"
@@ -235,13 +235,16 @@ def check_follows(previous: Record | None, record: Record) -> None:
         return
     if record.node != previous.node:
         raise ChainError(f"record of node {record.node} after a record of node {previous.node}")
-    if record.seq != previous.seq + 1:
+    want_seq, want_prev = previous.seq + 1, previous.id
+    if previous.type == chain_break.TYPE:  # a declared break: the chain goes on after it
+        want_seq, want_prev = chain_break.successor(previous.data, previous.id)
+    if record.seq != want_seq:
         raise ChainError(
-            f"expected seq {previous.seq + 1}, got {record.seq}",
-            vi=f"Cần bản ghi số {previous.seq + 1}, nhận được số {record.seq}",
-            expected_seq=previous.seq + 1,
+            f"expected seq {want_seq}, got {record.seq}",
+            vi=f"Cần bản ghi số {want_seq}, nhận được số {record.seq}",
+            expected_seq=want_seq,
         )
-    if record.prev != previous.id:
+    if record.prev != want_prev:
         raise ChainError(
             f"seq {record.seq} does not name the hash of seq {previous.seq} as prev",
             vi=f"Bản ghi số {record.seq} không trỏ đúng tới bản ghi số {previous.seq}",

@@ -249,6 +249,8 @@ def print_report(report: Report) -> None:
             echo(f"[{f.cls}] {', '.join(where) or 'bundle'}: {f.message}")
         if len(report.findings) < report.total_findings:
             echo(f"… and {report.total_findings - len(report.findings):,} more (see --json).")
+    for notice in report.notices:  # shown, not failures (docs/audit.md, declared_gap)
+        echo(f"[{notice.cls}] notice, node {notice.node}, seq {notice.seq}: {notice.message}")
     for note in report.notes:
         echo(f"Note: {note}")
     echo()

@@ -51,9 +51,13 @@ def create_app(
     os.chmod(instance, 0o700)
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = _secret_key(instance)
-    app.extensions["clock"] = app.config.get("CLOCK") or clock_from_environment()
+    raw = app.config.get("CLOCK") or clock_from_environment()
 
     db.init_app(app)
+    from commune_node.services.deskclock import DeskClock
+
+    # records, codes and due dates use the hub-corrected time (services/deskclock.py)
+    app.extensions["clock"] = DeskClock(raw, lambda: app.extensions.get("db"))
     from commune_node.web import init_app as init_web
 
     init_web(app)

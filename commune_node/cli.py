@@ -10,7 +10,6 @@ from __future__ import annotations
 import re
 import sys
 from pathlib import Path
-from typing import Any
 
 import click
 from flask import Flask
@@ -19,7 +18,7 @@ from common.errors import DossierError
 from common_io import accounts_cli
 from commune_node import create_app, db
 from commune_node.models import WEB_SESSION
-from commune_node.services import catalogue, eventlog, officers
+from commune_node.services import catalogue, officers
 from commune_node.services import identity as identity_service
 
 AGENCY_CODE = re.compile(r"\d{3}\.\d{2}\.\d{2}\.H\d{2}\Z")
@@ -158,9 +157,15 @@ def run(
         commune-node --instance ./xa-dak-pxi run --port 5001
     """
     from common_io import serving
+    from commune_node.services import storage
 
     app = _app(ctx)
-    db.upgrade(app)
+    found = storage.check_at_start(app)
+    if found is None:
+        db.upgrade(app)
+    else:  # serve the way out, take nothing in
+        click.echo(storage.damaged_database_message(RuntimeError(found)), err=True)
+        sync_interval = 0
     server = serving.create_server(
         app,
         host=host,
@@ -284,33 +289,87 @@ accounts_cli.add_commands(
 @main.command("verify-log")
 @click.pass_context
 def verify_log(ctx: click.Context) -> None:
-    """Check every record of this node's own chain: signature, sequence and hash links.
+    """Check every record of this node's own chain: form, signature, sequence and hash
+    links. Lists every damaged record (not only the first) and exits 1 if there is one;
+    `commune-node repair` then puts back what the hub holds and declares the rest lost.
 
     \b
     Example:
         commune-node verify-log
     """
-    from common import record as rec
+    from commune_node.services import damage, storage
 
     app = _app(ctx)
-    with db.read_session(app) as session:
-        ident = identity_service.load_identity(session, Path(app.instance_path))
-        previous: Any = None
-        count = 0
-        after = 0
-        while batch := eventlog.read_after(session, after, 2000):
-            for row in batch:
-                r = rec.parse(row.record)
-                try:
-                    rec.check_follows(previous, r)
-                    r.verify(ident.key.public_key())
-                except DossierError as exc:
-                    click.echo(f"seq {row.seq}: {exc.en}", err=True)
-                    sys.exit(1)
-                previous = r
-                count += 1
-            after = batch[-1].seq
-    click.echo(f"{count} records verified; chain intact.")
+    try:
+        with db.read_session(app) as session:
+            found = damage.scan(session, Path(app.instance_path))
+            lost = damage.lost_records(session)
+    except Exception as exc:
+        raise click.ClickException(storage.damaged_database_message(exc)) from None
+    for row in lost:
+        click.echo(f"seq {row.seq}: {row.outcome} earlier ({row.problem})")
+    for item in found.damaged or []:
+        click.echo(f"seq {item.seq}: damaged: {item.problem}", err=True)
+    for item in found.links or []:
+        click.echo(f"seq {item.seq}: chain broken: {item.problem}", err=True)
+    bad = len(found.damaged or []) + len(found.links or [])
+    if bad:
+        click.echo(
+            f"{found.checked} records checked; {bad} damaged. Run: commune-node repair", err=True
+        )
+        sys.exit(1)
+    click.echo(f"{found.checked} records verified; chain intact.")
+
+
+@main.command()
+@click.pass_context
+def repair(ctx: click.Context) -> None:
+    """Repair damaged records of this node's chain: a record the hub already holds is
+    fetched back from the hub and checked against this node's key and chain before it is
+    put back; a record the hub never received is kept as a dead letter, and a signed
+    `chain.break` record takes its place so the records after it still go. Needs the hub.
+
+    \b
+    Example:
+        commune-node repair
+    """
+    from commune_node.scheduler import _transport
+    from commune_node.services import repair as repair_service
+    from commune_node.services.hublink import Client
+    from commune_node.web.context import node_identity
+
+    app = _app(ctx)
+    try:
+        with app.app_context():
+            report = repair_service.repair(
+                db.database(app),
+                Client(
+                    db.database(app),
+                    node_identity(),
+                    _transport(app),
+                    app.extensions["clock"],
+                    instance=Path(app.instance_path),
+                ),
+                instance=Path(app.instance_path),
+                actor="admin",
+            )
+    except DossierError as exc:
+        _fail(exc)
+    for seq in report.restored:
+        click.echo(f"seq {seq}: restored from the hub's copy")
+    for first, last in report.lost:
+        span = f"seq {first}" if first == last else f"seq {first}..{last}"
+        click.echo(f"{span}: never reached the hub; lost, declared by a signed chain.break")
+    for why in report.failed:
+        click.echo(f"not repaired: {why}", err=True)
+    for item in report.links:
+        click.echo(f"seq {item.seq}: chain broken: {item.problem}", err=True)
+    if report.failed or report.links:
+        sys.exit(1)
+    if not report.restored and not report.lost:
+        click.echo(f"{report.checked} records checked; nothing to repair.")
+    else:
+        click.echo("Repaired. Run: commune-node verify-log")
 
 
 @main.command("hub-key")

@@ -178,6 +178,21 @@ class DeadLetter(Base):
     reported_at: Mapped[datetime]
 
 
+class DamagedRecord(Base):
+    """One of this node's own records found damaged on disk (its bytes no longer verify),
+    the damaged bytes kept as found, and how it ended: ``restored`` (the hub's copy, checked
+    against this node's key and chain, put back) or ``lost`` (the hub never had it: a signed
+    ``chain.break`` record took its place, docs/records.md)."""
+
+    __tablename__ = "damaged_record"
+    seq: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    record_id: Mapped[str | None] = mapped_column(String(64))  # as the event row named it
+    raw: Mapped[bytes] = mapped_column(LargeBinary)
+    problem: Mapped[str] = mapped_column(String(500))
+    outcome: Mapped[str] = mapped_column(String(20))  # restored | lost
+    found_at: Mapped[datetime]
+
+
 class Inbound(Base):
     """A hub record pulled from the feed, verified, with the outcome of applying it."""
 

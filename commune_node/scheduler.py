@@ -33,6 +33,7 @@ class SyncState:
     failures: int = 0
     not_before: float = 0.0
     last_result: SyncResult | None = None
+    storage_problem: DossierError | None = None  # a full disk: the database cannot say it
 
 
 def _transport(app: Flask) -> Transport:
@@ -67,8 +68,10 @@ def run_sync(app: Flask, *, wait: bool = True) -> SyncResult | None:
         state.failures = 0
         state.not_before = 0.0
         state.last_result = result
+        state.storage_problem = None
         return result
-    except DossierError:
+    except DossierError as exc:
+        state.storage_problem = exc if exc.code in ("disk_full", "database_damaged") else None
         state.failures += 1
         interval = float(app.config.get("SYNC_INTERVAL") or 60)
         backoff = min(interval * 2**state.failures, float(app.config.get("SYNC_MAX_BACKOFF", 900)))

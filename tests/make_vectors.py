@@ -27,7 +27,7 @@ from click.testing import CliRunner
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from common import bundle_format as bf
-from common import keys, protocol
+from common import chain_break, keys, protocol
 from common_io.audit_cli import main
 from tests.audit.forge import Forge, Writer, dump, fix_end, obj, raw_of, record_lines
 
@@ -286,6 +286,30 @@ def v_declared_break() -> Vector:
     return lines, [], json.dumps(file, indent=2).encode() + b"\n"
 
 
+def v_declared_gap() -> Vector:
+    """A commune's record was damaged on its disk before the hub received it: the commune
+    signed a chain.break in its place, and the records after it follow the lost one. One
+    ``declared_gap`` notice; the bundle still passes."""
+    f, a, _ = _base()
+    lost = f.write(a, advance=False, dossier=f"{A}-261123-0004")
+    brk = f.write(
+        a,
+        type=chain_break.TYPE,
+        data=chain_break.data(
+            first_seq=lost.seq,
+            last_seq=lost.seq,
+            last_good=lost.prev,
+            next_prev=lost.id,
+            reason=f"record {lost.seq} damaged on the node's disk before the hub received it",
+        ),
+    )
+    f.append(brk.raw)
+    f.checkpoint()
+    a.prev = lost.id  # the next record names the lost one, as it was signed
+    f.push(a, 1, dossier=f"{A}-261123-0005")
+    return _plain(f.bundle())
+
+
 def v_mislabelled_by_enrolment() -> Vector:
     """The hub renames a commune; the commune's own checkpoint file holds the name and code
     the hub signed when it enrolled the node."""
@@ -369,7 +393,7 @@ def verify(bundle: Path, args: list[str], checkpoint: Path | None) -> tuple[int,
 
 def expected(code: int, report: dict[str, Any], args: list[str]) -> dict[str, Any]:
     keep = ("class", "line", "node", "seq", "leaf", "record_id")
-    return {
+    out = {
         "args": args,
         "exit": code,
         "ok": report["ok"],
@@ -377,6 +401,9 @@ def expected(code: int, report: dict[str, Any], args: list[str]) -> dict[str, An
         "findings_by_class": report["findings_by_class"],
         "findings": [{k: f.get(k) for k in keep} for f in report["findings"]],
     }
+    if report.get("notices"):  # shown, not failures (declared_gap)
+        out["notices"] = [{k: f.get(k) for k in keep} for f in report["notices"]]
+    return out
 
 
 def build(folder: Path) -> list[str]:

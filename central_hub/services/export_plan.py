@@ -76,18 +76,31 @@ def _leaf_of(session: Session, node_id: str, seq: int) -> int | None:
     )
 
 
+def _at_or_below(session: Session, node_id: str, seq: int) -> tuple[int, int] | None:
+    """The node's stored record at ``seq``, or the nearest one below it (the seqs a declared
+    chain break gave up are absent): (seq, leaf)."""
+    row = session.execute(
+        select(LogRecord.seq, LogRecord.leaf)
+        .where(LogRecord.node_id == node_id, LogRecord.seq <= seq)
+        .order_by(LogRecord.seq.desc())
+        .limit(1)
+    ).first()
+    return (int(row[0]), int(row[1])) if row is not None else None
+
+
 def _head_at(session: Session, node_id: str, size: int) -> int:
     """The node's last seq among leaves below ``size`` (binary search on the seq index)."""
     top = session.scalar(select(func.max(LogRecord.seq)).where(LogRecord.node_id == node_id))
     lo, hi = 0, top or 0
     while lo < hi:
         mid = (lo + hi + 1) // 2
-        leaf = _leaf_of(session, node_id, mid)
-        if leaf is not None and leaf < size:
+        found = _at_or_below(session, node_id, mid)
+        if found is not None and found[1] < size:
             lo = mid
         else:
             hi = mid - 1
-    return lo
+    found = _at_or_below(session, node_id, lo) if lo else None
+    return found[0] if found is not None else 0
 
 
 def _size_before(session: Session, when: datetime, latest: int) -> int:

@@ -32,7 +32,7 @@ from sqlalchemy.orm import Session
 from central_hub.models import Checkpoint, Equivocation, HubDossier, LogRecord, Node, NodeKey
 from central_hub.services import dossiers, nodes, portal_outbox, translog, witness
 from central_hub.services.identity import Clock, HubIdentity
-from common import events, keys, lifecycle, protocol, record, record_fast
+from common import chain_break, events, keys, lifecycle, protocol, record, record_fast
 from common.errors import (
     DossierError,
     EncodingError,
@@ -152,6 +152,12 @@ def _content_problem(rec: record.Record, node: Node, *, creating: bool) -> Dossi
     try:
         dossiers.check_owner(rec, agency_code=node.agency_code)
         events.check_payload(rec.type, rec.data, dossier=rec.dossier, creating=creating)
+        if rec.type == chain_break.TYPE:
+            found = chain_break.problems(rec.data, seq=rec.seq, prev=rec.prev)
+            if rec.dossier is not None:
+                found.append(FieldProblem("dossier", "invalid", "Phải để trống", "must be null"))
+            if found:
+                raise ValidationError(found)
         if rec.type in events.HUB_TYPES:
             raise ValidationError(
                 [
@@ -312,15 +318,18 @@ def accept_batch(
                 "equivocation", why, f"Hai bản ghi khác nhau cùng số thứ tự {rec.seq}", seq=rec.seq
             )
             break
-        if rec.seq > node.head_seq + 1:
+        want_seq, want_prev = node.head_seq + 1, node.head_id
+        if rec.seq != want_seq or rec.prev != want_prev:  # perhaps after a declared break
+            want_seq, want_prev = _after_head(session, node, known, want_seq, want_prev)
+        if rec.seq != want_seq:
             out.error = refusal(
                 "gap",
-                f"expected seq {node.head_seq + 1}, got {rec.seq}",
-                f"Cần bản ghi số {node.head_seq + 1}, nhận được số {rec.seq}",
-                expected_seq=node.head_seq + 1,
+                f"expected seq {want_seq}, got {rec.seq}",
+                f"Cần bản ghi số {want_seq}, nhận được số {rec.seq}",
+                expected_seq=want_seq,
             )
             break
-        if rec.prev != node.head_id:
+        if rec.prev != want_prev:
             head_raw = known.get(node.head_seq)
             if head_raw is None:
                 head_raw = _stored_raws(session, node_id, [node.head_seq]).get(node.head_seq, b"")
@@ -362,6 +371,15 @@ def accept_batch(
         if problem is not None and not _dead_letter_room(node, now, dead_letters_per_hour):
             out.error = _dead_letter_limit(session, node, rec, dead_letters_per_hour, now)
             break
+        if problem is None and rec.type == chain_break.TYPE:
+            nodes.alert(
+                session,
+                "chain_break",
+                node_id,
+                f"seq {rec.seq}: the node declared records lost before they reached the hub "
+                f"({chain_break.describe(rec.data)})",
+                now,
+            )
         if problem is not None:
             out.dead.append(
                 {
@@ -384,6 +402,7 @@ def accept_batch(
         node.head_seq, node.head_id = rec.seq, rec.id
         out.stored += 1
     projection.write()
+    _check_clock(session, node, [rec for rec, _, _ in accepted], now)
     node.last_contact = now
     if out.stored:
         node.last_push = now
@@ -445,6 +464,60 @@ def _dead_letter_limit(
     )
     err.retryable = True
     return err
+
+
+SKEW = timedelta(days=1)  # a record dated this far from what the hub knows: a wrong clock
+BEFORE_ENROLMENT = timedelta(days=7)
+
+
+def _check_clock(session: Session, node: Node, records: list[record.Record], now: datetime) -> None:
+    """One ``clock_skew`` alert (until acknowledged) for a node whose records are dated a day
+    or more after the hub received them, or before a checkpoint they say was already seen
+    (before the node's enrolment, for a record with no anchor): its computer's clock is
+    wrong. Checked on a batch's first and last records only."""
+    for rec in {id(r): r for r in (records[:1] + records[-1:])}.values():
+        at = rec.at_time
+        if at > now + SKEW:
+            why = f"dated {rec.at}, {(at - now).days} days after the hub received it"
+        else:
+            floor = node.enrolled_at - BEFORE_ENROLMENT
+            if rec.anchor is not None and rec.anchor.size:
+                seen = session.get(Checkpoint, rec.anchor.size)
+                floor = seen.created_at if seen is not None else floor
+            if at >= floor - SKEW:
+                continue
+            why = f"dated {rec.at}, before the hub checkpoint it had seen ({floor:%Y-%m-%d})"
+        nodes.alert_once(
+            session,
+            "clock_skew",
+            node.node_id,
+            f"seq {rec.seq} {why}: the commune's computer clock is wrong; ask its IT officer to "
+            "set the date (its desk warns on every page)",
+            now,
+        )
+        return
+
+
+def _after_head(
+    session: Session, node: Node, known: dict[int, bytes], want_seq: int, want_prev: str | None
+) -> tuple[int, str | None]:
+    """The seq and prev the next record must have: after the head, or — when the head is a
+    declared break (:mod:`common.chain_break`) — after the range it declares lost."""
+    if not node.head_seq:
+        return want_seq, want_prev
+    raw = known.get(node.head_seq)
+    if raw is None:
+        raw = _stored_raws(session, node.node_id, [node.head_seq]).get(node.head_seq)
+        if raw is not None:
+            known[node.head_seq] = raw
+    if raw is None:
+        return want_seq, want_prev
+    head = record_fast.parse(raw)
+    if head.type != chain_break.TYPE or chain_break.problems(
+        head.data, seq=head.seq, prev=head.prev
+    ):
+        return want_seq, want_prev
+    return chain_break.successor(head.data, head.id)
 
 
 def _stored_raws(session: Session, node_id: str, seqs: list[int]) -> dict[int, bytes]:

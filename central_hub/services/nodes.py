@@ -256,3 +256,16 @@ def alert_once(
     node retrying every minute raises one alert, not a thousand); a repeat is counted."""
     if node_id is not None or _waiting(session, kind, None) is None:
         alert(session, kind, node_id, message, now)
+
+
+def refused_record(session: Session, node_id: str, code: str, message: str, now: datetime) -> None:
+    """A pushed record the hub refused before storing anything (``bad_signature``, …): the
+    node's ``last_error`` says so, and one alert waits for the administrator (a node that
+    retries every minute raises one alert, not a thousand). Written in its own transaction
+    by the caller, so it survives the refusal."""
+    node = session.get(Node, node_id)
+    if node is None:
+        return
+    node.last_error = f"{code}: {message}"[:500]
+    node.last_error_at = now
+    alert_once(session, "record_refused", node_id, f"{code}: {message}", now)

@@ -339,6 +339,32 @@ def openapi_document() -> dict[str, Any]:
                     "responses": {"200": _json_ok("hashes, checkpoint"), **errors},
                 }
             },
+            "/sync/v1/records": {
+                "get": {
+                    "summary": "The node's own stored records first..last (at most 500), "
+                    "for a node repairing a record damaged on its disk",
+                    "security": _SIGNED,
+                    "parameters": [
+                        {
+                            "name": "first",
+                            "in": "query",
+                            "schema": {"type": "integer", "minimum": 1},
+                        },
+                        {
+                            "name": "last",
+                            "in": "query",
+                            "schema": {"type": "integer", "minimum": 1},
+                        },
+                    ],
+                    "responses": {
+                        "200": {
+                            "description": "batch of the node's records in seq order",
+                            "content": {"application/vnd.vn-dossier.batch": {}},
+                        },
+                        **errors,
+                    },
+                }
+            },
             "/sync/v1/pull": {
                 "get": {
                     "summary": "Hub records addressed to this node after a cursor",

@@ -397,6 +397,9 @@ def push() -> Any:
     with db.read() as session:
         ring = ingest.keyring(session, node_id)
     records, stopped = ingest.verify_batch(raws, node_id=node_id, ring=ring)
+    if stopped is not None:
+        with db.write() as session:
+            nodes.refused_record(session, node_id, stopped.code, stopped.en, clock()())
     with db.write() as session:
         recovery.guard(session)
         out = ingest.accept_batch(
@@ -495,6 +498,33 @@ def consistency() -> Any:
                 "checkpoint": _checkpoint_json(cp),
             }
         )
+
+
+@bp.get("/records")
+def own_records() -> Any:
+    """The node's own records the hub stored, seq ``first``..``last`` (at most 500): the copy
+    a node's repair puts back in place of a record damaged on its disk."""
+    _authenticate()
+    first = _int_arg("first", 1, 1, 2**53) or 1
+    last = _int_arg("last", first, first, 2**53) or first
+    from sqlalchemy import select
+
+    from central_hub.models import LogRecord
+
+    with database().read() as session:
+        raws = session.scalars(
+            select(LogRecord.raw)
+            .where(
+                LogRecord.node_id == g.node.node_id,
+                LogRecord.seq >= first,
+                LogRecord.seq <= min(last, first + RECORDS_MAX - 1),
+            )
+            .order_by(LogRecord.seq)
+        ).all()
+    return Response(protocol.encode_batch(list(raws)), mimetype=protocol.BATCH_CONTENT_TYPE)
+
+
+RECORDS_MAX = 500
 
 
 @bp.get("/pull")

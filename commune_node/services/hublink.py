@@ -15,6 +15,8 @@ from sqlalchemy.orm import Session
 from common import keys, protocol
 from common.errors import DossierError
 from common_io.database import Database
+from commune_node.services import deskclock
+from commune_node.services.deskclock import raw_clock
 from commune_node.services.identity import (
     Clock,
     NodeIdentity,
@@ -112,7 +114,7 @@ class Client:
             with self.db.read() as session:
                 offset = int(get_setting(session, "clock_offset", "0") or 0)
                 cosignature = get_setting(session, "pending_cosignature")
-            ts = int(self.clock().timestamp()) + offset
+            ts = int(raw_clock(self.clock)().timestamp()) + offset
             sent = protocol.sign_request(
                 self.signer(),
                 method=method,
@@ -141,10 +143,7 @@ class Client:
             if code == "stale_timestamp" and not stale_retried:
                 stale_retried = True
                 hub_time = int(error.get("detail", {}).get("hub_time", ts))
-                with self.db.write() as session:
-                    set_setting(
-                        session, "clock_offset", str(hub_time - int(self.clock().timestamp()))
-                    )
+                self.learn_offset(hub_time)
                 continue
             if code == "key_succeeded" and self._hub_holds(error):
                 continue  # the hub holds our rotation (its answer was lost): sign with the new key
@@ -160,6 +159,17 @@ class Client:
                 self._key_alarm(code, error)
             raise refused(error, resp.status)
         raise refused({"code": "hub_refused", "message": "too many attempts"}, 409)
+
+    def learn_offset(self, hub_time: int) -> None:
+        """Keep how far this computer's clock is from the hub's (seconds); the desk's
+        clock corrects by it beyond a couple of minutes (:mod:`deskclock`)."""
+        offset = hub_time - int(raw_clock(self.clock)().timestamp())
+        if abs(offset) <= deskclock.TOLERANCE // 2:
+            offset = 0  # within the link's own delay: the clock is right
+        with self.db.write() as session:
+            if get_setting(session, "clock_offset", "0") != str(offset):
+                set_setting(session, "clock_offset", str(offset))
+        deskclock.learned(self.clock)
 
     def _drop_cosignature(self, cosignature: str) -> None:
         with self.db.write() as session:

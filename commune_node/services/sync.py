@@ -29,7 +29,16 @@ from sqlalchemy.orm import Session
 from common import protocol, record
 from common_io.database import Database
 from commune_node.models import DeadLetter, Event, Receipt
-from commune_node.services import inbound, keyring, notify_sync, refill, reintroduce, witness
+from commune_node.services import (
+    inbound,
+    keyring,
+    notify_sync,
+    refill,
+    reintroduce,
+    repair,
+    storage,
+    witness,
+)
 from commune_node.services.hublink import Client, HubLink, SyncRefused, hub_link, refused
 from commune_node.services.identity import Clock, NodeIdentity, get_setting, set_setting
 from commune_node.transport import LinkError, Transport
@@ -75,7 +84,36 @@ def sync_once(
 
     ``instance`` is the node's folder: the keys are read from it per request (the key the
     hub holds signs requests, the current key cosigns), and a key replaced by a rotation the
-    hub acknowledged is deleted from it (:mod:`keyring`)."""
+    hub acknowledged is deleted from it (:mod:`keyring`). A full disk (or a damaged
+    database file) is raised as :class:`storage.DiskFull` (:class:`storage.DatabaseDamaged`):
+    nothing half-stored, the officer told what to do."""
+    try:
+        return _sync_once(
+            db,
+            identity=identity,
+            transport=transport,
+            clock=clock,
+            batch_bytes=batch_bytes,
+            instance=instance,
+        )
+    except (LinkError, SyncRefused):
+        raise
+    except Exception as exc:
+        known = storage.classify(exc)
+        if known is None:
+            raise
+        raise known from exc
+
+
+def _sync_once(
+    db: Database,
+    *,
+    identity: NodeIdentity,
+    transport: Transport,
+    clock: Clock,
+    batch_bytes: int,
+    instance: Path | None,
+) -> SyncResult:
     with db.read() as session:
         link = hub_link(session)
     client = Client(db, identity, transport, clock, instance=instance)
@@ -143,6 +181,8 @@ def _status(
         return _status(db, client, link, result, _reintroduced=True)
     reintroduce.ensure_statement(db, client, link)
     body = resp.json()
+    if isinstance(body.get("time"), int):
+        client.learn_offset(body["time"])  # how far our clock is from the hub's
     hub_head = int(body["head_seq"])
     # The hub's administrator gave up the checkpoint we verified (a declared break): verify
     # the hub's statement, tell the officers once, and go on from what it kept.
@@ -271,10 +311,26 @@ def _push(
             if error.get("code") == "gap":
                 after = int(error.get("detail", {}).get("expected_seq", 1)) - 1
                 continue
+            if error.get("code") in DAMAGE_CODES and _declared_lost(db, client, receipt["seq"]):
+                after = receipt["seq"]
+                continue  # a damaged record the hub never had: a signed break took its place
             raise refused(error, resp.status)
         if receipt["seq"] <= after:
             raise refused({"code": "no_progress", "message": "the hub stored nothing"}, 409)
         after = receipt["seq"]
+
+
+DAMAGE_CODES = ("bad_signature", "bad_record")
+
+
+def _declared_lost(db: Database, client: Client, head: int) -> bool:
+    """The hub refused one of our records as damaged: if it is (its bytes changed on this
+    disk since they were signed), declare the damaged records after the hub's ``head`` lost
+    (:mod:`repair`); True when a break was signed and the push can go on."""
+    if client.instance is None:
+        return False
+    report = repair.repair(db, client, instance=client.instance, after=head, head=head)
+    return bool(report.lost)
 
 
 def store_receipt(
@@ -309,7 +365,7 @@ def store_receipt(
                 hub_time=str(body.get("time")),
                 raw=raw,
                 received_at=now,
-                **_evidence(answer),
+                **_evidence(session, answer),
             )
         )
         if seq > acked_seq(session):
@@ -329,14 +385,14 @@ def store_receipt(
     return body
 
 
-def _evidence(answer: dict[str, Any]) -> dict[str, Any]:
+def _evidence(session: Session, answer: dict[str, Any]) -> dict[str, Any]:
     """The push answer's proof of where the stored records sit in the log, kept with the
     receipt so they can be given back in place to a hub restored from a backup."""
     proof, cp = answer.get("proof"), answer.get("checkpoint")
     if not proof or not cp or int(answer.get("stored", 0)) <= 0:
         return {}
     return {
-        "first_seq": witness.stored_seqs(answer)[0],
+        "first_seq": witness.stored_seqs(session, answer)[0],
         "first_leaf": int(proof["first_leaf"]),
         "frontier": json.dumps(list(proof["frontier"])),
         "checkpoint": protocol.unb64(cp["signed"], "checkpoint"),

@@ -5,14 +5,14 @@ error with what to do, dead letters and alarms."""
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from common import keys
-from commune_node.models import Alarm, DeadLetter
+from commune_node.models import Alarm, DamagedRecord, DeadLetter
 from commune_node.services.identity import get_setting
 from commune_node.services.sync import acked_seq, queue_report
 
@@ -108,6 +108,7 @@ class SyncStatus:
     hub_fingerprint: str
     dead: list[DeadLetter]
     alarms: list[Alarm]
+    damaged: list[DamagedRecord] = field(default_factory=list)  # found damaged on disk
 
     def oldest_age(self, now: datetime) -> timedelta | None:
         return now - self.oldest if self.oldest else None
@@ -159,6 +160,9 @@ def status(session: Session, *, now: datetime, interval: int) -> SyncStatus:
                 .order_by(Alarm.id.desc())
                 .limit(50)
             )
+        ),
+        damaged=list(
+            session.scalars(select(DamagedRecord).order_by(DamagedRecord.seq.desc()).limit(50))
         ),
     )
 

@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from common import merkle, protocol
 from common.errors import DossierError
@@ -203,11 +204,17 @@ def _proof_failed(db: Database, now: datetime, en: str, *, cause: Exception | No
     raise refused({"code": "bad_proof", "message": en}, 409) from cause
 
 
-def stored_seqs(answer: dict[str, Any]) -> tuple[int, int]:
-    """The seqs of the records a push answer says it stored: the last ``stored`` up to its
-    head (duplicates, acknowledged again, come before them)."""
+def stored_seqs(session: Session, answer: dict[str, Any]) -> tuple[int, int]:
+    """The seqs of the records a push answer says it stored: the last ``stored`` of our
+    records up to its head (duplicates, acknowledged again, come before them). Counted in
+    records, not seqs: after a declared break the seqs it declared lost are absent."""
     head, stored = int(answer["head"]["seq"]), int(answer.get("stored", 0))
-    return head - stored + 1, head
+    if stored <= 0:
+        return head + 1, head
+    seqs = session.scalars(
+        select(Event.seq).where(Event.seq <= head).order_by(Event.seq.desc()).limit(stored)
+    ).all()
+    return (min(seqs) if seqs else head - stored + 1), head
 
 
 def check_evidence(
@@ -217,8 +224,8 @@ def check_evidence(
     proof, cp = answer.get("proof"), answer.get("checkpoint")
     if not proof or not cp:
         return
-    first, last = stored_seqs(answer)
     with db.read() as session:
+        first, last = stored_seqs(session, answer)
         rows = list(
             session.execute(
                 select(Event.record, Event.seq, Event.record_id)

@@ -119,6 +119,7 @@ def timeliness_label(kind: str | None, *, vi_only: bool = False) -> str:
 
 def init(bp: Blueprint) -> None:
     filters: dict[str, Callable[..., Any]] = {
+        "skew_text": skew_text,
         "vn_time": vn_time,
         "vn_date": vn_date,
         "vn_long": vn_long,
@@ -135,4 +136,32 @@ def init(bp: Blueprint) -> None:
 
     @bp.app_context_processor
     def _globals() -> dict[str, Any]:
-        return {"officer": current_officer(), "node": node_identity, "ROLES": ROLES}
+        return {
+            "officer": current_officer(),
+            "node": node_identity,
+            "ROLES": ROLES,
+            "clock_skew": _clock_skew(),
+        }
+
+
+def skew_text(seconds: int, vi: bool) -> str:
+    """``3 days``, ``2 hours``, ``7 minutes`` (or in Vietnamese), ahead or behind."""
+    n = abs(seconds)
+    units = ((86400, "days", "ngày"), (3600, "hours", "giờ"), (60, "minutes", "phút"))
+    size, en, vn = next((u for u in units if n >= u[0]), (1, "seconds", "giây"))
+    amount = n // size
+    if vi:
+        return f"{amount} {vn} ({'chậm' if seconds > 0 else 'nhanh'} hơn)"
+    return f"{amount} {en} ({'behind' if seconds > 0 else 'ahead'})"
+
+
+def _clock_skew() -> int:
+    """How far this computer's clock is from the hub's, in seconds, when every page must
+    warn about it (0: no warning)."""
+    from flask import current_app
+
+    from commune_node.services import deskclock
+
+    clock = current_app.extensions.get("clock")
+    offset = clock.offset() if isinstance(clock, deskclock.DeskClock) else 0
+    return offset if abs(offset) > deskclock.WARN else 0

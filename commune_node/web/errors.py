@@ -10,6 +10,7 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 from common.errors import DossierError
+from commune_node.services import storage
 
 log = logging.getLogger("commune_node")
 
@@ -70,8 +71,19 @@ def init_app(app: Flask) -> None:
             return jsonify(error_body(code, en, vi)), status
         return render_template("error.html", error=DossierError(en, vi=vi)), status
 
+    @app.before_request
+    def _database_damaged() -> Any:
+        # PRAGMA quick_check failed at start (commune-node run): no intake, the way out shown
+        if app.extensions.get("database_damaged") and request.endpoint != "static":
+            raise storage.DatabaseDamaged(found=app.extensions["database_damaged"])
+        return None
+
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception) -> Any:
+        known = storage.classify(exc)
+        if known is not None:  # a full disk or a damaged file: say so, and what to do
+            log.error("storage problem on %s %s: %s", request.method, request.url_rule, known.code)
+            return _domain(known)
         # Log the type and where, never the request body (it holds personal data).
         log.exception("unexpected error on %s %s", request.method, request.url_rule)
         en, vi = (

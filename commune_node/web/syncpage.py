@@ -3,6 +3,7 @@ alarms."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from flask import Blueprint, current_app, flash, redirect, render_template, url_for
@@ -26,6 +27,11 @@ def show() -> Any:
     with read_session() as session:
         st = syncstatus.status(
             session, now=now, interval=int(current_app.config.get("SYNC_INTERVAL") or 60)
+        )
+    problem = current_app.extensions["sync_state"].storage_problem
+    if problem is not None:  # the last sync found the disk full: not "Connected"
+        st = replace(
+            st, connected=False, error_code=problem.code, error_vi=problem.vi, error_en=problem.en
         )
     return render_template("sync.html", st=st, now=now)
 

@@ -402,6 +402,7 @@ class Chain:
         self.agree = 0
         self.conflicts = 0
         self.conflict: tuple[int, int, int, str, str] | None = None
+        self.breaks: dict[int, tuple[int, str]] = {}  # chain.break seq -> (last lost, next prev)
 
     def key(self, kid: str) -> tuple[int, dict[str, Any]] | None:
         for i, k in enumerate(self.keys):
@@ -428,6 +429,7 @@ class Verifier:
         self.min_cosigs = policy.get("min_cosignatures", 0)
         self.cp_file = cp_file
         self.findings: list[dict[str, Any]] = []
+        self.notices: list[dict[str, Any]] = []
         self.n = 0
         self.phase = 0
         self.kinds = {k: 0 for k in KINDS}
@@ -456,6 +458,9 @@ class Verifier:
 
     def emit(self, cls: str, **where: Any) -> None:
         self.findings.append({"class": cls, **where})
+
+    def notice(self, cls: str, **where: Any) -> None:
+        self.notices.append({"class": cls, **where})
 
     # -------------------------------------------------- lines
 
@@ -929,11 +934,34 @@ class Verifier:
             else:
                 chain.conflicts += 1
                 chain.conflict = chain.conflict or (self.n, seq, leaf, rec["id"], rec["dossier"])
+        if rec["type"] == "chain.break" and rec["node"] != self.h["hub_id"]:
+            self.declared_gap(rec, chain, where)
         if rec["type"] == "key.rotated" and rec["node"] != self.h["hub_id"]:
             self.rotation_in_log(rec, chain, found[1])
         elif rec["type"] == "key.revoked" and rec["node"] == self.h["hub_id"]:
             self.revocation_in_log(rec)
         self.times(rec, chain, leaf, where)
+
+    def declared_gap(self, rec: dict[str, Any], chain: Chain, where: dict[str, Any]) -> None:
+        """records.md, "Declared chain breaks": the payload must name the break's own seq,
+        a last seq not before it, its own prev as last_good, next_prev 64 hex or null."""
+        d = rec["data"]
+        first, last, nxt = d.get("first_seq"), d.get("last_seq"), d.get("next_prev")
+        ok = (
+            rec["dossier"] is None
+            and type(first) is int
+            and first == rec["seq"]
+            and type(last) is int
+            and first <= last < 2**53
+            and d.get("last_good") == rec["prev"]
+            and (nxt is None or (isinstance(nxt, str) and HEX64.match(nxt) is not None))
+            and isinstance(d.get("reason"), str)
+            and 1 <= len(d["reason"]) <= 500
+        )
+        if not ok:
+            return self.emit("malformed", **where)
+        chain.breaks[rec["seq"]] = (last, nxt or rec["id"])
+        self.notice("declared_gap", **where)
 
     def rotation_in_log(self, rec: dict[str, Any], chain: Chain, signer: dict[str, Any]) -> None:
         try:
@@ -1087,6 +1115,7 @@ class Verifier:
                 "witnessed_checkpoints": len(self.cosigned),
             },
             "findings": self.findings,
+            "notices": self.notices,
         }
 
     def enrolment(self) -> None:
@@ -1124,8 +1153,12 @@ class Verifier:
             if not cur[5] & AUTH:
                 unsigned += 1
                 continue
+            brk = chain.breaks.get(prev[0]) if prev is not None else None
             if prev is None:
                 first = cur
+            elif brk is not None and seq == brk[0] + 1:
+                if cur[5] & HASPREV and cur[2] != brk[1]:
+                    self.emit("fork", node=chain.node, seq=seq, leaf=cur[3], record_id=cur[1].hex())
             elif seq == prev[0] + 1:
                 if (
                     cur[5] & HASPREV

@@ -43,6 +43,7 @@ def test_one_vector_per_finding_class() -> None:
     from common.audit_report import CLASSES
 
     shown = {c for n in NAMES for c in _expected(n)["findings_by_class"]}
+    shown |= {f["class"] for n in NAMES for f in _expected(n).get("notices", [])}
     assert shown == set(CLASSES)
     assert _expected("valid")["ok"] is True
 
@@ -64,6 +65,7 @@ def test_dossier_audit_verify_reports_what_the_vector_expects(name: str) -> None
     assert got["counts"] == want["counts"]
     assert got["findings_by_class"] == want["findings_by_class"]
     assert _keyed(got["findings"]) == _keyed(want["findings"])
+    assert _keyed(got["notices"]) == _keyed(want.get("notices", []))
 
 
 def test_the_vectors_are_what_the_generator_makes(tmp_path: Path) -> None:
@@ -92,6 +94,7 @@ def test_the_independent_verifier_agrees_on_every_vector(name: str) -> None:
     assert got["ok"] is want["ok"]
     assert got["counts"] == want["counts"]
     assert _keyed(got["findings"]) == _keyed(want["findings"])
+    assert _keyed(got["notices"]) == _keyed(want.get("notices", []))
 
 
 def _product(lines: list[bytes], cp: bytes | None) -> tuple[str, Any]:

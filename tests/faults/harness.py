@@ -41,7 +41,7 @@ import requests
 import sqlalchemy
 from sqlalchemy import text
 
-from common import keys, record
+from common import chain_break, keys, record
 from tests.faults.proxy import FaultProxy
 from tests.support import ThreadServer
 
@@ -400,6 +400,8 @@ class HubView:
     equivocations: int
     quarantined: list[str]
     states: dict[str, Any]  # dossier code → state
+    # record id of a valid chain.break → (seq, prev) the record after it must have
+    breaks: dict[str, tuple[int, str]] = field(default_factory=dict)
 
 
 @dataclass
@@ -420,6 +422,7 @@ class Observer:
     def __init__(self, hub_url: str) -> None:
         self.hub_engine = sqlalchemy.create_engine(hub_url, poolclass=sqlalchemy.NullPool)
         self._prev: dict[str, str | None] = {}  # record id → prev, parsed once
+        self._breaks: dict[str, tuple[int, str]] = {}  # declared chain breaks, parsed once
 
     def close(self) -> None:
         self.hub_engine.dispose()
@@ -440,7 +443,12 @@ class Observer:
                     raw = c.execute(
                         text("select raw from log_record where record_id = :r"), {"r": rid}
                     ).scalar_one()
-                    self._prev[rid] = record.parse(bytes(raw)).prev
+                    rec = record.parse(bytes(raw))
+                    self._prev[rid] = rec.prev
+                    if rec.type == chain_break.TYPE and not chain_break.problems(
+                        rec.data, seq=rec.seq, prev=rec.prev
+                    ):
+                        self._breaks[rid] = chain_break.successor(rec.data, rec.id)
                 records[node_id].append((int(seq), rid, self._prev[rid]))
             dead = c.execute(text("select count(*) from log_record where dead")).scalar_one()
             equivocations = c.execute(text("select count(*) from equivocation")).scalar_one()
@@ -448,7 +456,8 @@ class Observer:
             if with_states:
                 for code, state in c.execute(text("select code, state from hub_dossier")):
                     states[code] = json.loads(state) if isinstance(state, str) else state
-        return HubView(heads, records, int(dead), int(equivocations), quarantined, states)
+        breaks = dict(self._breaks)
+        return HubView(heads, records, int(dead), int(equivocations), quarantined, states, breaks)
 
     @staticmethod
     def node(path: Path, *, with_states: bool = False) -> NodeView:
@@ -479,20 +488,25 @@ class Observer:
 
 
 def chain_problems(hub: HubView, node_id: str) -> list[str]:
-    """Every break in the hub's copy of one node's chain: gaps, twins, prev links."""
+    """Every break in the hub's copy of one node's chain: gaps, twins, prev links. A declared
+    ``chain.break`` is not one: the record after it is its ``last_seq + 1`` and names its
+    ``next_prev`` (common/chain_break.py)."""
     out = []
     rows = hub.records.get(node_id, [])
     seqs = [s for s, _, _ in rows]
-    if seqs != list(range(1, len(seqs) + 1)):
-        out.append(f"hub chain of {node_id[:8]} not contiguous: {seqs[:5]}…{seqs[-5:]}")
-    for (_, rid, _), (seq, _, prev) in itertools.pairwise(rows):
-        if prev != rid:
+    if rows and seqs[0] != 1:
+        out.append(f"hub chain of {node_id[:8]} does not start at seq 1: {seqs[:5]}")
+    for (before, rid, _), (seq, _, prev) in itertools.pairwise(rows):
+        want_seq, want_prev = hub.breaks.get(rid, (before + 1, rid))
+        if seq != want_seq:
+            out.append(f"hub chain of {node_id[:8]} not contiguous at seq {seq}")
+        elif prev != want_prev:
             out.append(f"hub chain of {node_id[:8]}: seq {seq} does not link to its predecessor")
     if rows and rows[0][2] is not None:
         out.append(f"hub chain of {node_id[:8]}: seq 1 has a prev")
     if len({rid for _, rid, _ in rows}) != len(rows):
         out.append(f"hub stores a record of {node_id[:8]} twice")
-    if hub.heads.get(node_id, 0) != len(rows):
+    if hub.heads.get(node_id, 0) != (seqs[-1] if seqs else 0):
         out.append(f"hub head of {node_id[:8]} is {hub.heads.get(node_id)}, rows {len(rows)}")
     return out
 

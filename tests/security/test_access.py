@@ -77,6 +77,7 @@ HUB_SIGNED = {
     "sync.inclusion",
     "sync.consistency",
     "sync.pull",
+    "sync.own_records",
     "sync.enrolment",
 }
 HUB_OPEN = {"sync.openapi", "sync.hello", "sync.enrol", "sync.reintroduce"}
