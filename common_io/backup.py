@@ -58,7 +58,7 @@ def libpq_url(url: str) -> str:
     return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
 
 
-def _tool(name: str) -> str:
+def require_tool(name: str) -> str:
     found = shutil.which(name)
     if found is None:
         raise BackupError(
@@ -71,14 +71,22 @@ def _tool(name: str) -> str:
 
 def pg_dump(url: str, target: Path) -> None:
     """``pg_dump --format=custom`` of the database ``url`` into ``target``."""
-    _run([_tool("pg_dump"), "--format=custom", "--no-owner", f"--file={target}", libpq_url(url)])
+    _run(
+        [
+            require_tool("pg_dump"),
+            "--format=custom",
+            "--no-owner",
+            f"--file={target}",
+            libpq_url(url),
+        ]
+    )
 
 
 def pg_restore(url: str, source: Path) -> None:
     """``pg_restore --clean --if-exists`` of ``source`` into the database ``url``."""
     _run(
         [
-            _tool("pg_restore"),
+            require_tool("pg_restore"),
             "--clean",
             "--if-exists",
             "--no-owner",
