@@ -349,5 +349,30 @@ def openapi_document() -> dict[str, Any]:
                     },
                 }
             },
+            "/sync/v1/history": {
+                "get": {
+                    "summary": "This node's own stored records after a seq",
+                    "security": _SIGNED,
+                    "parameters": [
+                        {
+                            "name": "after",
+                            "in": "query",
+                            "schema": {"type": "integer", "minimum": 0},
+                        },
+                        {
+                            "name": "max_bytes",
+                            "in": "query",
+                            "schema": {"type": "integer", "minimum": 1024, "maximum": 4194304},
+                        },
+                    ],
+                    "responses": {
+                        "200": {
+                            "description": "batch; X-History-Head gives the writer's head seq",
+                            "content": _BATCH,
+                        },
+                        **errors,
+                    },
+                }
+            },
         },
     }

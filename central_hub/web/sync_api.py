@@ -26,6 +26,7 @@ from central_hub.services import (
     translog,
     witness,
 )
+from central_hub.services import history as history_service
 from central_hub.services import refill as refill_service
 from central_hub.services import reintroduce as reintroduce_service
 from central_hub.web.auth import csrf
@@ -445,4 +446,22 @@ def pull() -> Any:
     resp = Response(body, mimetype=protocol.BATCH_CONTENT_TYPE)
     resp.headers["X-Feed-Ids"] = ",".join(str(i) for i, _ in items)
     resp.headers["X-Feed-Next"] = str(items[-1][0] if items else after)
+    return resp
+
+
+@bp.get("/history")
+def history() -> Any:
+    """The requesting node's own stored records after seq ``after``, as a batch
+    (docs/sync-protocol.md, "A node behind its own chain")."""
+    _authenticate()
+    after = _int_arg("after", 0, 0, 2**53) or 0
+    max_bytes = _int_arg("max_bytes", PULL_MAX_BYTES, 1024, 4 * 1024 * 1024) or PULL_MAX_BYTES
+    with database().write() as session:
+        node = nodes.get_node(session, g.node.node_id)
+        raws, head = history_service.records(
+            session, node.node_id, after=after, max_bytes=max_bytes
+        )
+        history_service.note_taken_back(session, node, after=after, clock=clock())
+    resp = Response(protocol.encode_batch(raws), mimetype=protocol.BATCH_CONTENT_TYPE)
+    resp.headers["X-History-Head"] = str(head)
     return resp

@@ -78,6 +78,7 @@ HUB_SIGNED = {
     "sync.consistency",
     "sync.pull",
     "sync.enrolment",
+    "sync.history",
 }
 HUB_OPEN = {"sync.openapi", "sync.hello", "sync.enrol", "sync.reintroduce"}
 

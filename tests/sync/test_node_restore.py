@@ -1,0 +1,162 @@
+"""A node put back from an older copy of its instance folder recovers at its next sync:
+it takes back from the hub what the lost copy synced, keeps what it did offline since the
+restore (signed again after the hub's head), and no dossier code is held by two citizens.
+Several communes on one hub, the log growing in between; over real HTTP."""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import UTC, datetime
+from pathlib import Path
+
+from sqlalchemy import select
+
+from central_hub.models import Alert, HubDossier
+from common import protocol
+from commune_node import create_app, db
+from commune_node.models import Alarm, Dossier, Event, SupersededEvent
+from commune_node.services import backup
+from commune_node.services.hublink import SyncRefused, hub_link
+from commune_node.services.sync import store_receipt
+from commune_node.transport import HttpTransport
+from tests.node.conftest import Node
+from tests.sync.conftest import Site, sync
+from tests.sync.helpers import hub_records, take_in
+
+A, B = "000.00.12.H26", "000.00.13.H26"
+
+
+def _restore(site: Site, node: Node, archive: Path, name: str, *, marker: bool = True) -> Node:
+    """The laptop's disk died: its folder is put back from ``archive`` (with the command, or
+    by hand — then there is no restore marker)."""
+    target = site.tmp / name
+    backup.restore(archive, target, force=False, now=datetime.now(UTC))
+    if not marker:
+        con = sqlite3.connect(target / "node.sqlite3")
+        with con:
+            con.execute("DELETE FROM setting WHERE key = 'restored'")
+        con.close()
+    app = create_app(
+        {"TESTING": True, "SECRET_KEY": "test", "CLOCK": node.clock}, instance_path=str(target)
+    )
+    db.upgrade(app)
+    url = site.url
+    app.config["SYNC_TRANSPORT"] = lambda: HttpTransport(url, read_timeout=30)
+    return Node(app, node.clock, node.tokens)
+
+
+def _backup(node: Node, to: Path) -> Path:
+    instance = Path(node.app.instance_path)
+    backup.make(instance, to, database=instance / "node.sqlite3", now=datetime.now(UTC))
+    return to
+
+
+def _alarms(node: Node) -> list[Alarm]:
+    with db.read_session(node.app) as s:
+        return list(s.scalars(select(Alarm)))
+
+
+def _world(site: Site) -> tuple[Node, Node, Path, list[str]]:
+    """u1 and u2 sync; u1 is backed up; then u1 takes 3 more dossiers (synced), u2 one."""
+    u1, u2 = site.node("u1", A), site.node("u2", B, "Xã Đăk Long")
+    early = [take_in(u1), take_in(u1)]
+    sync(u1)
+    take_in(u2)
+    sync(u2)
+    archive = _backup(u1, site.tmp / "u1-last-week.tar.gz")
+    site.clock.advance(hours=2)
+    later = [take_in(u1, name="Trần Thị Lan") for _ in range(3)]
+    sync(u1)
+    take_in(u2)
+    sync(u2)
+    return u1, u2, archive, early + later
+
+
+def _hub_codes(site: Site) -> dict[str, str]:
+    with site.hub.db.read() as s:
+        return {d.code: d.applicant_name for d in s.scalars(select(HubDossier))}
+
+
+def test_restored_node_takes_back_its_chain_and_numbers_apart(site: Site) -> None:
+    u1, u2, archive, synced = _world(site)
+    restored = _restore(site, u1, archive, "u1-restored")
+    offline = [take_in(restored, name="Lê Văn Hùng") for _ in range(3)]
+    assert all(code.endswith(f"-{5001 + i:04d}") for i, code in enumerate(offline))
+
+    result = sync(restored)
+
+    with db.read_session(restored.app) as s:
+        codes = {d.code for d in s.scalars(select(Dossier))}
+        events = list(s.scalars(select(Event).order_by(Event.seq)))
+    assert codes == set(synced) | set(offline)  # the lost copy's dossiers are back
+    hub = hub_records(site.hub, _node_id(restored))
+    assert [r.record_id for r in hub] == [e.record_id for e in events]  # one chain again
+    assert result.acked_seq == len(events) == 5 + 3
+    kinds = [a.kind for a in _alarms(restored)]
+    assert kinds.count("node_restored") == 1 and "hub_mismatch" not in kinds
+    with site.hub.db.read() as s:
+        alerts = [a.kind for a in s.scalars(select(Alert).where(Alert.kind == "node_restored"))]
+    assert alerts == ["node_restored"]
+    hub_codes = _hub_codes(site)
+    assert set(offline) <= set(hub_codes)
+    # after reconciling, the counter goes on after the highest code the hub knows
+    nxt = take_in(restored)
+    assert nxt.endswith("-0006")
+    sync(restored)
+    sync(u2)  # the other commune syncs on
+
+
+def test_a_copy_made_by_hand_gets_new_codes_for_colliding_dossiers(site: Site) -> None:
+    """No restore marker: the offline intake reuses -0003..-0005, which the lost copy gave
+    to other citizens. Reconciling gives them the next free codes, says so, and the hub
+    never holds one code for two citizens."""
+    u1, u2, archive, synced = _world(site)
+    restored = _restore(site, u1, archive, "u1-by-hand", marker=False)
+    offline = [take_in(restored, name="Lê Văn Hùng") for _ in range(3)]
+    assert set(offline) <= set(synced)  # the collision the issue describes
+
+    sync(restored)
+
+    alarm = next(a for a in _alarms(restored) if a.kind == "node_restored")
+    for code in offline:
+        assert code in alarm.message
+    hub_codes = _hub_codes(site)
+    with db.read_session(restored.app) as s:
+        names = {d.code: d.applicant_name for d in s.scalars(select(Dossier))}
+        kept = list(s.scalars(select(SupersededEvent)))
+    assert names == {c: n for c, n in hub_codes.items() if c.startswith(A)}
+    assert sorted(n for n in names.values()).count("Lê Văn Hùng") == 3
+    assert all(names[c] == "Trần Thị Lan" for c in offline)  # the hub's citizens keep theirs
+    assert len(kept) == 3 and all(k.new_code and k.resigned_seq for k in kept)
+    sync(u2)
+
+
+def test_a_receipt_that_does_not_match_leaves_its_alarm(site: Site) -> None:
+    u1 = site.node("u1", A)
+    take_in(u1)
+    sync(u1)
+    hub = site.hub.identity
+    with db.read_session(u1.app) as s:
+        link = hub_link(s)
+    body = {"hub": hub.hub_id, "node": _node_id(u1), "seq": 1, "id": "0" * 64, "time": 0}
+    raw = protocol.sign_statement(protocol.RECEIPT_PREFIX, body, hub.key)
+    from commune_node.web.context import node_identity
+
+    with u1.app.app_context():
+        ident = node_identity()
+    try:
+        store_receipt(
+            db.database(u1.app), link, {"receipt": protocol.b64(raw)}, now=u1.clock(),
+            identity=ident,
+        )  # fmt: skip
+        raise AssertionError("refused expected")
+    except SyncRefused as exc:
+        assert exc.code == "bad_receipt"
+    assert [a.kind for a in _alarms(u1)] == ["bad_receipt"]
+
+
+def _node_id(node: Node) -> str:
+    with db.read_session(node.app) as s:
+        from commune_node.services.identity import get_setting
+
+        return str(get_setting(s, "node_id"))
