@@ -10,9 +10,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from central_hub.models import Alert, HubDossier
-from common import protocol
+from common import protocol, record
 from commune_node import create_app, db
 from commune_node.models import Alarm, Dossier, Event, SupersededEvent
 from commune_node.services import backup
@@ -160,3 +161,49 @@ def _node_id(node: Node) -> str:
         from commune_node.services.identity import get_setting
 
         return str(get_setting(s, "node_id"))
+
+
+def test_a_code_collision_reaching_the_hub_is_flagged_never_overwritten(site: Site) -> None:
+    """However it came about (an older node, a copy made by hand and synced by an older
+    version), a record opening a second dossier under a code the hub holds is kept as a dead
+    letter; the first dossier is flagged and the administrator alerted."""
+    from commune_node.services import eventlog
+    from commune_node.web.context import node_identity
+
+    u1, u2 = site.node("u1", A), site.node("u2", B, "Xã Đăk Long")
+    code = take_in(u1)
+    sync(u1)
+    take_in(u2)
+    sync(u2)
+    with db.read_session(u1.app) as s:
+        first = record_of(s, code)
+    data = {**first.data, "applicant": {**first.data["applicant"], "name": "Phạm Văn Tư"}}
+    with u1.app.app_context():
+        ident = node_identity()
+    with db.write_session(u1.app) as s:
+        eventlog.append(
+            s, identity=ident, clock=u1.clock, dossier=code, type=first.type, actor="hoa.le",
+            data=data,
+        )  # fmt: skip
+    result = sync(u1)
+    assert result.dead == 1
+    with site.hub.db.read() as s:
+        row = s.get(HubDossier, code)
+        alerts = [a.message for a in s.scalars(select(Alert).where(Alert.kind == "code_collision"))]
+    assert row is not None and row.applicant_name == "Nguyễn Văn Đức"  # not overwritten
+    assert row.flag and "code_collision" in row.flag and "Phạm Văn Tư" in row.flag
+    assert len(alerts) == 1 and code in alerts[0]
+    from commune_node.models import DeadLetter
+
+    with db.read_session(u1.app) as s:
+        dead = list(s.scalars(select(DeadLetter)))
+    assert [d.code for d in dead] == ["code_collision"]  # the officers see it on the node
+    sync(u2)
+
+
+def record_of(session: Session, code: str) -> record.Record:
+    raw = session.scalars(
+        select(Event.record).where(Event.dossier_code == code).order_by(Event.seq)
+    ).first()
+    assert raw is not None
+    return record.parse(raw)
