@@ -346,6 +346,52 @@ def restore(ctx: click.Context, file: Path, force: bool) -> None:
     )
 
 
+@main.group("node")
+def node_group() -> None:
+    """Look after the communes' laptops (nodes)."""
+
+
+@node_group.command("replace")
+@click.option("--node", "node_id", required=True, help="The node id of the commune (32 hex).")
+@click.option("--reason", required=True, help="Why, for the record: 'laptop stolen 2026-12-04'.")
+@click.option(
+    "--hours", default=72, show_default=True, type=int, help="Hours until the code expires."
+)
+@click.pass_context
+def node_replace(ctx: click.Context, node_id: str, reason: str, hours: int) -> None:
+    """Replace a commune's lost, stolen or broken laptop: every key the old laptop ever had
+    is revoked after the last record the hub holds, and a one-time enrolment code is printed
+    for the new laptop. The new laptop enrols with it (commune-node enrol), takes back the
+    commune's whole history at its first sync and goes on from there; the old laptop, if it
+    comes back, is refused and told it was replaced.
+
+    \b
+    Example:
+        central-hub node replace --node 3f…a1 --reason "laptop stolen on 2026-12-04"
+    """
+    from central_hub.services import replacement
+
+    app = _app(ctx)
+    try:
+        with database_of(app).write() as session:
+            hub = identity_service.load_identity(session, Path(app.instance_path))
+            done = replacement.replace(
+                session,
+                hub=hub,
+                node_id=node_id,
+                reason=reason,
+                clock=app.extensions["clock"],
+                hours=hours,
+            )
+    except DossierError as exc:
+        _fail(exc)
+    click.echo(
+        f"The laptop of {done.commune_name} ({done.agency_code}) is retired: "
+        f"{len(done.revoked)} key(s) revoked after record {done.last_valid_seq}."
+    )
+    click.echo(f"Enrolment code for the new laptop (valid {hours} hours): {done.code}")
+
+
 @main.command("log-recovery")
 @click.option(
     "--close",

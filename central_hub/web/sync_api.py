@@ -149,6 +149,7 @@ def _known_evidence() -> bytes | None:
 
 KEY_REFUSALS = {  # refusal code -> alert kind
     "key_revoked": "revoked_key_used",
+    "node_replaced": "replaced_laptop_used",
     "key_succeeded": "replaced_key_used",
     "bad_cosignature": "bad_cosignature",
 }
@@ -229,7 +230,7 @@ def enrol() -> Any:
             clock=clock(),
         )
         node = result.node
-        answer = {
+        answer: dict[str, Any] = {
             "node_id": node.node_id,
             "commune_name": node.commune_name,
             "agency_code": node.agency_code,
@@ -238,9 +239,13 @@ def enrol() -> Any:
             "origin": hub.origin,
             "level": hub.level,
             "hub_name": hub.name,
-            # kept by the node: it re-introduces itself to a hub restored from an older backup
-            "enrolment": protocol.b64(reintroduce_service.statement(node, result.key, hub=hub)),
         }
+        if result.key.key_id == node.node_id:
+            # kept by the node: it re-introduces itself to a hub restored from an older backup
+            signed = reintroduce_service.statement(node, result.key, hub=hub)
+            answer["enrolment"] = protocol.b64(signed)
+        else:  # a new laptop that continues the commune's chain (central-hub node replace)
+            answer["key_first_seq"] = result.key.first_seq
     return jsonify(answer), 201
 
 
