@@ -10,6 +10,7 @@ ERROR_CODES = [
     "missing_auth",
     "unknown_node",
     "unknown_key",
+    "node_replaced",
     "key_revoked",
     "bad_request_signature",
     "stale_timestamp",
