@@ -95,7 +95,7 @@ def test_a_stolen_laptop_is_replaced(world: ProcessWorld, tmp_path: Path) -> Non
                 "phone": "0912345678",
                 "address": "thôn 3",
                 "documents": required_documents(MARITAL),
-            },  # fmt: skip
+            },
             headers={"Authorization": f"Bearer {token}"},
             timeout=PATIENCE,
         )
