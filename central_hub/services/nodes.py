@@ -163,6 +163,15 @@ def _continue(
     return Enrolment(node, key)
 
 
+def replaced_keys(session: Session, node_id: str, key_id: str) -> list[str]:
+    """The keys of ``node_id`` that the new laptop's ``key_id`` replaced."""
+    return list(
+        session.scalars(
+            select(NodeKey.key_id).where(NodeKey.node_id == node_id, NodeKey.replaced_by == key_id)
+        )
+    )
+
+
 def get_node(session: Session, node_id: str) -> Node:
     node = session.get(Node, node_id)
     if node is None:

@@ -21,6 +21,7 @@ from central_hub.services import (
     ingest,
     logbreak,
     nodes,
+    publishing,
     recovery,
     requests,
     translog,
@@ -246,6 +247,16 @@ def enrol() -> Any:
             answer["enrolment"] = protocol.b64(signed)
         else:  # a new laptop that continues the commune's chain (central-hub node replace)
             answer["key_first_seq"] = result.key.first_seq
+            publishing.announce_replacement(
+                session,
+                hub=hub,
+                node_id=node.node_id,
+                key_id=result.key.key_id,
+                public_key=result.key.public_key,
+                first_seq=result.key.first_seq,
+                replaces=nodes.replaced_keys(session, node.node_id, result.key.key_id),
+                clock=clock(),
+            )
     return jsonify(answer), 201
 
 

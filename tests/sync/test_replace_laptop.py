@@ -127,3 +127,38 @@ def test_node_replace_command(site: Site) -> None:
     sync(new)
     with db.read_session(new.app) as s:
         assert s.scalar(select(Dossier.code)) is not None
+
+
+def test_an_auditor_finds_the_replaced_laptops_chain_whole(site: Site) -> None:
+    """The new laptop's key is backed by the hub's signed ``key.replaced`` record: the
+    auditor's bundle of the commune verifies with no finding."""
+    import io
+
+    from central_hub.services import export
+    from common import keys, protocol
+    from common.audit import verify_bundle
+
+    u1 = site.node("u1", A)
+    take_in(u1)
+    sync(u1)
+    commune = _node_id(u1)
+    with site.hub.db.write() as s:
+        done = replacement.replace(
+            s, hub=site.hub.identity, node_id=commune, reason="laptop burnt", clock=site.clock
+        )
+    new = _new_laptop(site, "u1-new", done.code)
+    sync(new)
+    take_in(new)
+    sync(new)
+    with db.read_session(new.app) as s:
+        witnessed = protocol.unb64(get_setting(s, "anchor_checkpoint"), "checkpoint")
+    out = io.BytesIO()
+    with site.hub.db.read() as s:
+        export.export_bundle(s, out, hub=site.hub.identity, communes=None, since=None,
+                             until=None)  # fmt: skip
+    report = verify_bundle(
+        out.getvalue().splitlines(),
+        trusted_checkpoint=witnessed,
+        hub_public_key=keys.public_bytes(site.hub.identity.key),
+    )
+    assert report.ok, (report.by_class, [f.message for f in report.findings])
