@@ -198,6 +198,10 @@ def test_a_code_collision_reaching_the_hub_is_flagged_never_overwritten(site: Si
     with db.read_session(u1.app) as s:
         dead = list(s.scalars(select(DeadLetter)))
     assert [d.code for d in dead] == ["code_collision"]  # the officers see it on the node
+    from tests.hub.test_pages import OFFICER, Person
+
+    page = Person(site.hub.app, OFFICER).get(f"/dossiers/{code}").text
+    assert 'id="dossier-flag"' in page and "Phạm Văn Tư" in page  # the hub officer sees it
     sync(u2)
 
 
