@@ -38,6 +38,7 @@ from common.errors import DossierError
 from common.lifecycle import Side
 from common_io.database import Database
 from commune_node.models import DeadLetter, Dossier, Event, SupersededEvent
+from commune_node.notify_models import OutboxMessage
 from commune_node.services import eventlog, inbound, intake, projection, replay
 from commune_node.services.hublink import Client, HubLink, refused
 from commune_node.services.identity import (
@@ -298,6 +299,7 @@ def _resign(session: Session, ev: Event, *, identity: NodeIdentity, out: Outcome
         out.renumbered[str(rec.dossier)] = code
         kept.new_code = code
         row = None
+        _renumber_notices(session, str(rec.dossier), code, since=rec.at_time)
     try:
         with session.begin_nested():
             if code is not None:
@@ -330,6 +332,21 @@ def _resign(session: Session, ev: Event, *, identity: NodeIdentity, out: Outcome
         return
     kept.resigned_seq = new.seq
     out.resigned.append(new.seq)
+
+
+def _renumber_notices(session: Session, old: str, new: str, *, since: Any) -> None:
+    """The citizen's notices queued for the dossier taken in under ``old`` (since it was
+    taken in: the lost copy's own notices were lost with it) name its new code."""
+    rows = session.scalars(
+        select(OutboxMessage).where(
+            OutboxMessage.dossier_code == old, OutboxMessage.created_at >= since
+        )
+    )
+    for m in rows:
+        m.dossier_code = new
+        m.subject = m.subject.replace(old, new)
+        m.text = m.text.replace(old, new)
+        m.text_ascii = m.text_ascii.replace(old, new)
 
 
 def _alarm(session: Session, out: Outcome, *, hub_head: int, now: Any) -> None:

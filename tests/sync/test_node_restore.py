@@ -16,6 +16,7 @@ from central_hub.models import Alert, HubDossier
 from common import protocol, record
 from commune_node import create_app, db
 from commune_node.models import Alarm, Dossier, Event, SupersededEvent
+from commune_node.notify_models import OutboxMessage
 from commune_node.services import backup
 from commune_node.services.hublink import SyncRefused, hub_link
 from commune_node.services.sync import store_receipt
@@ -129,6 +130,10 @@ def test_a_copy_made_by_hand_gets_new_codes_for_colliding_dossiers(site: Site) -
     assert sorted(n for n in names.values()).count("Lê Văn Hùng") == 3
     assert all(names[c] == "Trần Thị Lan" for c in offline)  # the hub's citizens keep theirs
     assert len(kept) == 3 and all(k.new_code and k.resigned_seq for k in kept)
+    with db.read_session(restored.app) as s:
+        notices = {m.dossier_code: m.text for m in s.scalars(select(OutboxMessage))}
+    for k in kept:  # the citizen's notice names the new code, not the one of the lost copy
+        assert k.new_code in notices and k.new_code in notices[k.new_code]
     sync(u2)
 
 
