@@ -84,8 +84,16 @@ def test_restored_node_takes_back_its_chain_and_numbers_apart(site: Site) -> Non
     restored = _restore(site, u1, archive, "u1-restored")
     offline = [take_in(restored, name="Lê Văn Hùng") for _ in range(3)]
     assert all(code.endswith(f"-{5001 + i:04d}") for i, code in enumerate(offline))
+    from tests.node.desk import login
+
+    page = restored.app.test_client()
+    login(page, "receiver")
+    assert 'id="restored-note"' in page.get("/sync/").get_data(as_text=True)
 
     result = sync(restored)
+
+    shown = page.get("/sync/").get_data(as_text=True)
+    assert 'id="restored-note"' not in shown and "Máy đã lấy lại 3 bản ghi" in shown
 
     with db.read_session(restored.app) as s:
         codes = {d.code for d in s.scalars(select(Dossier))}
