@@ -42,10 +42,11 @@ def records(
     return out, head.head_seq if head else 0
 
 
-def note_taken_back(session: Session, node: Node, *, after: int, clock: Clock) -> None:
-    """The node asks back its own records: it was put back from an older copy."""
-    if after >= node.head_seq or after == 0:
-        return  # nothing behind, or a replacement laptop (its own alert was raised)
+def note_taken_back(session: Session, node: Node, *, after: int, key_id: str, clock: Clock) -> None:
+    """The node asks back its own records: it was put back from an older copy (a new laptop
+    replacing a lost one does so too; its enrolment raised its own alert)."""
+    if after >= node.head_seq or nodes.replaced_keys(session, node.node_id, key_id):
+        return
     nodes.alert_once(
         session,
         "node_restored",

@@ -477,7 +477,7 @@ def history() -> Any:
         raws, head = history_service.records(
             session, node.node_id, after=after, max_bytes=max_bytes
         )
-        history_service.note_taken_back(session, node, after=after, clock=clock())
+        history_service.note_taken_back(session, node, after=after, key_id=g.key, clock=clock())
     resp = Response(protocol.encode_batch(raws), mimetype=protocol.BATCH_CONTENT_TYPE)
     resp.headers["X-History-Head"] = str(head)
     return resp

@@ -61,8 +61,13 @@ class Outcome:
     skipped: list[str] = field(default_factory=list)
 
 
-def behind(session: Session, hub_head: int, head_id: str | None) -> bool:
-    """The hub's head for this node is a record this node does not hold."""
+def behind(session: Session, hub_head: int, head_id: str | None, node_id: str) -> bool:
+    """The hub's head for this node is a record this node does not hold — or this laptop's
+    records were signed before it became the commune's node (a replacement laptop that took
+    dossiers before its first sync)."""
+    first = session.get(Event, 1)
+    if first is not None and record.parse(first.record).node != node_id:
+        return True
     if not hub_head:
         return False
     ours = session.get(Event, hub_head)
@@ -81,6 +86,8 @@ def fetch(client: Client, *, after: int, until: int) -> list[record.Record]:
             break
         for raw in raws:
             rec = record.parse(raw)
+            if rec.seq > until:
+                return out  # stored since the status answer: taken by the next run
             out.append(rec)
             after = rec.seq
     return out

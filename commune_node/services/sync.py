@@ -201,7 +201,9 @@ def _catch_up(
     back (:mod:`reconcile`); if they are not this node's chain, an alarm (in its own
     transaction, so it outlives the refusal) and the sync stops."""
     with db.read() as session:
-        is_behind = reconcile.behind(session, hub_head, body.get("head_id"))
+        is_behind = reconcile.behind(
+            session, hub_head, body.get("head_id"), client.identity.node_id
+        )
         restored = bool(get_setting(session, "restored"))
     if not is_behind:
         if restored:

@@ -32,8 +32,11 @@ def _node_id(node: Node) -> str:
         return str(get_setting(s, "node_id"))
 
 
-def _new_laptop(site: Site, name: str, code: str) -> Node:
+def _new_laptop(site: Site, name: str, code: str, *, before: int = 0) -> Node:
+    """A new laptop set up and enrolled with ``code`` (after taking ``before`` dossiers)."""
     n = make_node(site.tmp / name, site.clock, agency=A)
+    for _ in range(before):
+        take_in(n)
     url = site.url
     n.app.config["SYNC_TRANSPORT"] = lambda: HttpTransport(url, read_timeout=30)
     with n.app.app_context():
@@ -162,3 +165,20 @@ def test_an_auditor_finds_the_replaced_laptops_chain_whole(site: Site) -> None:
         hub_public_key=keys.public_bytes(site.hub.identity.key),
     )
     assert report.ok, (report.by_class, [f.message for f in report.findings])
+
+
+def test_a_new_laptop_for_a_commune_that_never_synced(site: Site) -> None:
+    """The hub holds nothing of the commune; the new laptop took a dossier before its first
+    sync (signed under its own id then): it is signed again as the commune's node."""
+    u1 = site.node("u1", A)
+    commune = _node_id(u1)
+    with site.hub.db.write() as s:
+        done = replacement.replace(
+            s, hub=site.hub.identity, node_id=commune, reason="laptop lost", clock=site.clock
+        )
+    assert done.revoked == [commune] and done.last_valid_seq == 0
+    new = _new_laptop(site, "u1-new", done.code, before=1)
+    with db.read_session(new.app) as s:
+        (early,) = s.scalars(select(Dossier.code)).all()
+    assert sync(new).acked_seq == 1
+    assert [r.dossier_code for r in hub_records(site.hub, commune)] == [early]
