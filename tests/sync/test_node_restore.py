@@ -224,3 +224,34 @@ def record_of(session: Session, code: str) -> record.Record:
     ).first()
     assert raw is not None
     return record.parse(raw)
+
+
+def test_an_auditor_finds_the_restored_communes_chain_whole(site: Site) -> None:
+    """The records signed again after the hub's head are an ordinary part of the chain: the
+    auditor's bundle verifies with no finding."""
+    import io
+
+    from central_hub.services import export
+    from common import keys
+    from common.audit import verify_bundle
+    from commune_node.services.identity import get_setting
+
+    u1, u2, archive, _ = _world(site)
+    restored = _restore(site, u1, archive, "u1-restored", marker=False)
+    site.clock.advance(hours=1)
+    for _ in range(3):
+        take_in(restored, name="Lê Văn Hùng")
+    sync(restored)
+    sync(u2)
+    with db.read_session(restored.app) as s:
+        witnessed = protocol.unb64(get_setting(s, "anchor_checkpoint"), "checkpoint")
+    out = io.BytesIO()
+    with site.hub.db.read() as s:
+        export.export_bundle(s, out, hub=site.hub.identity, communes=None, since=None,
+                             until=None)  # fmt: skip
+    report = verify_bundle(
+        out.getvalue().splitlines(),
+        trusted_checkpoint=witnessed,
+        hub_public_key=keys.public_bytes(site.hub.identity.key),
+    )
+    assert report.ok, (report.by_class, [f.message for f in report.findings])
