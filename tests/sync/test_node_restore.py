@@ -255,3 +255,30 @@ def test_an_auditor_finds_the_restored_communes_chain_whole(site: Site) -> None:
         hub_public_key=keys.public_bytes(site.hub.identity.key),
     )
     assert report.ok, (report.by_class, [f.message for f in report.findings])
+
+
+def test_records_given_back_that_are_not_the_nodes_chain_stop_the_sync_with_an_alarm(
+    site: Site,
+) -> None:
+    """A hub that gives back another node's record as this node's: nothing of it is taken,
+    the sync stops with ``hub_mismatch``, and the alarm outlives the refusal."""
+    import pytest
+    from sqlalchemy import update
+
+    from central_hub.models import LogRecord
+
+    u1, u2, archive, _ = _world(site)
+    other = hub_records(site.hub, _node_id(u2))[0].raw
+    with site.hub.db.write() as s:
+        s.execute(
+            update(LogRecord)
+            .where(LogRecord.node_id == _node_id(u1), LogRecord.seq == 4)
+            .values(raw=other)
+        )
+    restored = _restore(site, u1, archive, "u1-restored")
+    with pytest.raises(SyncRefused) as refusal:
+        sync(restored)
+    assert refusal.value.code == "hub_mismatch"
+    assert [a.kind for a in _alarms(restored)] == ["hub_mismatch"]
+    with db.read_session(restored.app) as s:
+        assert len(list(s.scalars(select(Event)))) == 2  # nothing taken
