@@ -274,6 +274,139 @@ def revoke_key(
         )
 
 
+@main.command()
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.pass_context
+def backup(ctx: click.Context, file: Path) -> None:
+    """Write a backup of the hub to FILE while it serves: its files (hub key, log_head,
+    hub_records.log, config) and its database — on SQLite a consistent copy through SQLite's
+    backup API, on PostgreSQL `pg_dump --format=custom` (the PostgreSQL client tools must be
+    installed). The file holds personal data and the hub's private key: keep it on the
+    province's encrypted backup storage only (docs/operations.md).
+
+    \b
+    Example:
+        central-hub --instance ./hub backup /srv/backup/hub-2026-12-05.tar.gz
+    """
+    from datetime import UTC, datetime
+
+    from central_hub.services import backup as backup_service
+    from central_hub.services import translog
+
+    app = _app(ctx)
+    database = database_of(app)
+    with database.read() as session:
+        hub = identity_service.load_identity(session, Path(app.instance_path))
+        facts = {
+            "hub_id": hub.hub_id,
+            "hub_name": hub.name,
+            "log_size": translog.current_size(session),
+        }
+    try:
+        manifest = backup_service.make(
+            Path(app.instance_path),
+            file,
+            url=database.engine.url.render_as_string(hide_password=False),
+            facts=facts,
+            now=datetime.now(UTC),
+        )
+    except DossierError as exc:
+        _fail(exc)
+    click.echo(
+        f"Backup of hub {manifest['hub_id']} ({manifest['database']}, log size "
+        f"{manifest['log_size']}) written to {file}: {', '.join(manifest['files'])}."
+    )
+
+
+@main.command()
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--force",
+    is_flag=True,
+    help="The instance folder holds a hub: move its files aside (replaced-<time>/) and restore.",
+)
+@click.pass_context
+def restore(ctx: click.Context, file: Path, force: bool) -> None:
+    """Put a backup made by `central-hub backup` back (stop the hub first). On PostgreSQL
+    (CENTRAL_HUB_DATABASE_URL) the database is restored with `pg_restore --clean`. When the
+    hub starts again it compares its log with log_head and with what the communes
+    witnessed, and rebuilds what the backup lacks from them (a log recovery).
+
+    \b
+    Example:
+        central-hub --instance ./hub restore /srv/backup/hub-2026-12-05.tar.gz
+    """
+    import os
+    from datetime import UTC, datetime
+
+    from central_hub.services import backup as backup_service
+
+    instance = ctx.find_root().obj["instance"].resolve()
+    try:
+        manifest = backup_service.restore(
+            file,
+            instance,
+            url=os.environ.get("CENTRAL_HUB_DATABASE_URL"),
+            force=force,
+            now=datetime.now(UTC),
+        )
+    except DossierError as exc:
+        _fail(exc)
+    if manifest.get("moved_aside"):
+        click.echo(f"The files that were there are in {manifest['moved_aside']}.")
+    click.echo(
+        f"Hub {manifest['hub_id']} restored in {instance} from the backup of "
+        f"{manifest['time']} (log size {manifest['log_size']}). Start it: the communes give "
+        "back what the backup lacks (central-hub log-recovery shows how far it is)."
+    )
+
+
+@main.group("node")
+def node_group() -> None:
+    """Look after the communes' laptops (nodes)."""
+
+
+@node_group.command("replace")
+@click.option("--node", "node_id", required=True, help="The node id of the commune (32 hex).")
+@click.option("--reason", required=True, help="Why, for the record: 'laptop stolen 2026-12-04'.")
+@click.option(
+    "--hours", default=72, show_default=True, type=int, help="Hours until the code expires."
+)
+@click.pass_context
+def node_replace(ctx: click.Context, node_id: str, reason: str, hours: int) -> None:
+    """Replace a commune's lost, stolen or broken laptop: every key the old laptop ever had
+    is revoked after the last record the hub holds, and a one-time enrolment code is printed
+    for the new laptop. The new laptop enrols with it (commune-node enrol), takes back the
+    commune's whole history at its first sync and goes on from there; the old laptop, if it
+    comes back, is refused and told it was replaced.
+
+    \b
+    Example:
+        central-hub node replace --node 3f…a1 --reason "laptop stolen on 2026-12-04"
+    """
+    from central_hub.services import replacement
+
+    app = _app(ctx)
+    try:
+        with database_of(app).write() as session:
+            hub = identity_service.load_identity(session, Path(app.instance_path))
+            done = replacement.replace(
+                session,
+                hub=hub,
+                node_id=node_id,
+                reason=reason,
+                clock=app.extensions["clock"],
+                hours=hours,
+            )
+    except DossierError as exc:
+        _fail(exc)
+    click.echo(
+        f"The laptop of {done.commune_name} ({done.agency_code}) is retired: "
+        f"{len(done.revoked)} key(s) revoked after record {done.last_valid_seq}."
+    )
+    click.echo(f"Enrolment code for the new laptop (valid {hours} hours): {done.code}")
+
+
 @main.command("log-recovery")
 @click.option(
     "--close",

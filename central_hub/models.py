@@ -92,6 +92,7 @@ class NodeKey(Base):
     revoked_at: Mapped[datetime | None]
     created_at: Mapped[datetime]
     reason: Mapped[str] = mapped_column(String(300), default="")
+    replaced_by: Mapped[str | None] = mapped_column(String(32))  # a new laptop's key
 
 
 class EnrolCode(Base):
@@ -105,6 +106,7 @@ class EnrolCode(Base):
     expires_at: Mapped[datetime]
     used_at: Mapped[datetime | None]
     node_id: Mapped[str | None] = mapped_column(String(32))
+    replaces: Mapped[str | None] = mapped_column(String(32))  # the node a new laptop continues
 
 
 class LogRecord(Base):
@@ -212,6 +214,7 @@ class HubDossier(Base):
     ended_at: Mapped[datetime | None]
     updated_at: Mapped[datetime]
     state: Mapped[dict[str, Any]]
+    flag: Mapped[str | None] = mapped_column(String(300))  # e.g. another citizen's record
 
 
 class Alert(Base):

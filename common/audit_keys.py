@@ -8,6 +8,9 @@ Rules (each ``key`` line must be backed by signed evidence, carried inline):
   the same chain at ``first_seq - 1``, signed by the key valid at that seq, whose
   ``data.new_key`` is this public key and whose ``data.proof`` is the new key's signature over
   :func:`common.protocol.rotation_message` (node, old key id, seq). The old key ends at that seq.
+* A **new laptop's key** (``central-hub node replace``) carries the hub's ``key.replaced``
+  record (hub chain, hub key) naming the node, the key, its public key and first seq; the
+  keys it replaced end by their revocations.
 * A **revoked key** carries the hub's ``key.revoked`` record (hub chain, hub key) naming the
   node, the key and ``last_valid_seq``.
 * The line's ``last_valid_seq`` must be what that evidence says (the rotation's or the
@@ -123,6 +126,8 @@ class KeyBook:
             rec = record_fast.parse(line.rotation)
         except EncodingError as exc:
             raise EvidenceError("the rotation record cannot be read") from exc
+        if rec.node == self.hub_id and rec.type == "key.replaced":
+            return self._replacement_evidence(n, line, rec)
         if rec.node != line.node or rec.type != "key.rotated" or rec.seq != line.first_seq - 1:
             raise EvidenceError("the rotation record is not this chain's rotation before first_seq")
         signer = chain.key(rec.key)
@@ -138,6 +143,25 @@ class KeyBook:
         signer[1].end_rotation = rec.seq
         self.verified.add(rec.id)
         self.pending[rec.id] = (line.node, line.key, "rotation", n)
+
+    def _replacement_evidence(self, n: int, line: KeyLine, rec: Record) -> None:
+        """A new laptop's key (``central-hub node replace``): the hub's signed
+        ``key.replaced`` record names the node, the key, its public key and first seq. The
+        keys it replaces end by their own revocations."""
+        try:
+            rec.verify(self.hub_public)
+        except SignatureError as exc:
+            raise EvidenceError("the replacement record is not signed by the hub key") from exc
+        d: dict[str, Any] = rec.data
+        if (
+            d.get("node") != line.node
+            or d.get("key") != line.key
+            or d.get("public_key") != line.public.hex()
+            or d.get("first_seq") != line.first_seq
+        ):
+            raise EvidenceError("the replacement record names another node, key or first seq")
+        self.verified.add(rec.id)
+        self.pending[rec.id] = (line.node, line.key, "replacement", n)
 
     def _revocation_evidence(self, n: int, line: KeyLine) -> int:
         assert line.revocation is not None

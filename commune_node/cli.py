@@ -497,6 +497,77 @@ def sync(ctx: click.Context) -> None:
     )
 
 
+@main.command()
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.pass_context
+def backup(ctx: click.Context, file: Path) -> None:
+    """Write a backup of this node to FILE while the desk keeps working: a consistent copy
+    of the database (through SQLite's backup API, with the writes still in its WAL), the
+    node's key files and config, and a manifest. The file holds personal data and the
+    node's private key: keep it on the commune's encrypted USB drive, never on a shared or
+    cloud folder (docs/operations.md).
+
+    \b
+    Example:
+        commune-node --instance ./xa-dak-pxi backup /media/usb/xa-dak-pxi-2026-12-05.tar.gz
+    """
+    from datetime import UTC, datetime
+
+    from commune_node.services import backup as backup_service
+
+    app = _app(ctx)
+    url = db.database(app).engine.url
+    if url.get_backend_name() != "sqlite" or not url.database:
+        raise click.ClickException("backup works on the node's SQLite database only")
+    try:
+        manifest = backup_service.make(
+            Path(app.instance_path), file, database=Path(url.database), now=datetime.now(UTC)
+        )
+    except DossierError as exc:
+        _fail(exc)
+    click.echo(
+        f"Backup of node {manifest['node_id']} ({manifest['agency_code']}) written to {file}: "
+        f"records up to {manifest['head_seq']}, synced up to {manifest['acked_seq']}, "
+        f"files {', '.join(manifest['files'])}."
+    )
+
+
+@main.command()
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--force",
+    is_flag=True,
+    help="The instance folder holds a node: move its files aside (replaced-<time>/) and restore.",
+)
+@click.pass_context
+def restore(ctx: click.Context, file: Path, force: bool) -> None:
+    """Put a backup made by `commune-node backup` into the instance folder (stop the node
+    first). The node is marked restored: until its next sync with the hub has taken back
+    the records made after the backup, new dossiers are numbered from 5001 up, so no code
+    is given twice.
+
+    \b
+    Example:
+        commune-node --instance ./xa-dak-pxi restore /media/usb/xa-dak-pxi-2026-12-05.tar.gz
+    """
+    from datetime import UTC, datetime
+
+    from commune_node.services import backup as backup_service
+
+    instance = ctx.find_root().obj["instance"].resolve()
+    try:
+        manifest = backup_service.restore(file, instance, force=force, now=datetime.now(UTC))
+    except DossierError as exc:
+        _fail(exc)
+    if manifest.get("moved_aside"):
+        click.echo(f"The files that were there are in {manifest['moved_aside']}.")
+    click.echo(
+        f"Node {manifest['node_id']} ({manifest['agency_code']}) restored in {instance} from "
+        f"the backup of {manifest['time']} (records up to {manifest['head_seq']}). Start it "
+        "and sync: it takes back from the hub what it made after the backup."
+    )
+
+
 @main.command("rotate-key")
 @click.pass_context
 def rotate_key(ctx: click.Context) -> None:

@@ -167,6 +167,24 @@ class Receipt(Base):
     checkpoint: Mapped[bytes | None] = mapped_column(LargeBinary)
 
 
+class SupersededEvent(Base):
+    """A record this node signed after being put back from an older copy, at a seq the hub
+    already held under another record of this node's: kept as it was; its content is signed
+    again after the hub's head (``resigned_seq``), under ``new_code`` if its dossier code had
+    been given out by the lost copy (services/reconcile.py)."""
+
+    __tablename__ = "superseded_event"
+    record_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    seq: Mapped[int]
+    dossier_code: Mapped[str | None] = mapped_column(String(64))
+    type: Mapped[str] = mapped_column(String(64))
+    record: Mapped[bytes] = mapped_column(LargeBinary)
+    superseded_at: Mapped[datetime]
+    resigned_seq: Mapped[int | None]
+    new_code: Mapped[str | None] = mapped_column(String(64))
+    note: Mapped[str | None] = mapped_column(String(500))
+
+
 class DeadLetter(Base):
     """One of this node's records that the hub stored but refused to apply, and why."""
 

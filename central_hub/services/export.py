@@ -115,7 +115,8 @@ def _key_lines(session: Session, plan: ExportPlan) -> Iterator[bytes]:
                 last_valid_seq=k.last_valid_seq,
                 revoked_at=k.revoked_at,
                 reason=k.reason,
-                rotation=plan.rotations.get((k.node_id, k.first_seq - 1)),
+                rotation=plan.successions.get((k.node_id, k.key_id))
+                or plan.rotations.get((k.node_id, k.first_seq - 1)),
                 revocation=plan.revocations.get((k.node_id, k.key_id)),
             )
 

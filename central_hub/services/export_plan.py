@@ -52,6 +52,7 @@ class ExportPlan:
     extra_leaves: set[int] = field(default_factory=set)
     extra_sizes: set[int] = field(default_factory=set)
     rotations: dict[tuple[str, int], bytes] = field(default_factory=dict)  # (node, seq) -> raw
+    successions: dict[tuple[str, str], bytes] = field(default_factory=dict)  # (node, key) -> raw
     revocations: dict[tuple[str, str], bytes] = field(default_factory=dict)  # (node, key)
     record_count: int = 0
 
@@ -217,6 +218,16 @@ def _evidence(session: Session, plan: ExportPlan) -> None:
         data = record.parse(raw).data
         if data.get("node") in wanted:
             plan.revocations[(str(data["node"]), str(data.get("key")))] = raw  # latest wins
+            plan.extra_leaves.add(leaf)
+    replaced = (
+        select(LogRecord.leaf, LogRecord.raw)
+        .where(LogRecord.node_id == plan.hub.hub_id, LogRecord.type == "key.replaced")
+        .where(LogRecord.leaf < plan.latest)
+    )
+    for leaf, raw in session.execute(replaced):  # a new laptop's key (central-hub node replace)
+        data = record.parse(raw).data
+        if data.get("node") in wanted:
+            plan.successions[(str(data["node"]), str(data.get("key")))] = raw
             plan.extra_leaves.add(leaf)
     if plan.all_nodes:
         return

@@ -38,6 +38,7 @@ from common.errors import (
     EncodingError,
     FieldProblem,
     SignatureError,
+    TransitionError,
     ValidationError,
 )
 from common.lifecycle import Side
@@ -172,6 +173,43 @@ def _content_problem(rec: record.Record, node: Node, *, creating: bool) -> Dossi
     except DossierError as exc:
         return exc
     return None
+
+
+def _creates(rec: record.Record) -> bool:
+    """A record that opens a dossier (it carries the applicant and the procedure)."""
+    return rec.dossier is not None and "applicant" in rec.data and "procedure" in rec.data
+
+
+def _collision(session: Session, rec: record.Record, node: Node, now: datetime) -> DossierError:
+    """A record opens a dossier under a code the hub already holds for another dossier (two
+    citizens, one code: e.g. a laptop put back from a copy by hand). Neither overwrites the
+    other: the record is a dead letter, the existing dossier is flagged, the administrator
+    alerted; the node shows the dead letter to its officers."""
+    assert rec.dossier is not None
+    applicant = str((rec.data.get("applicant") or {}).get("name", ""))[:100]
+    row = session.get(HubDossier, rec.dossier)
+    if row is not None:
+        row.flag = (
+            f"code_collision: record {node.node_id} seq {rec.seq} ({applicant}) opened another "
+            "dossier under this code"
+        )[:300]
+    nodes.alert(
+        session,
+        "code_collision",
+        node.node_id,
+        f"Dossier code {rec.dossier} given twice: {node.commune_name} seq {rec.seq} opened a "
+        f"dossier for {applicant} under a code the hub holds for "
+        f"{row.applicant_name if row else 'another dossier'}. Both are kept; the second is a "
+        "dead letter. Ask the commune to give that citizen a new code.",
+        now,
+    )
+    err = TransitionError(
+        f"dossier code {rec.dossier} is already held by another dossier at the "
+        "hub; give this citizen a new code",
+        vi=f"Mã hồ sơ {rec.dossier} đã thuộc một hồ sơ khác tại cấp trên; hãy cấp mã mới",
+    )
+    err.code = "code_collision"
+    return err
 
 
 def _rotation_problem(rec: record.Record) -> DossierError | None:
@@ -348,6 +386,8 @@ def accept_batch(
             break
         creating = rec.dossier is not None and not projection.exists(rec.dossier)
         problem = _content_problem(rec, node, creating=creating)
+        if problem is None and not creating and _creates(rec):
+            problem = _collision(session, rec, node, now)
         if problem is None and rec.type == "key.rotated":
             problem = _rotation_problem(rec)
         if problem is None and rec.dossier is not None:

@@ -26,7 +26,7 @@ class EnrolError(DossierError):
     en = "The enrolment code is unknown, used or expired."
 
 
-def _hash(code: str) -> str:
+def code_hash(code: str) -> str:
     return hashlib.sha256(code.strip().upper().encode()).hexdigest()
 
 
@@ -44,7 +44,7 @@ def issue_code(
     now = clock()
     session.add(
         EnrolCode(
-            code_hash=_hash(code),
+            code_hash=code_hash(code),
             commune_name=commune_name,
             agency_code=agency_code,
             created_at=now,
@@ -73,7 +73,7 @@ def enrol(
     """Register a node's first key; the code is consumed in the same transaction."""
     now = clock()
     row = session.scalars(
-        select(EnrolCode).where(EnrolCode.code_hash == _hash(code)).with_for_update()
+        select(EnrolCode).where(EnrolCode.code_hash == code_hash(code)).with_for_update()
     ).first()
     if row is None:
         raise EnrolError("The enrolment code is unknown.", vi="Mã đăng ký không tồn tại.")
@@ -99,6 +99,8 @@ def enrol(
             "The node did not prove it holds the key.",
             vi="Nút không chứng minh được quyền giữ khoá.",
         ) from exc
+    if row.replaces is not None:
+        return _continue(session, row, node_id=node_id, public_key_hex=public_key_hex, now=now)
     if session.get(Node, node_id) is not None:
         raise EnrolError("This node is already enrolled.", vi="Nút này đã được đăng ký.")
     taken = session.scalar(select(Node).where(Node.agency_code == row.agency_code))
@@ -122,6 +124,52 @@ def enrol(
     )
     session.add_all([node, key])
     return Enrolment(node, key)
+
+
+def _continue(
+    session: Session, code: EnrolCode, *, node_id: str, public_key_hex: str, now: datetime
+) -> Enrolment:
+    """A new laptop enrolled with a code of ``central-hub node replace``: it continues the
+    retired laptop's chain (the commune's node id) with its own key from the next seq."""
+    assert code.replaces is not None
+    node = session.scalars(
+        select(Node).where(Node.node_id == code.replaces).with_for_update()
+    ).one()
+    if session.get(NodeKey, node_id) is not None:
+        raise EnrolError("This key is already enrolled.", vi="Khoá này đã được đăng ký.")
+    code.used_at = now
+    code.node_id = node.node_id
+    key = NodeKey(
+        key_id=node_id,
+        node_id=node.node_id,
+        public_key=public_key_hex,
+        first_seq=node.head_seq + 1,
+        created_at=now,
+    )
+    session.add(key)
+    for old in session.scalars(select(NodeKey).where(NodeKey.node_id == node.node_id)):
+        if old.key_id != node_id and old.replaced_by is None:
+            old.replaced_by = node_id
+    node.state = "active"
+    alert(
+        session,
+        "node_replaced",
+        node.node_id,
+        f"A new laptop (key {node_id}) enrolled for {node.commune_name} ({node.agency_code}): "
+        f"it takes back the commune's {node.head_seq} records and goes on from "
+        f"{node.head_seq + 1}.",
+        now,
+    )
+    return Enrolment(node, key)
+
+
+def replaced_keys(session: Session, node_id: str, key_id: str) -> list[str]:
+    """The keys of ``node_id`` that the new laptop's ``key_id`` replaced."""
+    return list(
+        session.scalars(
+            select(NodeKey.key_id).where(NodeKey.node_id == node_id, NodeKey.replaced_by == key_id)
+        )
+    )
 
 
 def get_node(session: Session, node_id: str) -> Node:

@@ -100,6 +100,37 @@ def revoke_node(
     )
 
 
+def announce_replacement(
+    session: Session,
+    *,
+    hub: HubIdentity,
+    node_id: str,
+    key_id: str,
+    public_key: str,
+    first_seq: int,
+    replaces: list[str],
+    clock: Clock,
+) -> record.Record:
+    """The hub's signed evidence that a new laptop's key signs the commune's chain from
+    ``first_seq`` (``central-hub node replace``): what a ``key.rotated`` record is for a
+    rotation, for a key the old laptop could not hand over. To every node."""
+    return feed.publish(
+        session,
+        hub=hub,
+        clock=clock,
+        type="key.replaced",
+        data={
+            "first_seq": first_seq,
+            "key": key_id,
+            "node": node_id,
+            "public_key": public_key,
+            "replaces": sorted(replaces),
+        },
+        audience=feed.EVERYONE,
+        actor="system",
+    )
+
+
 def revoke_keys(
     session: Session,
     *,

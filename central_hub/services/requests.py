@@ -39,7 +39,8 @@ def authenticate(
 ) -> Node:
     """Return the node that signed this request, or raise an AuthError with its own code.
 
-    Codes: ``missing_auth``, ``unknown_node``, ``unknown_key``, ``key_revoked``,
+    Codes: ``missing_auth``, ``unknown_node``, ``unknown_key``, ``node_replaced`` (a key of
+    a laptop ``central-hub node replace`` retired), ``key_revoked``,
     ``key_succeeded`` (a key whose rotation record the hub holds signs nothing any more),
     ``bad_request_signature``, ``stale_timestamp``, ``replayed``.
 
@@ -63,6 +64,19 @@ def authenticate(
                 "unknown_key",
                 "the request is signed by a key the hub does not know",
                 "Yêu cầu được ký bằng khoá không xác định",
+            )
+        if key.revoked_at is not None and key.reason.startswith("laptop replaced"):
+            by = f" by the laptop with key {key.replaced_by}" if key.replaced_by else ""
+            raise _refuse(
+                "node_replaced",
+                f"this laptop was retired on {key.revoked_at:%Y-%m-%d} and replaced{by} "
+                f"({key.reason}); it syncs no more. Its records after "
+                f"{key.last_valid_seq} are not accepted: give it to the IT officer",
+                f"Máy này đã bị thay thế ngày {key.revoked_at:%d/%m/%Y}"
+                f"{' bằng máy có khoá ' + key.replaced_by if key.replaced_by else ''}; "
+                "máy không còn được đồng bộ. Hãy giao máy cho cán bộ CNTT.",
+                status=403,
+                replaced_by=key.replaced_by,
             )
         if key.revoked_at is not None:  # revoked by an administrator
             raise _refuse(

@@ -10,6 +10,7 @@ ERROR_CODES = [
     "missing_auth",
     "unknown_node",
     "unknown_key",
+    "node_replaced",
     "key_revoked",
     "bad_request_signature",
     "stale_timestamp",
@@ -384,6 +385,31 @@ def openapi_document() -> dict[str, Any]:
                     "responses": {
                         "200": {
                             "description": "batch; X-Feed-Ids lists feed ids",
+                            "content": _BATCH,
+                        },
+                        **errors,
+                    },
+                }
+            },
+            "/sync/v1/history": {
+                "get": {
+                    "summary": "This node's own stored records after a seq",
+                    "security": _SIGNED,
+                    "parameters": [
+                        {
+                            "name": "after",
+                            "in": "query",
+                            "schema": {"type": "integer", "minimum": 0},
+                        },
+                        {
+                            "name": "max_bytes",
+                            "in": "query",
+                            "schema": {"type": "integer", "minimum": 1024, "maximum": 4194304},
+                        },
+                    ],
+                    "responses": {
+                        "200": {
+                            "description": "batch; X-History-Head gives the writer's head seq",
                             "content": _BATCH,
                         },
                         **errors,

@@ -21,11 +21,13 @@ from central_hub.services import (
     ingest,
     logbreak,
     nodes,
+    publishing,
     recovery,
     requests,
     translog,
     witness,
 )
+from central_hub.services import history as history_service
 from central_hub.services import refill as refill_service
 from central_hub.services import reintroduce as reintroduce_service
 from central_hub.web.auth import csrf
@@ -197,6 +199,7 @@ def _known_evidence() -> bytes | None:
 
 KEY_REFUSALS = {  # refusal code -> alert kind
     "key_revoked": "revoked_key_used",
+    "node_replaced": "replaced_laptop_used",
     "key_succeeded": "replaced_key_used",
     "bad_cosignature": "bad_cosignature",
 }
@@ -280,7 +283,7 @@ def enrol() -> Any:
             clock=clock(),
         )
         node = result.node
-        answer = {
+        answer: dict[str, Any] = {
             "node_id": node.node_id,
             "commune_name": node.commune_name,
             "agency_code": node.agency_code,
@@ -289,9 +292,23 @@ def enrol() -> Any:
             "origin": hub.origin,
             "level": hub.level,
             "hub_name": hub.name,
-            # kept by the node: it re-introduces itself to a hub restored from an older backup
-            "enrolment": protocol.b64(reintroduce_service.statement(node, result.key, hub=hub)),
         }
+        if result.key.key_id == node.node_id:
+            # kept by the node: it re-introduces itself to a hub restored from an older backup
+            signed = reintroduce_service.statement(node, result.key, hub=hub)
+            answer["enrolment"] = protocol.b64(signed)
+        else:  # a new laptop that continues the commune's chain (central-hub node replace)
+            answer["key_first_seq"] = result.key.first_seq
+            publishing.announce_replacement(
+                session,
+                hub=hub,
+                node_id=node.node_id,
+                key_id=result.key.key_id,
+                public_key=result.key.public_key,
+                first_seq=result.key.first_seq,
+                replaces=nodes.replaced_keys(session, node.node_id, result.key.key_id),
+                clock=clock(),
+            )
     throttle.enrol_succeeded()
     return jsonify(answer), 201
 
@@ -538,4 +555,22 @@ def pull() -> Any:
     resp = Response(body, mimetype=protocol.BATCH_CONTENT_TYPE)
     resp.headers["X-Feed-Ids"] = ",".join(str(i) for i, _ in items)
     resp.headers["X-Feed-Next"] = str(items[-1][0] if items else after)
+    return resp
+
+
+@bp.get("/history")
+def history() -> Any:
+    """The requesting node's own stored records after seq ``after``, as a batch
+    (docs/sync-protocol.md, "A node behind its own chain")."""
+    _authenticate()
+    after = _int_arg("after", 0, 0, 2**53) or 0
+    max_bytes = _int_arg("max_bytes", PULL_MAX_BYTES, 1024, 4 * 1024 * 1024) or PULL_MAX_BYTES
+    with database().write() as session:
+        node = nodes.get_node(session, g.node.node_id)
+        raws, head = history_service.records(
+            session, node.node_id, after=after, max_bytes=max_bytes
+        )
+        history_service.note_taken_back(session, node, after=after, key_id=g.key, clock=clock())
+    resp = Response(protocol.encode_batch(raws), mimetype=protocol.BATCH_CONTENT_TYPE)
+    resp.headers["X-History-Head"] = str(head)
     return resp

@@ -99,7 +99,28 @@ def enrol(
             set_setting(session, k, str(answer[k]))
         set_setting(session, "hub_url", hub_url)
         keep_statement(session, hub_public, answer, origin=str(answer["origin"]))
+        if answer["node_id"] != identity.node_id:
+            _continue_commune(session, identity, answer)
     return dict(answer)
+
+
+def _continue_commune(session: Any, identity: NodeIdentity, answer: dict[str, Any]) -> None:
+    """This laptop replaces a lost one (``central-hub node replace``): it becomes the
+    commune's node, signing with its own key from ``key_first_seq``. Until its first sync
+    has taken the commune's chain back, it is marked like a restored node: new dossiers are
+    numbered from 5001 up, so none can take a code the lost laptop gave."""
+    first = int(answer["key_first_seq"])
+    node_id = str(answer["node_id"])
+    if len(node_id) != 32 or first < 1:
+        raise EnrolFailed("the hub's answer names no node to continue")
+    set_setting(session, "node_id", node_id)
+    set_setting(session, "key_id", identity.key_id)
+    set_setting(
+        session,
+        "replacement",
+        json.dumps({"first_seq": first, "key": identity.key_id, "laptop": identity.node_id}),
+    )
+    set_setting(session, "restored", json.dumps({"replacement": True, "head_seq": first - 1}))
 
 
 def keep_statement(

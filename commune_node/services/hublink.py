@@ -220,6 +220,13 @@ KEY_ALARMS = {
         "Cấp trên từ chối khoá của nút vì khoá đã bị thu hồi. Hãy xin quản trị viên cấp "
         "trên đăng ký lại.",
     ),
+    "node_replaced": (
+        "The hub refused this laptop: it was retired and a new laptop replaced it for this "
+        "commune. It syncs no more; nothing it holds that the hub lacks is accepted. Give it to "
+        "the IT officer.",
+        "Cấp trên từ chối máy này: máy đã bị thay bằng máy mới cho xã. Máy không còn đồng bộ; "
+        "hãy giao máy cho cán bộ CNTT.",
+    ),
     "key_succeeded": (
         "The hub refused this node's key: a rotation replaced it, and this node has no "
         "newer key the hub knows. Tell the hub administrator.",

@@ -61,7 +61,10 @@ def _apply(session: Session, rec: record.Record, *, identity: NodeIdentity, now:
         overrides = CalendarOverrides.from_dict(rec.data)
         set_setting(session, "calendar_overrides", json.dumps(overrides.to_dict(), sort_keys=True))
     elif rec.type == "key.revoked":
-        if rec.data.get("node") == identity.node_id:
+        if rec.data.get("node") == identity.node_id and rec.data.get("key") in (
+            None,
+            identity.key_id,
+        ):  # not a key of a laptop this one replaced
             set_setting(session, "key_revoked", json.dumps(rec.data, sort_keys=True))
             alarm(
                 session,

@@ -15,7 +15,8 @@ from common.errors import ErrorList
 from common.lifecycle import Role, Side
 from commune_node.models import DayCounter, Dossier, Procedure
 from commune_node.services import idempotency, projection
-from commune_node.services.identity import Clock, NodeIdentity
+from commune_node.services.backup import RESTORED_SERIAL_FROM
+from commune_node.services.identity import Clock, NodeIdentity, get_setting
 
 OUTCOME_ACTION = {
     "receive": "received",
@@ -35,11 +36,17 @@ class Actor:
 
 
 def next_code(session: Session, *, agency_code: str, day: str) -> str:
-    """``<agency>-<yymmdd>-<NNNN>``: per agency and day, gap-free (same transaction)."""
+    """``<agency>-<yymmdd>-<NNNN>``: per agency and day, gap-free (same transaction).
+
+    A node put back from a backup and not yet reconciled with its hub numbers from
+    ``RESTORED_SERIAL_FROM`` up: the lost copy may have given out the numbers after the
+    backup's, and no code is ever held by two citizens."""
     counter = session.get(DayCounter, (agency_code, day))
     if counter is None:
         counter = DayCounter(agency_code=agency_code, day=day, last=0)
         session.add(counter)
+    if get_setting(session, "restored"):
+        counter.last = max(counter.last, RESTORED_SERIAL_FROM - 1)
     counter.last += 1
     return f"{agency_code}-{day}-{counter.last:04d}"
 

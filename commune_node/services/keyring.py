@@ -16,6 +16,7 @@ a replaced key once the hub holds its replacement.
 
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -125,9 +126,13 @@ def hub_key_id(session: Session, node_id: str) -> str:
         int(get_setting(session, "acked_seq", "0") or 0),
         int(get_setting(session, HUB_HOLDS, "0") or 0),
     )
-    key_id = node_id
+    key_id, first = node_id, 0
+    replacement = get_setting(session, "replacement")
+    if replacement:  # a laptop that replaced a lost one: its own key, from its first seq
+        taken = json.loads(replacement)
+        key_id, first = str(taken["key"]), int(taken["first_seq"])
     for rot in rotations(session):
-        if rot.seq <= held:
+        if first <= rot.seq <= held:
             key_id = rot.new
     return key_id
 

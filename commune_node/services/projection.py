@@ -59,24 +59,29 @@ def record_event(
         data=data,
     )
     if row is None:
-        person = data["applicant"]
-        row = Dossier(
-            code=code,
-            procedure_code=data["procedure"],
-            channel=data["channel"],
-            applicant_name=person["name"],
-            applicant_search=validators.fold_diacritics(person["name"]),
-            id_number=person["id_number"],
-            phone=person["phone"],
-            email=person["email"],
-            address=person["address"],
-            created_at=now,
-        )
+        row = new_row(code, data, now)
         session.add(row)
     row.last_seq = rec.seq
     store_state(row, state)
     outbox.enqueue_for(session, row, action, data, now, record_id=rec.id)  # same transaction
     return row
+
+
+def new_row(code: str, data: dict[str, Any], now: datetime) -> Dossier:
+    """The row of a dossier its first event creates (the applicant as taken in)."""
+    person = data["applicant"]
+    return Dossier(
+        code=code,
+        procedure_code=data["procedure"],
+        channel=data["channel"],
+        applicant_name=person["name"],
+        applicant_search=validators.fold_diacritics(person["name"]),
+        id_number=person["id_number"],
+        phone=person["phone"],
+        email=person["email"],
+        address=person["address"],
+        created_at=now,
+    )
 
 
 def store_state(row: Dossier, state: DossierState) -> None:

@@ -33,6 +33,7 @@ from commune_node.services import (
     inbound,
     keyring,
     notify_sync,
+    reconcile,
     refill,
     reintroduce,
     repair,
@@ -198,6 +199,7 @@ def _status(
         # What we gave back waits for other communes' records before it: not synced yet.
         raise refused(refill.recovery_refusal(), 409)
     result.hub_head = hub_head
+    _catch_up(db, client, link, body, hub_head)
     with db.write() as session:
         acked = acked_seq(session)
         if (
@@ -212,19 +214,6 @@ def _status(
                 f"xác nhận đến số {acked}. Nút đang gửi lại các bản ghi bị thiếu.",
                 client.clock(),
             )
-        if hub_head:
-            ours = session.get(Event, hub_head)
-            if ours is None or ours.record_id != body.get("head_id"):
-                inbound.alarm(
-                    session,
-                    "hub_mismatch",
-                    f"The hub's record {hub_head} for this node is not ours.",
-                    f"Bản ghi số {hub_head} tại cấp trên không khớp với bản ghi của nút.",
-                    client.clock(),
-                )
-                raise refused(
-                    {"code": "hub_mismatch", "message": "hub head differs from ours"}, 409
-                )
     cp = body.get("checkpoint")
     witness.check_same_root(db, client, cp)
     if cp and int(cp["size"]) > witness.known_checkpoint(db)[0]:
@@ -235,6 +224,47 @@ def _status(
             hashes = proof.json()["hashes"]
         witness.witness(db, client, link, protocol.unb64(cp["signed"], "checkpoint"), known, hashes)
     return hub_head
+
+
+def _catch_up(
+    db: Database, client: Client, link: HubLink, body: dict[str, Any], hub_head: int
+) -> None:
+    """The hub's head for this node is a record this node does not hold: the node was put
+    back from an older copy, or it is a new laptop replacing a lost one. Take the records
+    back (:mod:`reconcile`); if they are not this node's chain, an alarm (in its own
+    transaction, so it outlives the refusal) and the sync stops."""
+    with db.read() as session:
+        is_behind = reconcile.behind(
+            session, hub_head, body.get("head_id"), client.identity.node_id
+        )
+        restored = bool(get_setting(session, "restored"))
+    if not is_behind:
+        if restored:
+            reconcile.finish_without_change(db, client.clock())
+        return
+    try:
+        reconcile.take_back(
+            db,
+            client,
+            link,
+            hub_head=hub_head,
+            head_id=body.get("head_id"),
+            checkpoint=body.get("checkpoint"),
+        )
+    except SyncRefused as exc:
+        if exc.code != "bad_history":
+            raise
+        with db.write() as session:
+            inbound.alarm(
+                session,
+                "hub_mismatch",
+                f"The hub's record {hub_head} for this node is not ours: {exc.en}",
+                f"Bản ghi số {hub_head} tại cấp trên không khớp với bản ghi của nút.",
+                client.clock(),
+            )
+        raise refused(
+            {"code": "hub_mismatch", "message": "hub head differs from ours"}, 409
+        ) from exc
 
 
 def acked_seq_of(db: Database) -> int:
@@ -342,10 +372,12 @@ def store_receipt(
     if body.get("node") != identity.node_id or body.get("hub") != link.hub_id:
         raise refused({"code": "bad_receipt", "message": "receipt names another node or hub"}, 409)
     seq = int(body["seq"])
-    with db.write() as session:
-        if seq:
+    if seq:
+        with db.read() as session:
             ours = session.get(Event, seq)
-            if ours is None or ours.record_id != body.get("id"):
+            matches = ours is not None and ours.record_id == body.get("id")
+        if not matches:
+            with db.write() as session:  # the alarm outlives the refusal
                 inbound.alarm(
                     session,
                     "bad_receipt",
@@ -353,9 +385,10 @@ def store_receipt(
                     f"Biên nhận của cấp trên cho số {seq} không khớp với bản ghi của nút.",
                     now,
                 )
-                raise refused(
-                    {"code": "bad_receipt", "message": "receipt does not match our chain"}, 409
-                )
+            raise refused(
+                {"code": "bad_receipt", "message": "receipt does not match our chain"}, 409
+            )
+    with db.write() as session:
         cp = body.get("checkpoint") or {}
         session.add(
             Receipt(

@@ -52,6 +52,14 @@ ADVICE: dict[str, tuple[str, str]] = {
         "Cấp trên không nhận ra máy này. Liên hệ quản trị viên cấp trên.",
         "The hub does not know this computer. Contact the hub administrator.",
     ),
+    "node_replaced": (
+        "Máy này đã bị thay bằng máy mới cho xã (cấp trên đã thu hồi khoá của máy). Máy không "
+        "còn đồng bộ được; hồ sơ nhập trên máy này sau khi bị thay không được cấp trên nhận. "
+        "Hãy giao máy cho cán bộ CNTT và dùng máy mới.",
+        "This computer was replaced by a new one for the commune (the hub revoked its keys). It "
+        "can no longer sync; dossiers entered here after the replacement are not accepted. Give "
+        "it to the IT officer and use the new computer.",
+    ),
     "hub_mismatch": (
         "Dữ liệu tại cấp trên không khớp với máy này. Đồng bộ đã dừng để bảo vệ dữ liệu; liên hệ "
         "quản trị viên cấp trên.",
@@ -109,6 +117,7 @@ class SyncStatus:
     dead: list[DeadLetter]
     alarms: list[Alarm]
     damaged: list[DamagedRecord] = field(default_factory=list)  # found damaged on disk
+    restored: bool = False  # put back from a backup, not yet reconciled with the hub
 
     def oldest_age(self, now: datetime) -> timedelta | None:
         return now - self.oldest if self.oldest else None
@@ -164,6 +173,7 @@ def status(session: Session, *, now: datetime, interval: int) -> SyncStatus:
         damaged=list(
             session.scalars(select(DamagedRecord).order_by(DamagedRecord.seq.desc()).limit(50))
         ),
+        restored=bool(get_setting(session, "restored")),
     )
 
 

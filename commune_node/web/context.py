@@ -22,7 +22,12 @@ def node_identity() -> NodeIdentity:
     ident: NodeIdentity | None = current_app.extensions.get("identity")
     with read_session() as session:
         current = identity_service.current_key_id(session)
-        if ident is None or (current is not None and current != ident.key_id):
+        node_id = identity_service.get_setting(session, "node_id")
+        if (
+            ident is None
+            or (current is not None and current != ident.key_id)
+            or node_id != ident.node_id  # a replacement laptop took the commune's node id
+        ):
             ident = identity_service.load_identity(session, Path(current_app.instance_path))
             current_app.extensions["identity"] = ident
     return ident

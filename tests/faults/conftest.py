@@ -7,10 +7,11 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from tests.faults.harness import Template, build_template
 from tests.faults.proxy import FaultProxy
 from tests.sync.conftest import site  # a hub on loopback (SQLite and PostgreSQL)
 
-__all__ = ["ProxyFactory", "fault_proxy", "site"]
+__all__ = ["ProxyFactory", "fault_proxy", "life_template", "site"]
 ProxyFactory = Callable[[str], FaultProxy]
 
 
@@ -30,3 +31,21 @@ def fault_proxy() -> Iterator[ProxyFactory]:
     yield make
     for proxy in made:
         proxy.close()
+
+
+@pytest.fixture(
+    scope="session", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
+)
+def life_template(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Template]:
+    """A real ``central-hub`` and two real ``commune-node`` instances, enrolled and synced
+    once (SQLite or PostgreSQL hub), for the tests of a laptop's life events."""
+    if request.param == "sqlite":
+        yield build_template(tmp_path_factory.mktemp("tmpl-life"), nodes=2, processes=True)
+        return
+    from tests.support import fresh_postgres_database
+
+    with fresh_postgres_database() as url:
+        yield build_template(tmp_path_factory.mktemp("tmpl-life-pg"), nodes=2, processes=True,
+                             hub_database=url)  # fmt: skip

@@ -79,6 +79,7 @@ HUB_SIGNED = {
     "sync.pull",
     "sync.own_records",
     "sync.enrolment",
+    "sync.history",
 }
 HUB_OPEN = {"sync.openapi", "sync.hello", "sync.enrol", "sync.reintroduce"}
 
