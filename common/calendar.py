@@ -518,6 +518,42 @@ def extend_for_pause_hours(
     return add_working_time(calendar, due, covered, sessions=sessions)
 
 
+def appointment(
+    calendar: WorkingCalendar,
+    received_at: datetime,
+    *,
+    limit_days: int | None = None,
+    limit_hours: int | None = None,
+) -> datetime:
+    """The deadline for a procedure's limit, whichever unit it is in: :func:`due_at` for
+    ``limit_days`` (15:00 rule, 17:00 deadline), :func:`due_in_working_hours` for
+    ``limit_hours``. Exactly one of the two is given."""
+    if (limit_days is None) == (limit_hours is None):
+        raise CalendarError(
+            "give exactly one of limit_days and limit_hours",
+            vi="Cần đúng một thời hạn: theo ngày làm việc hoặc theo giờ làm việc.",
+        )
+    if limit_hours is not None:
+        return due_in_working_hours(calendar, received_at, limit_hours)
+    assert limit_days is not None
+    return due_at(calendar, received_at, limit_days)
+
+
+def extend_appointment(
+    calendar: WorkingCalendar,
+    due: datetime,
+    paused_from: datetime,
+    resumed_at: datetime,
+    *,
+    in_hours: bool,
+) -> datetime:
+    """:func:`extend_for_pause_hours` for a limit in working hours, else
+    :func:`extend_for_pause` (whole working days)."""
+    if in_hours:
+        return extend_for_pause_hours(calendar, due, paused_from, resumed_at)
+    return extend_for_pause(calendar, due, paused_from, resumed_at)
+
+
 def classify(end: datetime, deadline: datetime) -> Timeliness:
     """Early / on time / late (trước hạn / đúng hạn / trễ hạn), comparing in Vietnam time.
 
