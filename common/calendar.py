@@ -570,20 +570,69 @@ def classify(end: datetime, deadline: datetime) -> Timeliness:
     return "on_time"
 
 
+def hours_start_day(
+    calendar: WorkingCalendar,
+    received_at: datetime,
+    *,
+    sessions: Sequence[tuple[time, time]] = OFFICE_SESSIONS,
+) -> date:
+    """The working day the clock of an hour limit starts on: the receipt date if it is a
+    working day and the receipt is before its last session ends, else the next working day
+    (the counterpart of :func:`effective_start`, without the 15:00 rule)."""
+    spans = _sessions_checked(sessions)
+    local = to_vn(received_at)
+    day = local.date()
+    if calendar.is_working_day(day) and local.time() < spans[-1][1]:
+        return day
+    return calendar.next_working_day(day)
+
+
+def _checked_pauses(
+    pauses: Sequence[tuple[datetime, datetime]],
+) -> list[tuple[datetime, datetime]]:
+    ordered = sorted(pauses, key=lambda pair: to_vn(pair[0]))
+    previous_end: datetime | None = None
+    for paused_from, resumed_at in ordered:
+        if previous_end is not None and to_vn(paused_from) < previous_end:
+            raise CalendarError(
+                "supplement pauses overlap", vi="Các khoảng tạm dừng chờ bổ sung chồng lên nhau."
+            )
+        previous_end = to_vn(resumed_at)
+    return ordered
+
+
+def working_hours_elapsed(
+    calendar: WorkingCalendar,
+    start: datetime,
+    end: datetime,
+    paused: Sequence[tuple[datetime, datetime]] = (),
+) -> Fraction:
+    """Working hours an hour-limited dossier took: session time from ``start`` to ``end``,
+    minus the session time of each supplement pause (they must not overlap). Never below 0."""
+    total = working_hours_between(calendar, start, end)
+    for paused_from, resumed_at in _checked_pauses(paused):
+        total -= working_hours_between(calendar, paused_from, resumed_at)
+    return max(total, Fraction(0))
+
+
 def working_days_elapsed(
     calendar: WorkingCalendar,
     start: datetime,
     end: datetime,
     paused: Sequence[tuple[datetime, datetime]] = (),
+    *,
+    in_hours: bool = False,
 ) -> int:
     """Working days a dossier took: from its effective start day S to the date of ``end``
     (days d with S < d <= end date, so finishing on the due date of an n-day procedure gives
     n), minus the working days of each supplement pause. Never below 0 (a dossier received
     after 15:00 and finished the same evening took 0 days).
 
-    Pauses are ``(requested, supplied)`` pairs; they must not overlap.
+    Pauses are ``(requested, supplied)`` pairs; they must not overlap. ``in_hours``: the
+    dossier's limit is in working hours, so there is no 15:00 rule and the start day is
+    :func:`hours_start_day` (received Monday 16:00, finished Monday 16:45: 0 days).
     """
-    first = effective_start(calendar, start)
+    first = hours_start_day(calendar, start) if in_hours else effective_start(calendar, start)
     total = calendar.working_days_between(first, to_vn(end).date())
     previous_end: datetime | None = None
     for paused_from, resumed_at in sorted(paused, key=lambda pair: to_vn(pair[0])):
