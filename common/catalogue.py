@@ -88,6 +88,16 @@ def _words(folded: str) -> str:
 # --------------------------------------------------------------------------- values
 
 
+def limit_text(limit_days: int | None, limit_hours: int | None = None) -> str:
+    """A legal limit in Vietnamese: "3 ngày làm việc", "4 giờ làm việc", or "giải quyết trong
+    ngày" for a same-day procedure (limit 0 days)."""
+    if limit_hours is not None:
+        return f"{limit_hours} giờ làm việc"
+    if not limit_days:
+        return "giải quyết trong ngày"
+    return f"{limit_days} ngày làm việc"
+
+
 @dataclass(frozen=True)
 class Document:
     """One entry of a procedure's document list (thành phần hồ sơ)."""
@@ -168,13 +178,8 @@ class Procedure:
 
     @property
     def limit_text(self) -> str:
-        """The legal limit in Vietnamese, for pages and printed forms: "3 ngày làm việc",
-        "4 giờ làm việc", or "giải quyết trong ngày" for a same-day procedure."""
-        if self.limit_hours is not None:
-            return f"{self.limit_hours} giờ làm việc"
-        if not self.limit_days:
-            return "giải quyết trong ngày"
-        return f"{self.limit_days} ngày làm việc"
+        """The legal limit in Vietnamese, for pages and printed forms (:func:`limit_text`)."""
+        return limit_text(self.limit_days, self.limit_hours)
 
     def document(self, doc_id: str) -> Document | None:
         return next((d for d in self.documents if d.id == doc_id), None)
