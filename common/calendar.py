@@ -29,6 +29,11 @@ Time is Vietnam time, a fixed UTC+7 with no daylight saving. Every function that
 datetime wants an aware one (any zone; it is converted) and refuses a naive one, because a
 naive time on a laptop in another zone would silently shift a deadline.
 
+Some procedures are limited in *working hours* ("4 giờ làm việc", "0,5 ngày"), not days
+(BRIEF §"People and data"). Working time is the time inside the office sessions
+(:data:`OFFICE_SESSIONS`, morning and afternoon) of working days; :func:`due_in_working_hours`,
+:func:`working_hours_between` and :func:`extend_for_pause_hours` count it.
+
 This module does no I/O and never reads the clock: the caller passes every instant.
 """
 
@@ -37,6 +42,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
+from fractions import Fraction
 from typing import Any, Literal
 
 import holidays
@@ -46,6 +52,15 @@ from common.errors import CalendarError
 VN_TZ = timezone(timedelta(hours=7))
 CUTOFF = time(15, 0)  # a dossier received at or after 15:00 goes to the next working day
 CLOSE = time(17, 0)  # deadlines fall at the close of the office day
+# The office sessions of a working day, Vietnam time: morning 07:30–11:30, afternoon 13:00–17:00.
+# Assumption, not statute: the 8-hour day of the 40-hour week (Decision 188/1999/QĐ-TTg) is
+# split into sessions by each province's People's Committee, and the common split for commune
+# one-stop desks is this one (the afternoon ends at CLOSE, where day deadlines fall). A province
+# with other hours (summer and winter hours in the north) passes its own ``sessions``.
+OFFICE_SESSIONS: tuple[tuple[time, time], ...] = (
+    (time(7, 30), time(11, 30)),
+    (time(13, 0), time(17, 0)),
+)
 # Years the ``holidays`` package computes the Vietnamese lunar holidays for (it returns an empty
 # list past 2100 instead of failing, so the calendar refuses those years itself).
 SUPPORTED_YEARS = range(1995, 2100)
@@ -282,6 +297,11 @@ def effective_start(calendar: WorkingCalendar, received_at: datetime) -> date:
     The receipt date itself if it is a working day and the receipt time (Vietnam time) is
     before 15:00; otherwise the next working day. Exactly 15:00:00 counts as after: the
     cut-off is the instant 15:00, and a dossier stamped 15:00 is no longer before it.
+
+    The 15:00 rule is for limits in working days only (the brief's workflow, step 2 "Forward
+    on the same working day; a dossier received after 15:00 goes at the start of the next
+    one"). A limit in working hours has no cut-off: its clock runs from the receipt itself,
+    inside office sessions (:func:`due_in_working_hours`).
     """
     local = to_vn(received_at)
     day = local.date()
@@ -338,6 +358,202 @@ def extend_for_pause(
     return datetime.combine(new_day, local_due.timetz())
 
 
+def _sessions_checked(sessions: Sequence[tuple[time, time]]) -> tuple[tuple[time, time], ...]:
+    out = tuple(sessions)
+    if not out:
+        raise CalendarError("office sessions must not be empty", vi="Chưa có buổi làm việc nào.")
+    previous_end: time | None = None
+    for pair in out:
+        if not (
+            isinstance(pair, tuple)
+            and len(pair) == 2
+            and all(isinstance(t, time) and t.tzinfo is None for t in pair)
+            and pair[0] < pair[1]
+            and (previous_end is None or previous_end <= pair[0])
+        ):
+            raise CalendarError(
+                f"office sessions must be (start, end) times, in order and apart, got {out!r}",
+                vi=f"Các buổi làm việc phải là cặp (bắt đầu, kết thúc) theo thứ tự, không chồng "
+                f"lên nhau: {out!r}.",
+            )
+        previous_end = pair[1]
+    return out
+
+
+def _session_spans(
+    calendar: WorkingCalendar, day: date, sessions: tuple[tuple[time, time], ...]
+) -> list[tuple[datetime, datetime]]:
+    if not calendar.is_working_day(day):
+        return []
+    return [
+        (datetime.combine(day, a, tzinfo=VN_TZ), datetime.combine(day, b, tzinfo=VN_TZ))
+        for a, b in sessions
+    ]
+
+
+def add_working_time(
+    calendar: WorkingCalendar,
+    start: datetime,
+    amount: timedelta,
+    *,
+    sessions: Sequence[tuple[time, time]] = OFFICE_SESSIONS,
+) -> datetime:
+    """The instant ``amount`` of working time after ``start`` (Vietnam time).
+
+    Only time inside ``sessions`` of working days counts; a ``start`` outside a session counts
+    from the next session's opening. The result falls inside a session or at its end (time used
+    up at 11:30 gives 11:30, not 13:00). ``amount`` must be positive.
+    """
+    spans = _sessions_checked(sessions)
+    if not isinstance(amount, timedelta) or amount <= timedelta(0):
+        raise CalendarError(
+            f"working time to add must be positive, got {amount!r}",
+            vi=f"Thời gian làm việc cần cộng phải lớn hơn 0, nhận được {amount!r}.",
+        )
+    cursor = to_vn(start)
+    remaining = amount
+    day = cursor.date()
+    while True:
+        for opens, closes in _session_spans(calendar, day, spans):
+            if cursor >= closes:
+                continue
+            begin = max(cursor, opens)
+            available = closes - begin
+            if remaining <= available:
+                return begin + remaining
+            remaining -= available
+        day += _ONE_DAY
+
+
+def working_time_between(
+    calendar: WorkingCalendar,
+    a: datetime,
+    b: datetime,
+    *,
+    sessions: Sequence[tuple[time, time]] = OFFICE_SESSIONS,
+) -> timedelta:
+    """The working time in [a, b]: its overlap with ``sessions`` of working days. Negative when
+    ``b`` is before ``a``."""
+    spans = _sessions_checked(sessions)
+    start, end = to_vn(a), to_vn(b)
+    if end < start:
+        return -working_time_between(calendar, end, start, sessions=spans)
+    total = timedelta(0)
+    day = start.date()
+    while day <= end.date():
+        for opens, closes in _session_spans(calendar, day, spans):
+            overlap = min(end, closes) - max(start, opens)
+            if overlap > timedelta(0):
+                total += overlap
+        day += _ONE_DAY
+    return total
+
+
+def working_hours_between(
+    calendar: WorkingCalendar,
+    a: datetime,
+    b: datetime,
+    *,
+    sessions: Sequence[tuple[time, time]] = OFFICE_SESSIONS,
+) -> Fraction:
+    """:func:`working_time_between` in hours, exactly (a :class:`~fractions.Fraction`, so that
+    4 hours compares equal to ``4``). Monday 10:30 to 14:00 is 2 hours (lunch does not count)."""
+    spent = working_time_between(calendar, a, b, sessions=sessions)
+    return Fraction(spent // timedelta(microseconds=1), 3_600_000_000)
+
+
+def check_limit_hours(hours: object) -> int:
+    """``hours`` if it is a whole number of working hours >= 1, else :class:`CalendarError`."""
+    if isinstance(hours, bool) or not isinstance(hours, int) or hours < 1:
+        raise CalendarError(
+            f"the processing limit must be a whole number of working hours >= 1, got {hours!r}",
+            vi=f"Thời hạn giải quyết phải là số giờ làm việc nguyên dương, nhận được {hours!r}.",
+        )
+    return hours
+
+
+def due_in_working_hours(
+    calendar: WorkingCalendar,
+    received_at: datetime,
+    hours: int,
+    *,
+    sessions: Sequence[tuple[time, time]] = OFFICE_SESSIONS,
+) -> datetime:
+    """The appointment deadline of a limit in working hours: the instant those hours of session
+    time on working days are used up, counted from the receipt (no 15:00 rule).
+
+    A 4-hour procedure received Monday 09:00 is due Monday 14:30 (07:30–11:30 and 13:00–17:00
+    sessions: 2½ hours before lunch, 1½ after); received Monday 12:00 (lunch), due 17:00;
+    received Friday 16:00, due Monday 10:30. In Vietnam time.
+    """
+    check_limit_hours(hours)
+    return add_working_time(calendar, received_at, timedelta(hours=hours), sessions=sessions)
+
+
+def extend_for_pause_hours(
+    calendar: WorkingCalendar,
+    due: datetime,
+    paused_from: datetime,
+    resumed_at: datetime,
+    *,
+    sessions: Sequence[tuple[time, time]] = OFFICE_SESSIONS,
+) -> datetime:
+    """The deadline of an hour-limited dossier after a supplement pause: it moves later by the
+    working time the pause covered (session time on working days between request and supply).
+
+    A pause covering no session time leaves ``due`` as it was. It never moves the deadline
+    earlier, and two consecutive pauses move it exactly as far as one covering both.
+    """
+    start, end = to_vn(paused_from), to_vn(resumed_at)
+    if end < start:
+        raise CalendarError(
+            f"the supplement was received ({end.isoformat()}) before it was requested "
+            f"({start.isoformat()})",
+            vi=f"Thời điểm nhận bổ sung ({end.isoformat()}) trước thời điểm yêu cầu "
+            f"({start.isoformat()}).",
+        )
+    covered = working_time_between(calendar, start, end, sessions=sessions)
+    if covered == timedelta(0):
+        return to_vn(due)
+    return add_working_time(calendar, due, covered, sessions=sessions)
+
+
+def appointment(
+    calendar: WorkingCalendar,
+    received_at: datetime,
+    *,
+    limit_days: int | None = None,
+    limit_hours: int | None = None,
+) -> datetime:
+    """The deadline for a procedure's limit, whichever unit it is in: :func:`due_at` for
+    ``limit_days`` (15:00 rule, 17:00 deadline), :func:`due_in_working_hours` for
+    ``limit_hours``. Exactly one of the two is given."""
+    if (limit_days is None) == (limit_hours is None):
+        raise CalendarError(
+            "give exactly one of limit_days and limit_hours",
+            vi="Cần đúng một thời hạn: theo ngày làm việc hoặc theo giờ làm việc.",
+        )
+    if limit_hours is not None:
+        return due_in_working_hours(calendar, received_at, limit_hours)
+    assert limit_days is not None
+    return due_at(calendar, received_at, limit_days)
+
+
+def extend_appointment(
+    calendar: WorkingCalendar,
+    due: datetime,
+    paused_from: datetime,
+    resumed_at: datetime,
+    *,
+    in_hours: bool,
+) -> datetime:
+    """:func:`extend_for_pause_hours` for a limit in working hours, else
+    :func:`extend_for_pause` (whole working days)."""
+    if in_hours:
+        return extend_for_pause_hours(calendar, due, paused_from, resumed_at)
+    return extend_for_pause(calendar, due, paused_from, resumed_at)
+
+
 def classify(end: datetime, deadline: datetime) -> Timeliness:
     """Early / on time / late (trước hạn / đúng hạn / trễ hạn), comparing in Vietnam time.
 
@@ -354,20 +570,69 @@ def classify(end: datetime, deadline: datetime) -> Timeliness:
     return "on_time"
 
 
+def hours_start_day(
+    calendar: WorkingCalendar,
+    received_at: datetime,
+    *,
+    sessions: Sequence[tuple[time, time]] = OFFICE_SESSIONS,
+) -> date:
+    """The working day the clock of an hour limit starts on: the receipt date if it is a
+    working day and the receipt is before its last session ends, else the next working day
+    (the counterpart of :func:`effective_start`, without the 15:00 rule)."""
+    spans = _sessions_checked(sessions)
+    local = to_vn(received_at)
+    day = local.date()
+    if calendar.is_working_day(day) and local.time() < spans[-1][1]:
+        return day
+    return calendar.next_working_day(day)
+
+
+def _checked_pauses(
+    pauses: Sequence[tuple[datetime, datetime]],
+) -> list[tuple[datetime, datetime]]:
+    ordered = sorted(pauses, key=lambda pair: to_vn(pair[0]))
+    previous_end: datetime | None = None
+    for paused_from, resumed_at in ordered:
+        if previous_end is not None and to_vn(paused_from) < previous_end:
+            raise CalendarError(
+                "supplement pauses overlap", vi="Các khoảng tạm dừng chờ bổ sung chồng lên nhau."
+            )
+        previous_end = to_vn(resumed_at)
+    return ordered
+
+
+def working_hours_elapsed(
+    calendar: WorkingCalendar,
+    start: datetime,
+    end: datetime,
+    paused: Sequence[tuple[datetime, datetime]] = (),
+) -> Fraction:
+    """Working hours an hour-limited dossier took: session time from ``start`` to ``end``,
+    minus the session time of each supplement pause (they must not overlap). Never below 0."""
+    total = working_hours_between(calendar, start, end)
+    for paused_from, resumed_at in _checked_pauses(paused):
+        total -= working_hours_between(calendar, paused_from, resumed_at)
+    return max(total, Fraction(0))
+
+
 def working_days_elapsed(
     calendar: WorkingCalendar,
     start: datetime,
     end: datetime,
     paused: Sequence[tuple[datetime, datetime]] = (),
+    *,
+    in_hours: bool = False,
 ) -> int:
     """Working days a dossier took: from its effective start day S to the date of ``end``
     (days d with S < d <= end date, so finishing on the due date of an n-day procedure gives
     n), minus the working days of each supplement pause. Never below 0 (a dossier received
     after 15:00 and finished the same evening took 0 days).
 
-    Pauses are ``(requested, supplied)`` pairs; they must not overlap.
+    Pauses are ``(requested, supplied)`` pairs; they must not overlap. ``in_hours``: the
+    dossier's limit is in working hours, so there is no 15:00 rule and the start day is
+    :func:`hours_start_day` (received Monday 16:00, finished Monday 16:45: 0 days).
     """
-    first = effective_start(calendar, start)
+    first = hours_start_day(calendar, start) if in_hours else effective_start(calendar, start)
     total = calendar.working_days_between(first, to_vn(end).date())
     previous_end: datetime | None = None
     for paused_from, resumed_at in sorted(paused, key=lambda pair: to_vn(pair[0])):

@@ -2,7 +2,9 @@
 
 The hub publishes the catalogue (BRIEF §1); every node holds a copy and checks each dossier
 against it. Each procedure carries its national code (MaTTHC), its names, its field
-(lĩnh vực), the level that decides it, the legal processing limit in working days, the fee in
+(lĩnh vực), the level that decides it, the legal processing limit in working days
+(``limit_days``) or, for the few procedures limited in hours ("4 giờ làm việc", "0,5 ngày"), in
+working hours (``limit_hours``; exactly one of the two is given), the fee in
 whole đồng and the list of documents (thành phần hồ sơ) with the number of originals,
 certified copies and photocopies of each.
 
@@ -38,6 +40,7 @@ COMMUNE: Final = "commune"
 PROVINCE: Final = "province"
 LEVELS: Final = frozenset({COMMUNE, PROVINCE})
 MAX_LIMIT_DAYS: Final = 365
+MAX_LIMIT_HOURS: Final = 96  # working hours; a longer limit is written in days
 MAX_COPIES: Final = 99
 
 PROCEDURE_KEYS: Final = (
@@ -52,6 +55,7 @@ PROCEDURE_KEYS: Final = (
     "electronic_result",
     "documents",
 )
+OPTIONAL_PROCEDURE_KEYS: Final = ("limit_hours",)  # given instead of limit_days
 DOCUMENT_KEYS: Final = ("id", "name", "original", "certified_copy", "photocopy", "required")
 CATALOGUE_KEYS: Final = ("version", "published", "procedures")
 
@@ -82,6 +86,16 @@ def _words(folded: str) -> str:
 
 
 # --------------------------------------------------------------------------- values
+
+
+def limit_text(limit_days: int | None, limit_hours: int | None = None) -> str:
+    """A legal limit in Vietnamese: "3 ngày làm việc", "4 giờ làm việc", or "giải quyết trong
+    ngày" for a same-day procedure (limit 0 days)."""
+    if limit_hours is not None:
+        return f"{limit_hours} giờ làm việc"
+    if not limit_days:
+        return "giải quyết trong ngày"
+    return f"{limit_days} ngày làm việc"
 
 
 @dataclass(frozen=True)
@@ -139,11 +153,18 @@ class Procedure:
     name_en: str
     field: str
     level: str
-    limit_days: int
+    limit_days: int | None  # None when the limit is in working hours
     fee: int
     fee_note: str
     electronic_result: bool
     documents: tuple[Document, ...]
+    limit_hours: int | None = None  # working hours, for a procedure limited in hours
+
+    def __post_init__(self) -> None:
+        if (self.limit_days is None) == (self.limit_hours is None):
+            raise ValueError(
+                f"procedure {self.code}: give exactly one of limit_days and limit_hours"
+            )
 
     @property
     def is_forwarded(self) -> bool:
@@ -154,6 +175,11 @@ class Procedure:
     def same_day(self) -> bool:
         """Resolved on the day of receipt (giải quyết ngay)."""
         return self.limit_days == 0
+
+    @property
+    def limit_text(self) -> str:
+        """The legal limit in Vietnamese, for pages and printed forms (:func:`limit_text`)."""
+        return limit_text(self.limit_days, self.limit_hours)
 
     def document(self, doc_id: str) -> Document | None:
         return next((d for d in self.documents if d.id == doc_id), None)
@@ -180,18 +206,24 @@ class Procedure:
         return DocumentCheck(missing=missing, unknown=unknown, bad_counts=bad)
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
             "code": self.code,
             "name": self.name,
             "name_en": self.name_en,
             "field": self.field,
             "level": self.level,
-            "limit_days": self.limit_days,
+        }
+        if self.limit_hours is not None:
+            out["limit_hours"] = self.limit_hours
+        else:
+            out["limit_days"] = self.limit_days
+        out |= {
             "fee": self.fee,
             "fee_note": self.fee_note,
             "electronic_result": self.electronic_result,
             "documents": [d.to_dict() for d in self.documents],
         }
+        return out
 
     @classmethod
     def from_dict(cls, data: Any) -> Procedure:
@@ -397,10 +429,15 @@ def _wrong_type(errors: ErrorList, path: str, vi_kind: str, en_kind: str) -> Non
 
 
 def _check_keys(
-    data: dict[str, Any], keys: tuple[str, ...], prefix: str, errors: ErrorList
+    data: dict[str, Any],
+    keys: tuple[str, ...],
+    prefix: str,
+    errors: ErrorList,
+    *,
+    optional: tuple[str, ...] = (),
 ) -> None:
     for key in keys:
-        if key not in data:
+        if key not in data and key not in optional:
             errors.add(
                 _join(prefix, key),
                 "missing",
@@ -408,7 +445,7 @@ def _check_keys(
                 "This field is required.",
             )
     for key in data:
-        if key not in keys:
+        if key not in keys and key not in optional:
             errors.add(
                 _join(prefix, str(key)),
                 "unknown_field",
@@ -551,7 +588,16 @@ def _parse_procedure(data: Any, path: str, errors: ErrorList) -> Procedure | Non
         _wrong_type(errors, path or "$", "một đối tượng", "an object")
         return None
     before = len(errors.problems)
-    _check_keys(data, PROCEDURE_KEYS, path, errors)
+    _check_keys(data, PROCEDURE_KEYS, path, errors, optional=("limit_days", "limit_hours"))
+    if ("limit_days" in data) == ("limit_hours" in data):
+        errors.add(
+            _join(path, "limit_days"),
+            "missing" if "limit_days" not in data else "both_limits",
+            "Ghi thời hạn giải quyết bằng ngày làm việc (limit_days) hoặc bằng giờ làm việc "
+            "(limit_hours), chỉ một trong hai.",
+            "Give the processing limit in working days (limit_days) or in working hours "
+            "(limit_hours): exactly one of them.",
+        )
     code = _pattern(
         _str(data, "code", path, errors),
         _CODE_RE,
@@ -573,6 +619,7 @@ def _parse_procedure(data: Any, path: str, errors: ErrorList) -> Procedure | Non
         )
         level = None
     limit_days = _int(data, "limit_days", path, errors, low=0, high=MAX_LIMIT_DAYS)
+    limit_hours = _int(data, "limit_hours", path, errors, low=1, high=MAX_LIMIT_HOURS)
     fee = _int(data, "fee", path, errors, low=0, high=MAX_SAFE_INT)
     fee_note = _str(data, "fee_note", path, errors, empty=True)
     electronic = _bool(data, "electronic_result", path, errors)
@@ -600,7 +647,8 @@ def _parse_procedure(data: Any, path: str, errors: ErrorList) -> Procedure | Non
     if len(errors.problems) > before:
         return None
     assert code is not None and name is not None and name_en is not None
-    assert field_name is not None and level is not None and limit_days is not None
+    assert field_name is not None and level is not None
+    assert (limit_days is None) != (limit_hours is None)
     assert fee is not None and fee_note is not None and electronic is not None
     return Procedure(
         code=code,
@@ -613,4 +661,5 @@ def _parse_procedure(data: Any, path: str, errors: ErrorList) -> Procedure | Non
         fee_note=fee_note,
         electronic_result=electronic,
         documents=tuple(documents),
+        limit_hours=limit_hours,
     )

@@ -15,7 +15,9 @@ figures cannot disagree. The exact rules are in ``docs/reports.md``; in short:
   deadline — moved by a pause still running — has passed by then, and *pending* otherwise
   (not counted).
 * **2.2** average working days from receipt to processing complete, pauses excluded
-  (:func:`common.calendar.working_days_elapsed`), over dossiers resolved in the period.
+  (:func:`common.calendar.working_days_elapsed`), over dossiers resolved in the period. A
+  dossier limited in working hours counts whole working days as well (no 15:00 rule for its
+  start day), so the figure keeps one unit; its 2.1 deadline moves with pauses by working hours.
 * **3.3** share by channel of dossiers received in the period; an online dossier counts as
   online only if its procedure does not call for an electronic result or it got one.
 * **4.1** share of dossiers resolved in the period with an electronic result; **4.2** share
@@ -35,13 +37,19 @@ from fractions import Fraction
 from typing import Any, Literal
 
 from common import record_fast
-from common.calendar import WorkingCalendar, classify, extend_for_pause, working_days_elapsed
+from common.calendar import (
+    WorkingCalendar,
+    classify,
+    extend_appointment,
+    working_days_elapsed,
+    working_hours_elapsed,
+)
 from common.lifecycle import OPEN, Channel, DossierState, Status
 from common.periods import Period
 
 Timeliness = Literal["early", "on_time", "late", "pending"]
 LateReason = Literal["", "after_deadline", "supplements", "overdue_unfinished"]
-_DATA_KEYS = ("due", "electronic_result", "rating", "limit_days")
+_DATA_KEYS = ("due", "electronic_result", "rating", "limit_days", "limit_hours")
 
 
 @dataclass(frozen=True)
@@ -128,9 +136,12 @@ def deadline_at(d: DossierInput, when: datetime, calendar: WorkingCalendar) -> d
     if base is None:
         return None
     due = datetime.fromisoformat(base.data["due"])
+    in_hours = _limit(d, "limit_hours") is not None
     for start, end in _pauses(d.state):
         if base.at <= start <= when and (end is None or end >= when or end == d.state.ended_at):
-            due = extend_for_pause(calendar, due, start, min(end or when, when))
+            due = extend_appointment(
+                calendar, due, start, min(end or when, when), in_hours=in_hours
+            )
     return due
 
 
@@ -143,9 +154,10 @@ def _supplements_by(d: DossierInput, when: datetime) -> int:
     )
 
 
-def _limit_days(d: DossierInput) -> int | None:
+def _limit(d: DossierInput, key: str) -> int | None:
+    """The legal limit the intake record carried: ``limit_days`` or ``limit_hours``."""
     for f in d.facts:
-        value = f.data.get("limit_days")
+        value = f.data.get(key)
         if isinstance(value, int) and not isinstance(value, bool):
             return value
     return None
@@ -167,7 +179,12 @@ def _judge_finished(
     if deadline is not None:
         kind = classify(end, deadline)
         return kind, ("after_deadline" if kind == "late" else ""), deadline
-    limit = _limit_days(d)  # no appointment recorded: elapsed working days against the limit
+    # No appointment recorded: the time taken (pauses excluded) against the legal limit.
+    hours = _limit(d, "limit_hours")
+    if hours is not None:
+        taken = working_hours_elapsed(calendar, state.received_at, end, _closed(d, end))
+        return ("on_time", "", None) if taken <= hours else ("late", "after_deadline", None)
+    limit = _limit(d, "limit_days")
     if limit is None:
         return None, "", None
     elapsed = working_days_elapsed(calendar, state.received_at, end, _closed(d, end))
@@ -207,7 +224,13 @@ def verdict(
                 out["late_reason"] = "overdue_unfinished" if late else ""
     if resolved and received is not None and ended is not None and period.contains(ended):
         out["resolved_in_period"] = True
-        out["processing_days"] = working_days_elapsed(calendar, received, ended, _closed(d, ended))
+        out["processing_days"] = working_days_elapsed(
+            calendar,
+            received,
+            ended,
+            _closed(d, ended),
+            in_hours=_limit(d, "limit_hours") is not None,
+        )
         out["electronic"] = electronic
         out["digitised"] = electronic and documents
     if received is not None and period.contains(received):

@@ -20,6 +20,7 @@ from common.lifecycle import TERMINAL, Channel, DossierState, Status
 VN_TZ = timezone(timedelta(hours=7))
 TIME_FORMAT = "%Y%m%d%H%M%S"
 WORKING_DAYS = "Ngày làm việc"
+WORKING_HOURS = "Giờ làm việc"  # DonViTinh of a procedure limited in working hours
 CITIZEN = 1  # LoaiDoiTuong: công dân (a person); 2 would be an organisation
 ORDINARY, INTER_LEVEL = 0, 1  # HinhThuc: handled where received, or liên thông upwards
 
@@ -51,6 +52,7 @@ class PortalDossier:
     handled_by: str  # agency code of the unit handling the dossier now
     fee: int = 0
     fee_name: str = ""
+    limit_hours: int | None = None  # set for a procedure limited in hours (then limit_days is 0)
     paid_online: bool = False
     digitised: bool = False
 
@@ -88,8 +90,8 @@ def message(d: PortalDossier) -> dict[str, Any]:
         "HinhThuc": INTER_LEVEL if s.forwarded else ORDINARY,
         "DonViXuLy": d.handled_by,
         "NgayKetThucXuLy": portal_time(s.ended_at) if s.status in TERMINAL else "",
-        "ThoiGianGiaiQuyet": d.limit_days,
-        "DonViTinh": WORKING_DAYS,
+        "ThoiGianGiaiQuyet": d.limit_days if d.limit_hours is None else d.limit_hours,
+        "DonViTinh": WORKING_DAYS if d.limit_hours is None else WORKING_HOURS,
         "DanhSachPhiLePhi": fees,
         "DuocThanhToanTrucTuyen": 1 if d.paid_online else 0,
         "DuocSoHoa": 1 if d.digitised else 0,

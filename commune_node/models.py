@@ -74,7 +74,8 @@ class Procedure(Base):
     name: Mapped[str] = mapped_column(String(300))
     search_key: Mapped[str] = mapped_column(String(600))  # folded, without diacritics
     level: Mapped[str] = mapped_column(String(20))
-    limit_days: Mapped[int]
+    limit_days: Mapped[int]  # 0 as well for a procedure limited in working hours
+    limit_hours: Mapped[int | None]  # working hours; NULL for a limit in working days
     fee: Mapped[int]
     definition: Mapped[dict[str, Any]]  # the full catalogue entry, as published
 

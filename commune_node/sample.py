@@ -228,7 +228,7 @@ def _plan(p: Procedure, rng: random.Random) -> list[tuple[str, str, dict[str, An
                     "electronic_result": rng.random() < 0.6,
                     "result_no": "",
                 },
-                rng.randint(60, 60 * 24 * (p.limit_days + 1)),
+                rng.randint(60, 60 * 24 * ((p.limit_days or 0) + 1)),
             )
         ]
     if roll > 0.45:

@@ -130,3 +130,30 @@ def fresh_postgres_database() -> Iterator[str]:
         with admin.connect() as conn:
             conn.execute(sqlalchemy.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+def hour_limited_procedure_dict() -> dict[str, Any]:
+    """TEST FIXTURE, not a real procedure: a commune procedure limited to 4 working hours
+    ("0,5 ngày"), for the code paths of limits in hours. The sample catalogue has none, as no
+    hour-limited procedure could be named from the sources the sample is drawn from."""
+    return {
+        "code": "TEST.HOURS.4",
+        "name": "Thủ tục thử nghiệm giải quyết trong 4 giờ làm việc",
+        "name_en": "Test procedure resolved within 4 working hours",
+        "field": "Thử nghiệm",
+        "level": "commune",
+        "limit_hours": 4,
+        "fee": 0,
+        "fee_note": "",
+        "electronic_result": False,
+        "documents": [
+            {
+                "id": "don",
+                "name": "Đơn đề nghị",
+                "original": 1,
+                "certified_copy": 0,
+                "photocopy": 0,
+                "required": True,
+            }
+        ],
+    }

@@ -24,7 +24,8 @@ def install(session: Session, catalogue: Catalogue) -> int:
         row.name = proc.name
         row.search_key = key
         row.level = proc.level
-        row.limit_days = proc.limit_days
+        row.limit_days = proc.limit_days or 0
+        row.limit_hours = proc.limit_hours
         row.fee = proc.fee
         row.definition = definition
         count += 1

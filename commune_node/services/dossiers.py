@@ -21,7 +21,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 
 from common import lifecycle, validators
-from common.calendar import CLOSE, VN_TZ, WorkingCalendar, due_at, extend_for_pause
+from common.calendar import CLOSE, VN_TZ, WorkingCalendar, appointment, extend_appointment
 from common.catalogue import Procedure as CatalogueProcedure
 from common.errors import ErrorList, NotFound
 from common.lifecycle import Side, Status
@@ -72,10 +72,10 @@ def act(
     data: dict[str, Any] = {k: v for k, v in form.items() if v not in ("", None)}
     errors = ErrorList()
     procedure = _procedure(session, state.procedure)
-    limit = procedure.limit_days
+    limits = {"limit_days": procedure.limit_days, "limit_hours": procedure.limit_hours}
 
     if action == "accepted":
-        data["due"] = due_at(calendar, now, limit).isoformat()
+        data["due"] = appointment(calendar, now, **limits).isoformat()
     elif action == "supplement_requested":
         known = {d.id for d in procedure.documents}
         for doc_id in form["missing"]:
@@ -91,10 +91,14 @@ def act(
         Status.PAYMENT,
     ):
         if state.received_at is None:  # guidance given at intake: the clock starts only now
-            data["due"] = due_at(calendar, now, limit).isoformat()
+            data["due"] = appointment(calendar, now, **limits).isoformat()
         elif state.due_at is not None and state.paused_since is not None:
-            data["due"] = extend_for_pause(
-                calendar, state.due_at, state.paused_since, now
+            data["due"] = extend_appointment(
+                calendar,
+                state.due_at,
+                state.paused_since,
+                now,
+                in_hours=procedure.limit_hours is not None,
             ).isoformat()
     elif action == "apologised":
         new_day: date = form["new_due"]

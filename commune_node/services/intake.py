@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from common import lifecycle, validators
-from common.calendar import VN_TZ, WorkingCalendar, due_at
+from common.calendar import VN_TZ, WorkingCalendar, appointment
 from common.catalogue import Procedure as CatalogueProcedure
 from common.errors import ErrorList
 from common.lifecycle import Role, Side
@@ -33,6 +33,15 @@ class Actor:
     username: str
     full_name: str
     roles: frozenset[Role]
+
+
+def _limit(procedure: CatalogueProcedure) -> dict[str, int]:
+    """The legal limit the intake record carries: ``limit_days``, or ``limit_hours`` for a
+    procedure limited in working hours (docs/records.md)."""
+    if procedure.limit_hours is not None:
+        return {"limit_hours": procedure.limit_hours}
+    assert procedure.limit_days is not None
+    return {"limit_days": procedure.limit_days}
 
 
 def next_code(session: Session, *, agency_code: str, day: str) -> str:
@@ -172,7 +181,7 @@ def take_in(
         "procedure": procedure.code,
         "procedure_name": procedure.name,
         "level": procedure.level,
-        "limit_days": procedure.limit_days,
+        **_limit(procedure),
         "channel": form["channel"],
         "applicant": person,
         "request": form["request"],
@@ -182,7 +191,9 @@ def take_in(
         "receiver": actor.full_name,
     }
     if action == "received":
-        data["due"] = due_at(calendar, now, procedure.limit_days).isoformat()
+        data["due"] = appointment(
+            calendar, now, limit_days=procedure.limit_days, limit_hours=procedure.limit_hours
+        ).isoformat()
         data["fee"] = procedure.fee
     if outcome == "supplement":
         data["missing"] = list(form["missing"])

@@ -18,6 +18,8 @@ from marshmallow import EXCLUDE, Schema, fields, validates_schema
 from marshmallow import ValidationError as MarshmallowError
 
 from common.calendar import VN_TZ
+from common.catalogue import Procedure as CatalogueProcedure
+from common.catalogue import limit_text
 from commune_node import schemas
 from commune_node.db import read_session
 from commune_node.services import dossiers, queries
@@ -80,6 +82,16 @@ def _sheet(when: datetime) -> dict[str, Any]:
     }
 
 
+def _limit_text(events: list[Any], procedure: CatalogueProcedure | None) -> str:
+    """The legal limit as the intake record stated it (days or hours), else the catalogue's."""
+    for e in events:
+        if isinstance(e.data.get("limit_hours"), int):
+            return limit_text(None, e.data["limit_hours"])
+        if isinstance(e.data.get("limit_days"), int):
+            return limit_text(e.data["limit_days"])
+    return procedure.limit_text if procedure else limit_text(None)
+
+
 @bp.get("/<kind>/<code>")
 @login_required()
 def form(kind: str, code: str) -> Any:
@@ -118,10 +130,7 @@ def form(kind: str, code: str) -> Any:
                 procedure, form_data.documents_at(events, source)
             ),
             "due": form_data.parse_time(source.data.get("due")),
-            "limit_days": next(
-                (e.data["limit_days"] for e in events if "limit_days" in e.data),
-                procedure.limit_days if procedure else None,
-            ),
+            "limit_text": _limit_text(events, procedure),
             "entry": entry,
             "qr": qr_svg(payload),
             "qr_payload": payload,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
+from fractions import Fraction
 from itertools import pairwise
 
 import pytest
@@ -11,14 +12,18 @@ from hypothesis import strategies as st
 
 from common.calendar import (
     CLOSE,
+    OFFICE_SESSIONS,
     VN_TZ,
     CalendarOverrides,
     WorkingCalendar,
     classify,
     due_at,
+    due_in_working_hours,
     effective_start,
     extend_for_pause,
+    extend_for_pause_hours,
     working_days_elapsed,
+    working_hours_between,
 )
 from common.calendar_data import SAMPLE_OVERRIDES, SAMPLE_OVERRIDES_2026, SAMPLE_OVERRIDES_2027
 from common.errors import CalendarError
@@ -397,3 +402,166 @@ def test_pause_extension_is_non_negative_and_additive(
         assert extended >= stepwise
         stepwise = extended
     assert stepwise == extend_for_pause(cal, due, points[0], points[-1])
+
+
+# --- limits in working hours ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("received", "hours", "due"),
+    [
+        (vn(2026, 3, 2, 7, 30), 4, vn(2026, 3, 2, 11, 30)),  # the morning exactly: due at 11:30
+        (vn(2026, 3, 2, 9), 4, vn(2026, 3, 2, 14, 30)),  # 2½ h before lunch, 1½ h after
+        (vn(2026, 3, 2, 11), 1, vn(2026, 3, 2, 13, 30)),  # lunch does not count
+        (vn(2026, 3, 2, 12), 4, vn(2026, 3, 2, 17)),  # received at lunch: starts at 13:00
+        (vn(2026, 3, 2, 6), 1, vn(2026, 3, 2, 8, 30)),  # before opening: starts at 07:30
+        (vn(2026, 3, 2, 15, 30), 1, vn(2026, 3, 2, 16, 30)),  # no 15:00 rule for hours
+        (vn(2026, 3, 2, 16), 4, vn(2026, 3, 3, 10, 30)),  # over 17:00 into Tuesday
+        (vn(2026, 3, 2, 17), 1, vn(2026, 3, 3, 8, 30)),  # at 17:00: next morning
+        (vn(2026, 3, 2, 9), 8, vn(2026, 3, 3, 9)),  # one full working day
+        (vn(2026, 3, 6, 16), 4, vn(2026, 3, 9, 10, 30)),  # Friday to Monday
+        (vn(2026, 3, 7, 10), 2, vn(2026, 3, 9, 9, 30)),  # received Saturday: Monday 07:30 on
+        # Wednesday 29 Apr 15:00: 2 h that day; 30 Apr and 1 May are holidays, then the
+        # weekend; Monday 4 May 07:30–11:30 and 13:00–15:00 make the other 6.
+        (vn(2026, 4, 29, 15), 8, vn(2026, 5, 4, 15)),
+    ],
+)
+def test_due_in_working_hours_by_hand(received: datetime, hours: int, due: datetime) -> None:
+    got = due_in_working_hours(PLAIN, received, hours)
+    assert got == due and got.tzinfo == VN_TZ
+
+
+def test_due_in_working_hours_takes_any_zone_and_other_sessions() -> None:
+    # 02:00 UTC is 09:00 in Vietnam.
+    assert due_in_working_hours(PLAIN, datetime(2026, 3, 2, 2, tzinfo=UTC), 4) == vn(
+        2026, 3, 2, 14, 30
+    )
+    winter = ((time(8), time(12)), (time(13, 30), time(17, 30)))
+    assert due_in_working_hours(PLAIN, vn(2026, 3, 2, 11), 2, sessions=winter) == vn(
+        2026, 3, 2, 14, 30
+    )
+    assert OFFICE_SESSIONS[-1][1] == CLOSE
+
+
+@pytest.mark.parametrize("hours", [0, -1, 1.5, True, "4", None])
+def test_due_in_working_hours_refuses_a_limit_that_is_not_whole_positive(hours: object) -> None:
+    with pytest.raises(CalendarError, match="working hours"):
+        due_in_working_hours(PLAIN, vn(2026, 3, 2), hours)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    "sessions",
+    [
+        (),
+        ((time(13), time(17)), (time(7, 30), time(11, 30))),  # out of order
+        ((time(7, 30), time(13)), (time(12), time(17))),  # overlapping
+        ((time(11), time(9)),),  # ends before it starts
+    ],
+)
+def test_bad_sessions_are_refused(sessions: tuple[tuple[time, time], ...]) -> None:
+    with pytest.raises(CalendarError, match="sessions"):
+        due_in_working_hours(PLAIN, vn(2026, 3, 2), 1, sessions=sessions)
+
+
+def test_hours_refuse_a_naive_time() -> None:
+    with pytest.raises(CalendarError, match="no time zone"):
+        due_in_working_hours(PLAIN, datetime(2026, 3, 2, 9), 4)
+    with pytest.raises(CalendarError, match="no time zone"):
+        working_hours_between(PLAIN, datetime(2026, 3, 2, 9), vn(2026, 3, 2, 10))
+
+
+def test_working_hours_between_by_hand() -> None:
+    assert working_hours_between(PLAIN, vn(2026, 3, 2, 10, 30), vn(2026, 3, 2, 14)) == 2
+    assert working_hours_between(PLAIN, vn(2026, 3, 6, 16), vn(2026, 3, 9, 8)) == Fraction(3, 2)
+    assert working_hours_between(PLAIN, vn(2026, 3, 2, 12), vn(2026, 3, 2, 12, 45)) == 0
+    assert working_hours_between(PLAIN, vn(2026, 3, 2, 14), vn(2026, 3, 2, 10, 30)) == -2
+    assert working_hours_between(PLAIN, vn(2026, 4, 29, 7), vn(2026, 5, 4, 7)) == 8  # holidays
+
+
+def test_pause_moves_an_hour_deadline_by_the_working_hours_it_covered() -> None:
+    due = due_in_working_hours(PLAIN, vn(2026, 3, 2, 9), 4)  # Monday 14:30
+    # Requested 10:00, supplied 13:30: 1½ h before lunch and ½ h after.
+    assert extend_for_pause_hours(PLAIN, due, vn(2026, 3, 2, 10), vn(2026, 3, 2, 13, 30)) == vn(
+        2026, 3, 2, 16, 30
+    )
+    # A pause over lunch only covers no working time.
+    assert extend_for_pause_hours(PLAIN, due, vn(2026, 3, 2, 11, 30), vn(2026, 3, 2, 13)) == due
+    # Requested Monday 16:00, supplied Tuesday 09:30: 1 h + 2 h = 3 h. From the 14:30 deadline
+    # that is 2½ h to 17:00 and ½ h on Tuesday morning: 08:00.
+    assert extend_for_pause_hours(PLAIN, due, vn(2026, 3, 2, 16), vn(2026, 3, 3, 9, 30)) == vn(
+        2026, 3, 3, 8
+    )
+    with pytest.raises(CalendarError, match="before it was requested"):
+        extend_for_pause_hours(PLAIN, due, vn(2026, 3, 3), vn(2026, 3, 2))
+
+
+def _in_session(cal: WorkingCalendar, moment: datetime) -> bool:
+    local = moment.astimezone(VN_TZ)
+    if not cal.is_working_day(local.date()):
+        return False
+    return any(a < local.time() <= b for a, b in OFFICE_SESSIONS)
+
+
+HOURS = st.integers(min_value=1, max_value=60)
+SESSION_STARTS = st.builds(
+    lambda d, session, offset: (
+        datetime.combine(d, session[0], tzinfo=VN_TZ) + timedelta(seconds=offset)
+    ),
+    DATES,
+    st.sampled_from(OFFICE_SESSIONS),
+    st.integers(min_value=0, max_value=4 * 3600 - 1),
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(CALENDARS, RECEIPTS, HOURS)
+def test_hour_deadline_is_inside_a_session_of_a_working_day(
+    cal: WorkingCalendar, received: datetime, hours: int
+) -> None:
+    due = due_in_working_hours(cal, received, hours)
+    assert due.tzinfo == VN_TZ
+    assert due > received
+    assert _in_session(cal, due)
+
+
+@settings(max_examples=150, deadline=None)
+@given(CALENDARS, RECEIPTS, HOURS, HOURS)
+def test_hours_add_up_and_more_hours_never_come_earlier(
+    cal: WorkingCalendar, received: datetime, h1: int, h2: int
+) -> None:
+    first = due_in_working_hours(cal, received, h1)
+    both = due_in_working_hours(cal, received, h1 + h2)
+    assert due_in_working_hours(cal, first, h2) == both
+    assert both > first
+
+
+@settings(max_examples=150, deadline=None)
+@given(CALENDARS, st.one_of(SESSION_STARTS, RECEIPTS), HOURS)
+def test_working_hours_between_undoes_due_in_working_hours(
+    cal: WorkingCalendar, start: datetime, hours: int
+) -> None:
+    assert working_hours_between(cal, start, due_in_working_hours(cal, start, hours)) == hours
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    CALENDARS,
+    RECEIPTS,
+    HOURS,
+    st.lists(st.timedeltas(min_value=timedelta(0), max_value=timedelta(5)), max_size=3),
+)
+def test_hour_pause_never_earlier_and_consecutive_pauses_equal_one(
+    cal: WorkingCalendar, received: datetime, hours: int, gaps: list[timedelta]
+) -> None:
+    due = due_in_working_hours(cal, received, hours)
+    points = [received]
+    for gap in gaps:
+        points.append(points[-1] + gap)
+    stepwise = due
+    for a, b in pairwise(points):
+        extended = extend_for_pause_hours(cal, stepwise, a, b)
+        assert extended >= stepwise
+        stepwise = extended
+    assert stepwise == extend_for_pause_hours(cal, due, points[0], points[-1])
+    covered = working_hours_between(cal, points[0], points[-1])
+    assert working_hours_between(cal, due, stepwise) == covered

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import dataclasses
 import json
 import unicodedata
 from importlib import resources
@@ -14,6 +15,7 @@ from common.catalogue import (
     COMMUNE,
     LEVELS,
     MAX_LIMIT_DAYS,
+    MAX_LIMIT_HOURS,
     PROVINCE,
     Catalogue,
     Procedure,
@@ -21,6 +23,7 @@ from common.catalogue import (
     load_sample_catalogue,
 )
 from common.errors import NotFound, ValidationError
+from tests.support import hour_limited_procedure_dict
 
 
 @pytest.fixture(scope="module")
@@ -420,3 +423,54 @@ def test_check_documents_flags_bad_counts(sample: Catalogue) -> None:
     assert check.bad_counts == ("to_khai", "giay_chung_sinh")
     assert check.missing == ("to_khai", "giay_chung_sinh")
     assert not check.complete
+
+
+# --- limits in working hours ------------------------------------------------------------------
+
+
+def test_a_procedure_limited_in_hours_round_trips() -> None:
+    data = sample_dict()
+    data["procedures"].append(hour_limited_procedure_dict())
+    catalogue = Catalogue.from_dict(data)
+    proc = catalogue.procedure("TEST.HOURS.4")
+    assert proc.limit_hours == 4 and proc.limit_days is None and not proc.same_day
+    assert proc.limit_text == "4 giờ làm việc"
+    assert catalogue.to_dict() == data
+    assert "limit_days" not in proc.to_dict()
+
+
+def test_limit_text_for_days(sample: Catalogue) -> None:
+    days = next(p for p in sample if p.limit_days == 3)
+    assert days.limit_text == "3 ngày làm việc" and days.limit_hours is None
+    same_day = next(p for p in sample if p.limit_days == 0)
+    assert same_day.limit_text == "giải quyết trong ngày"
+    assert "limit_hours" not in same_day.to_dict()
+
+
+def test_exactly_one_limit_is_given() -> None:
+    data = sample_dict()
+    data["procedures"][0]["limit_hours"] = 4  # both
+    del data["procedures"][1]["limit_days"]  # neither
+    assert problems(data) == [
+        ("procedures[0].limit_days", "both_limits"),
+        ("procedures[1].limit_days", "missing"),
+    ]
+
+
+def test_limit_hours_range_and_type() -> None:
+    data = sample_dict()
+    for i, value in enumerate((0, MAX_LIMIT_HOURS + 1, 1.5, True)):
+        del data["procedures"][i]["limit_days"]
+        data["procedures"][i]["limit_hours"] = value
+    assert problems(data) == [
+        ("procedures[0].limit_hours", "out_of_range"),
+        ("procedures[1].limit_hours", "out_of_range"),
+        ("procedures[2].limit_hours", "wrong_type"),
+        ("procedures[3].limit_hours", "wrong_type"),
+    ]
+
+
+def test_procedure_value_needs_one_limit() -> None:
+    proc = Procedure.from_dict(hour_limited_procedure_dict())
+    with pytest.raises(ValueError, match="exactly one"):
+        dataclasses.replace(proc, limit_days=2)

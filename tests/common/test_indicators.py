@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from common import indicators, lifecycle
-from common.calendar import VN_TZ, WorkingCalendar, due_at
+from common.calendar import VN_TZ, WorkingCalendar, due_at, due_in_working_hours
 from common.errors import DossierError
 from common.indicators import DossierInput, Fact, Verdict
 from common.lifecycle import DossierState, Side
@@ -464,3 +464,69 @@ def test_properties(
     shuffled = [indicators.dossier_input(d.state, reversed(d.facts)) for d in dossiers]
     assert indicators.verdicts(shuffled, period, now=now, calendar=CAL,
                                requires_electronic=lambda p: ELECTRONIC[p]) == items  # fmt: skip
+
+
+class HourDossier(Dossier):
+    """A dossier of a procedure limited to 4 working hours (test fixture "H4"): its intake
+    record carries ``limit_hours`` instead of ``limit_days``."""
+
+    def intake(self, when: datetime, *, action: str = "received", documents: bool = True,
+               due_on: str | None = None, **extra: Any) -> Dossier:  # fmt: skip
+        data: dict[str, Any] = {
+            "procedure": self.procedure, "level": "commune", "limit_hours": 4,
+            "channel": self.channel, "applicant": {"name": "Nguyễn Văn An"},
+            "documents": {"don": {"original": 1}} if documents else {},
+        }  # fmt: skip
+        if due_on is not None:
+            data["due"] = due_on
+        return self._apply(action, when, data, actor=self.officer)
+
+
+def judge(*dossiers: Dossier) -> dict[str, Verdict]:
+    inputs = [d.input() for d in dossiers]
+    return by_code(
+        indicators.verdicts(inputs, OCTOBER, now=NOW, calendar=CAL, requires_electronic=no)
+    )
+
+
+def no(_: str) -> bool:
+    return False
+
+
+def test_an_hour_limited_dossier_has_no_1500_rule_and_counts_whole_days_in_2_2() -> None:
+    # Mon 5 Oct 16:00 + 4 working hours: 1 h to 17:00, 3 h from Tue 07:30: Tue 6 10:30.
+    assert due_in_working_hours(CAL, at(5, 16), 4) == at(6, 10, 30)
+    # Resolved Tue 10:00: on time (the deadline's date, before it). 2.2: the clock starts on
+    # Monday (no 15:00 rule), so (5, 6] -> 1 working day.
+    d = HourDossier("H1", "H4").intake(at(5, 16), due_on=at(6, 10, 30).isoformat())
+    d.then("resolved", at(6, 10), electronic_result=False)
+    # Received Mon 12 09:00 and resolved 14:00 the same day: 0 working days.
+    same = HourDossier("H2", "H4").intake(at(12), due_on=at(12, 14, 30).isoformat())
+    same.then("resolved", at(12, 14), electronic_result=False)
+    out = judge(d, same)
+    assert (out["H1"].timeliness, out["H1"].processing_days) == ("on_time", 1)
+    assert (out["H2"].timeliness, out["H2"].processing_days) == ("on_time", 0)
+
+
+def test_a_pause_moves_an_hour_deadline_by_working_hours() -> None:
+    # Wed 7 Oct 09:00 -> due 14:30. Supplement asked 10:00; stopped 15:00 while waiting: the
+    # pause covered 10:00-11:30 and 13:00-15:00 = 3.5 h, so the deadline moves from 14:30 by
+    # 2.5 h to 17:00 and 1 h into Thursday: Thu 8 08:30. Stopped Wed: early. (Counted in
+    # whole days the pause would cover none, and the dossier would be late.)
+    d = (
+        HourDossier("H3", "H4")
+        .intake(at(7), due_on=at(7, 14, 30).isoformat())
+        .then("supplement_requested", at(7, 10), missing=["don"], reason="Thiếu")
+        .then("stopped", at(7, 15), reason="Không bổ sung")
+    )
+    v = judge(d)["H3"]
+    assert v.deadline == at(8, 8, 30) and v.timeliness == "early"
+
+
+def test_no_appointment_falls_back_to_the_limit_in_hours() -> None:
+    # Mon 12 09:00, no due recorded. Resolved 14:00: 2.5 h + 1 h = 3.5 h <= 4 -> on time;
+    # resolved 15:00: 4.5 h -> late.
+    ok = HourDossier("H5", "H4").intake(at(12)).then("resolved", at(12, 14))
+    late = HourDossier("H6", "H4").intake(at(12)).then("resolved", at(12, 15))
+    out = judge(ok, late)
+    assert out["H5"].timeliness == "on_time" and out["H6"].timeliness == "late"

@@ -122,3 +122,12 @@ def test_an_ended_dossier_says_when_processing_ended() -> None:
     assert portal.problems(msg) == []
     with pytest.raises(ValueError, match="does not exist"):
         portal.message(dossier(replace(state, status=Status.NEW), T0))
+
+
+def test_a_limit_in_working_hours_is_sent_in_hours() -> None:
+    state, at = walk([0], "commune", 1)[0]
+    msg = portal.message(dossier(state, at, limit_days=0, limit_hours=4))
+    assert (msg["ThoiGianGiaiQuyet"], msg["DonViTinh"]) == (4, "Giờ làm việc")
+    assert portal.problems(msg) == []
+    days = portal.message(dossier(state, at))
+    assert (days["ThoiGianGiaiQuyet"], days["DonViTinh"]) == (3, "Ngày làm việc")

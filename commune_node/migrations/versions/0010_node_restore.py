@@ -1,7 +1,7 @@
 """records set aside when a restored node takes its chain back from the hub
 
-Revision ID: 0007_node_restore
-Revises: 0008_damaged_records
+Revision ID: 0010_node_restore
+Revises: 0009_damaged_records
 Create Date: 2026-12-05 07:30:00
 
 A node put back from an older copy may have signed records offline at seq numbers the hub
@@ -16,8 +16,8 @@ from alembic import op
 
 import common_io.sqlite  # noqa: F401  (column types used below)
 
-revision = "0007_node_restore"
-down_revision = "0008_damaged_records"
+revision = "0010_node_restore"
+down_revision = "0009_damaged_records"
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,7 @@
 """replacing a commune laptop, and dossier codes flagged when two citizens' collide
 
-Revision ID: 0008_node_replace
-Revises: 0011_portal_outbox
+Revision ID: 0009_node_replace
+Revises: 0008_portal_outbox
 Create Date: 2026-12-05 07:40:00
 
 ``enrol_code.replaces``: an enrolment code issued by ``central-hub node replace`` names the
@@ -15,8 +15,8 @@ COLUMNs: every row stays as it is.
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0008_node_replace"
-down_revision = "0011_portal_outbox"
+revision = "0009_node_replace"
+down_revision = "0008_portal_outbox"
 branch_labels = None
 depends_on = None
 

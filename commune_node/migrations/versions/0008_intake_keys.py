@@ -1,7 +1,7 @@
 """a repeated intake request gives the dossier the first one made
 
-Revision ID: 0011_intake_keys
-Revises: 0010_search_indexes
+Revision ID: 0008_intake_keys
+Revises: 0007_search_indexes
 Create Date: 2026-12-05 07:50:00
 
 ``intake_key``: the SHA-256 of each intake request's idempotency key, with a digest of the
@@ -13,8 +13,8 @@ from alembic import op
 
 import common_io.sqlite  # noqa: F401  (column types used below)
 
-revision = "0011_intake_keys"
-down_revision = "0010_search_indexes"
+revision = "0008_intake_keys"
+down_revision = "0007_search_indexes"
 branch_labels = None
 depends_on = None
 

@@ -1,6 +1,6 @@
 """the outbox of dossier-sync messages to the national public service portal
 
-Revision ID: 0011_portal_outbox
+Revision ID: 0008_portal_outbox
 Revises: 0007_abuse_limits
 Create Date: 2026-12-05 07:40:00
 
@@ -14,7 +14,7 @@ from alembic import op
 
 import common_io.sqlite  # noqa: F401  (column types used below)
 
-revision = "0011_portal_outbox"
+revision = "0008_portal_outbox"
 down_revision = "0007_abuse_limits"
 branch_labels = None
 depends_on = None

@@ -1,6 +1,6 @@
 """the search box finds a citizen by ID number or phone
 
-Revision ID: 0010_search_indexes
+Revision ID: 0007_search_indexes
 Revises: 0006_outbox_record
 Create Date: 2026-12-05 07:40:00
 
@@ -11,7 +11,7 @@ on a node with years of dossiers. Indexes only: no row is touched.
 
 from alembic import op
 
-revision = "0010_search_indexes"
+revision = "0007_search_indexes"
 down_revision = "0006_outbox_record"
 branch_labels = None
 depends_on = None

@@ -1,7 +1,7 @@
 """damaged records: what the node's repair found and did
 
-Revision ID: 0008_damaged_records
-Revises: 0011_intake_keys
+Revision ID: 0009_damaged_records
+Revises: 0008_intake_keys
 Create Date: 2026-12-05 07:40:00
 
 ``damaged_record``: one row per record of the node's own chain whose bytes were found
@@ -14,8 +14,8 @@ from alembic import op
 
 import common_io.sqlite  # noqa: F401  (column types used below)
 
-revision = "0008_damaged_records"
-down_revision = "0011_intake_keys"
+revision = "0009_damaged_records"
+down_revision = "0008_intake_keys"
 branch_labels = None
 depends_on = None
 
