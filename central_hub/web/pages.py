@@ -12,10 +12,10 @@ import base64
 from datetime import datetime, timedelta
 from typing import Any
 
-from flask import Blueprint, g, render_template
+from flask import Blueprint, current_app, g, render_template
 from flask.blueprints import BlueprintSetupState
 
-from central_hub.services import health
+from central_hub.services import gateway, health
 from central_hub.web import admin, auditor, officer, portal_admin
 from central_hub.web.auth import login_required
 from central_hub.web.context import clock, database, hub_identity
@@ -38,6 +38,7 @@ NAV = (
     ("pages.admin.nodes", "Tình trạng nút", "Node health", (ADMIN, AUDITOR)),
     ("pages.dossiers.dossier_list", "Hồ sơ các xã", "Dossiers", (ADMIN, OFFICER, AUDITOR)),
     ("pages.admin.alerts", "Cảnh báo", "Alerts", (ADMIN,)),
+    ("reports.index", "Báo cáo", "Reports", (ADMIN, AUDITOR)),
     ("pages.portal.outbox", "Cổng DVCQG", "National portal", (ADMIN, AUDITOR)),
     ("pages.admin.enrol", "Cấp mã đăng ký", "Enrolment", (ADMIN,)),
     ("pages.admin.publish", "Ban hành", "Publication", (ADMIN,)),
@@ -227,4 +228,6 @@ def b64(raw: bytes) -> str:
 def home() -> Any:
     with database().read() as session:
         board = health.dashboard(session, now=clock()())
-    return render_template("home.html", board=board)
+    gateways = gateway.from_config(current_app.config)
+    no_gateway = [c for c in ("sms", "email") if c not in gateways]
+    return render_template("home.html", board=board, no_gateway=no_gateway)

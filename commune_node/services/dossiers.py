@@ -10,7 +10,6 @@ from typing import Any
 from sqlalchemy import (
     ColumnElement,
     Select,
-    and_,
     column,
     func,
     literal_column,
@@ -145,22 +144,33 @@ _search = table("dossier_search", column("code"), column("applicant_search"))
 _TRIGRAM = 3  # the shortest text the trigram index can look up
 
 
-def _word_matches(folded: str) -> ColumnElement[bool]:
-    if len(folded) < _TRIGRAM:
-        return Dossier.applicant_search.contains(folded, autoescape=True)
-    phrase = '"' + folded.replace('"', '""') + '"'  # an FTS5 string: a substring look-up
-    found = select(_search.c.code).where(literal_column("dossier_search").op("MATCH")(phrase))
-    return Dossier.code.in_(found)
+def search_terms(folded: str) -> list[str]:
+    """The look-ups for a folded name query: each word of three letters or more on its own
+    (in any order, not necessarily side by side), and a shorter word kept with the word
+    before it ("van an" in "nguyen van an"), since the trigram index cannot look up fewer
+    than three letters and a lone short word would match nearly every name."""
+    terms: list[str] = []
+    for word in folded.split():
+        if len(word) < _TRIGRAM and terms:
+            terms[-1] = f"{terms[-1]} {word}"
+        else:
+            terms.append(word)
+    if len(terms) > 1 and len(terms[0]) < _TRIGRAM:  # a short first word: with the next
+        terms[:2] = [f"{terms[0]} {terms[1]}"]
+    return list(dict.fromkeys(terms))
 
 
 def name_matches(text: str) -> ColumnElement[bool]:
     """Dossiers whose applicant name contains every word of ``text``, in any order and not
     necessarily side by side ("Nguyễn Nhung" finds "Nguyễn Thị Hồng Nhung"), with or
-    without diacritics."""
-    words = validators.fold_diacritics(text).split()
-    if not words:
-        return Dossier.applicant_search.contains("", autoescape=True)
-    return and_(*(_word_matches(w) for w in dict.fromkeys(words)))
+    without diacritics: one look-up in the trigram index (migration 0003) for all the
+    words at once."""
+    terms = search_terms(validators.fold_diacritics(text))
+    if not terms or len(terms[0]) < _TRIGRAM:  # a single short word: the slow way
+        return Dossier.applicant_search.contains(terms[0] if terms else "", autoescape=True)
+    query = " AND ".join('"' + t.replace('"', '""') + '"' for t in terms)  # FTS5 strings
+    found = select(_search.c.code).where(literal_column("dossier_search").op("MATCH")(query))
+    return Dossier.code.in_(found)
 
 
 _DIGITS = re.compile(r"[0-9 .+\-]+\Z")

@@ -490,3 +490,21 @@ def test_dossier_list_filters_and_puts_overdue_first(site: Site) -> None:
     assert auditor.get("/dossiers?status=zz&page=-1").status_code == 200
     home = auditor.get("/").text
     assert "Hồ sơ liên thông quá hạn" in home
+
+
+def test_reports_are_in_the_menu_of_those_who_may_read_them(hub: Hub) -> None:
+    for role, shown in ((ADMIN, True), (AUDITOR, True), (OFFICER, False)):
+        home = Person(hub.app, role).get("/").text
+        assert ('href="/reports/"' in home) is shown, role
+
+
+def test_admins_are_told_when_no_gateway_sends_citizens_notifications(hub: Hub) -> None:
+    admin = Person(hub.app, ADMIN)
+    home = admin.get("/").text
+    assert 'id="no-gateway"' in home and "No SMS, e-mail gateway" in home
+    assert 'id="no-gateway"' not in Person(hub.app, OFFICER).get("/").text
+    hub.app.config["NOTIFY_WEBHOOK_URL"] = "http://127.0.0.1:9/sms"
+    home = admin.get("/").text
+    assert 'id="no-gateway"' in home and "No e-mail gateway" in home
+    hub.app.config["NOTIFY_SMTP_HOST"] = "127.0.0.1"
+    assert 'id="no-gateway"' not in admin.get("/").text

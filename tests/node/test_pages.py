@@ -496,3 +496,22 @@ def test_an_intake_form_sent_twice_makes_one_dossier(client: FlaskClient) -> Non
     assert f'value="{data["intake_key"]}"' not in text(changed)  # a new key to send it with
     other = intake_form(client, MARITAL)
     assert other["intake_key"] != data["intake_key"]
+
+
+def test_reports_are_in_the_menu_of_leaders_and_admins(client: FlaskClient) -> None:
+    for role, shown in (("leader", True), ("admin", True), ("receiver", False)):
+        login(client, role)
+        assert ('href="/reports/"' in text(client.get("/"))) is shown, role
+        logout(client)
+
+
+def test_the_dossier_page_shows_the_citizens_notifications_and_their_state(
+    client: FlaskClient,
+) -> None:
+    login(client, "receiver")
+    code = take_in(client, MARITAL, notify="sms")
+    html = text(client.get(f"/dossiers/{code}"))
+    assert 'id="notifications"' in html
+    section = html[html.index('id="notifications"') :]
+    assert 'data-state="waiting"' in section and "SMS" in section
+    assert "0912345678" not in section  # the number is masked in the list
