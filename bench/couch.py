@@ -173,18 +173,21 @@ class Peer:
         work.mkdir(parents=True)
         docs_file = work / "docs.jsonl"
         docs_file.write_text("".join(_line(d) + "\n" for d in self.docs), encoding="utf-8")
-        with self._server(work / "server") as (pid, port):
-            cpu0 = servers.cpu_seconds(pid)
-            if proxy:
-                with LinkProxy(("127.0.0.1", port)) as link:
-                    got = self._push(work / "client", docs_file, link.url)
-                    stats = link.stats()
-                up, down = stats.up, stats.down
-            else:
-                got = self._push(work / "client", docs_file, f"http://127.0.0.1:{port}")
-                up = down = 0
-            cpu = servers.cpu_seconds(pid) - cpu0
-            held = requests.get(f"http://127.0.0.1:{port}/{DATABASE}", timeout=30).json()
+        link: LinkProxy | None = None
+        try:
+            with self._server(work / "server") as (pid, port):
+                cpu0 = servers.cpu_seconds(pid)
+                url = f"http://127.0.0.1:{port}"
+                if proxy:
+                    link = LinkProxy(("127.0.0.1", port)).start()
+                got = self._push(work / "client", docs_file, link.url if link else url)
+                cpu = servers.cpu_seconds(pid) - cpu0
+                stats = link.stats() if link else None
+                held = requests.get(f"{url}/{DATABASE}", timeout=30).json()
+        finally:  # the server first: its kept-alive connections then end cleanly
+            if link is not None:
+                link.stop()
+        up, down = (stats.up, stats.down) if stats else (0, 0)
         count = int(held.get("doc_count", -1))
         if count != len(self.docs) or got["docs"] != len(self.docs):
             raise RuntimeError(
