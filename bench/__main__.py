@@ -7,6 +7,9 @@
                                                # 4 big node, 5 reconnect storm, 6 footprint)
     .venv/bin/python -m bench --no-write       # print only
 
+Benchmarks 1 and 2 also measure a CouchDB-style peer (PouchDB replicating to
+express-pouchdb, see bench/couch.py), installed with npm into the cache on first use.
+
 PostgreSQL: ``DOSSIER_BENCH_POSTGRES`` (default: the test server,
 postgresql+psycopg://postgres@127.0.0.1:5432/test); each benchmark makes its own database
 and drops it. Without PostgreSQL the PostgreSQL figures are skipped and said so.
@@ -39,7 +42,7 @@ def parse(argv: list[str]) -> argparse.Namespace:
         "--cache",
         type=Path,
         default=Path(tempfile.gettempdir()) / "dossier-bench-cache",
-        help="where the million-record node is kept between runs",
+        help="where the million-record node and the npm-installed peer are kept between runs",
     )
     p.add_argument(
         "--out", type=Path, default=ROOT / "docs" / "benchmarks.md", help="page to write"
@@ -80,7 +83,7 @@ def main(argv: list[str] | None = None) -> list[Row]:
 
 
 def run(settings: Settings, chosen: set[int]) -> list[Row]:
-    from bench import desk, ingest, storm, wire
+    from bench import couch, desk, ingest, storm, wire
 
     rows: list[Row] = []
     backlog = settings.n(10_000, 120)
@@ -88,9 +91,10 @@ def run(settings: Settings, chosen: set[int]) -> list[Row]:
     base = wire.prepare(settings, backlog)
     specs = data.specs_of(data.raws_of_folder(base.folder / "node"))
     log(f"{base.events:,} events")
+    peer = couch.Peer(settings, specs)  # installed and measured on first use
     steps = [
-        (1, "hub ingest", lambda: ingest.run(settings, specs)),
-        (2, "bytes on the wire", lambda: wire.run_wire(settings, base)),
+        (1, "hub ingest", lambda: ingest.run(settings, specs, peer)),
+        (2, "bytes on the wire", lambda: wire.run_wire(settings, base, peer)),
         (3, "sync over a 2G link", lambda: wire.run_link(settings, base)),
         (4, "a node with years of records", lambda: desk.run_bignode(settings, specs, log)),
         (5, "reconnect storm", lambda: storm.run(settings, specs)),

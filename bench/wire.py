@@ -7,7 +7,8 @@ anchor, as a node's do), then filled through the desk's services with the backlo
 benchmark works on a copy of both folders, so each starts from the same state.
 
 2. **Bytes on the wire**: one sync of the backlog through a counting proxy; every byte both
-   ways, HTTP headers included, per event.
+   ways, HTTP headers included, per event; beside it, the CouchDB-style peer
+   (:mod:`bench.couch`) replicating the same desk actions through the same kind of proxy.
 3. **A 2G link**: 64 kbit/s each way, 300 ms round trip, the connection cut every 200 KB.
    The node syncs, and when the link breaks it syncs again at once (the scheduler would
    wait its back-off; that wait is not the link's). Useful bytes are what a cut-free sync
@@ -26,7 +27,7 @@ from pathlib import Path
 from flask import Flask
 from sqlalchemy import func, select
 
-from bench import data, servers
+from bench import couch, data, servers
 from bench.core import Row, Settings, yes
 from bench.linkproxy import LinkProxy
 from central_hub.models import LogRecord
@@ -173,7 +174,7 @@ def clean_sync(base: Base, settings: Settings, name: str) -> tuple[int, int, Cou
     return stats.up, stats.down, counting, seconds
 
 
-def run_wire(settings: Settings, base: Base) -> list[Row]:
+def run_wire(settings: Settings, base: Base, peer: couch.Peer | None = None) -> list[Row]:
     up, down, counting, _ = clean_sync(base, settings, "wire")
     raws = data.raws_of_folder(base.folder / "node")
     raw_per = sum(len(r) for r in raws) / len(raws)
@@ -183,6 +184,31 @@ def run_wire(settings: Settings, base: Base) -> list[Row]:
     bodies = ", ".join(
         f"{k} {v / base.events:.0f}" for k, v in sorted(counting.bodies.items()) if v
     )
+    against = ""
+    rows: list[Row] = []
+    if peer is not None:
+        why = peer.skipped()
+        got = peer.wire() if why is None else None
+        if got is None:
+            rows.append(
+                Row("2. Bytes on the wire", f"CouchDB-style peer ({couch.NAME})", why or "")
+            )
+        else:
+            against = f"; {per / got.per_doc:.2f} of peer"
+            doc_raw = couch.raw_bytes(peer.docs)
+            rows.append(
+                Row(
+                    "2. Bytes on the wire",
+                    f"CouchDB-style peer: {couch.NAME}, {got.docs:,} unsigned JSON documents "
+                    f"(the same desk actions), one replication, batches of {peer.batch}, both "
+                    f"ways, headers included (up {got.up / got.docs:.0f} + down "
+                    f"{got.down / got.docs:.0f} B/doc)",
+                    f"{got.per_doc:.0f} B/doc",
+                    f"{doc_raw:.0f} B/doc raw JSON documents",
+                    f"{got.per_doc / doc_raw:.2f} of raw",
+                    "reference",
+                )
+            )
     return [
         Row(
             "2. Bytes on the wire",
@@ -191,10 +217,11 @@ def run_wire(settings: Settings, base: Base) -> list[Row]:
             f"request bodies, B/event: {bodies}; requests: {calls})",
             f"{per:.0f} B/event",
             f"{raw_per:.0f} B/event raw records; {zlib_per:.0f} zlib-9 of the whole backlog",
-            f"{per / raw_per:.2f} of raw",
+            f"{per / raw_per:.2f} of raw{against}",
             "≤ 150 B/event",
             yes(per <= 150),
-        )
+        ),
+        *rows,
     ]
 
 
