@@ -117,7 +117,7 @@ def create_dossier() -> Any:
         row = intake.take_in(
             db,
             form,
-            identity=node_identity(),
+            identity=node_identity(db),
             clock=clock(),
             actor=current_actor(),
             calendar=calendar(),
@@ -177,7 +177,7 @@ def apply_action(code: str, action: str) -> Any:
             code,
             action,
             form,
-            identity=node_identity(),
+            identity=node_identity(db),
             clock=clock(),
             actor=current_actor(),
             calendar=calendar(),

@@ -7,10 +7,11 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from tests.faults.harness import Template, build_template
 from tests.faults.proxy import FaultProxy
 from tests.sync.conftest import site  # a hub on loopback (SQLite and PostgreSQL)
 
-__all__ = ["ProxyFactory", "fault_proxy", "site"]
+__all__ = ["ProxyFactory", "fault_proxy", "site", "three_communes"]
 ProxyFactory = Callable[[str], FaultProxy]
 
 
@@ -30,3 +31,21 @@ def fault_proxy() -> Iterator[ProxyFactory]:
     yield make
     for proxy in made:
         proxy.close()
+
+
+@pytest.fixture(
+    scope="session", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
+)
+def three_communes(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Template]:
+    """A hub (SQLite or PostgreSQL) and three enrolled communes, made with the CLIs, each
+    synced once: copied by every process test of a commune's life events."""
+    if request.param == "sqlite":
+        yield build_template(tmp_path_factory.mktemp("life"), nodes=3, processes=True)
+        return
+    from tests.support import fresh_postgres_database
+
+    with fresh_postgres_database() as url:
+        yield build_template(tmp_path_factory.mktemp("life-pg"), nodes=3, processes=True,
+                             hub_database=url)  # fmt: skip

@@ -497,8 +497,10 @@ def chain_problems(hub: HubView, node_id: str) -> list[str]:
     return out
 
 
-def verify_node_chain(path: Path, public_hex: str, after: int = 0) -> tuple[int, list[str]]:
-    """Check the node's own chain from ``after`` on (signature, seq, prev); (last seq, problems)."""
+def verify_node_chain(path: Path, public_hex: str, after: int = 0) -> tuple[int, str, list[str]]:
+    """Check the node's own chain from ``after`` on (signature, seq, prev), ``public_hex``
+    being the key that signs record ``after + 1``; a ``key.rotated`` record hands on to the
+    key it names. (last seq, the key that signs the next record, problems)"""
     public = keys.public_from_hex(public_hex)
     problems = []
     uri = f"file:{path}?mode=ro"
@@ -518,8 +520,11 @@ def verify_node_chain(path: Path, public_hex: str, after: int = 0) -> tuple[int,
             except Exception as exc:
                 problems.append(f"node chain broken at seq {seq}: {exc}")
                 break
+            if rec.type == "key.rotated":
+                public_hex = str(rec.data["new_key"])
+                public = keys.public_from_hex(public_hex)
             prev, last = rec, int(seq)
-    return last, problems
+    return last, public_hex, problems
 
 
 # ---------------------------------------------------------------------------- driving
@@ -581,6 +586,7 @@ class NodeRun:
     app: Any = None
     clock: OffsetClock = field(default_factory=OffsetClock)
     verified: int = 0  # own chain verified up to this seq
+    signer: str = ""  # the public key (hex) that signs the record after it ("": the first)
     max_acked_seen: int = 0
     codes: list[str] = field(default_factory=list)
 
@@ -646,6 +652,11 @@ class World:
         raise NotImplementedError
 
     def set_clock(self, i: int, offset: int) -> None:
+        raise NotImplementedError
+
+    def rotate_key(self, i: int) -> str:
+        """The node's officer replaces its signing key (``commune-node rotate-key``), the
+        node's desk running or not; the new key's id."""
         raise NotImplementedError
 
     def start(self) -> None:
@@ -819,7 +830,9 @@ class World:
             node = Observer.node(n.db, with_states=final)
             nid = n.seed.node_id
             problems += chain_problems(hub, nid)
-            n.verified, broken = verify_node_chain(n.db, n.seed.public_key, n.verified)
+            n.verified, n.signer, broken = verify_node_chain(
+                n.db, n.signer or n.seed.public_key, n.verified
+            )
             problems += broken
             hub_rows = hub.records.get(nid, [])
             for seq, rid, _ in hub_rows:
@@ -972,6 +985,15 @@ class ThreadWorld(World):
         self.nodes[i].clock.offset = offset
         self.nodes[i].clock_offset = offset
 
+    def rotate_key(self, i: int) -> str:
+        from commune_node import db
+        from commune_node.services import keyring
+
+        n = self.nodes[i]
+        app = n.app if n.app is not None else node_app(n.dir, n.clock)
+        _, new, _ = keyring.rotate_now(db.database(app), n.dir, clock=n.clock, actor="system")
+        return new.key_id
+
 
 class ProcessWorld(World):
     """Hub and nodes as real processes started from the CLIs; ``kill -9`` to stop."""
@@ -1031,6 +1053,14 @@ class ProcessWorld(World):
         self.nodes[i].clock_offset = offset
         self.stop_node(i, kill=False)
         self.start_node(i)
+
+    def rotate_key(self, i: int) -> str:
+        n = self.nodes[i]
+        env = {"DOSSIER_CLOCK_OFFSET_SECONDS": str(n.clock_offset)}
+        said = _cli("node", n.dir, "rotate-key", env=env)
+        found = re.search(r"replaced by (\S+) ", said)
+        assert found, said
+        return found.group(1)
 
     def sync_command(self, i: int, *, kill_after: float | None) -> None:
         """``commune-node sync`` as its own process, killed with -9 after ``kill_after`` s."""
