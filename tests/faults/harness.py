@@ -543,6 +543,7 @@ class Stats:
     lost: int = 0
     duplicated: int = 0
     recovered: int = 0  # scenarios with a hub restore that converged all the same
+    most_failed: int = 0  # the most "sync now" failed in a row on a healthy link
     by_kind: dict[str, int] = field(default_factory=dict)
     seconds: dict[str, float] = field(default_factory=dict)
 
@@ -557,7 +558,8 @@ class Stats:
             f"{name}: {self.scenarios} scenarios, {self.steps} steps, {self.events} events, "
             f"{self.syncs} syncs ({self.syncs_ok} ok), {self.faults} faults injected "
             f"({kinds}); events lost: {self.lost}, duplicated: {self.duplicated}; scenarios "
-            f"with a hub restore that converged: {self.recovered}"
+            f"with a hub restore that converged: {self.recovered}; most healthy syncs failed "
+            f"in a row: {self.most_failed}"
         )
 
 
