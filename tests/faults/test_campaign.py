@@ -235,7 +235,11 @@ def machine(
         def do_restore(self, i: int, data: st.DataObject) -> None:
             which = data.draw(st.integers(0, 2), label="backup")
             if self.world.backups:
-                self.world.restore_hub(which % len(self.world.backups))
+                which %= len(self.world.backups)
+                if self.world.restore_strands_a_key(which):
+                    stats.count("restore_skipped_after_rotation", fault=False)
+                    return
+                self.world.restore_hub(which)
                 stats.restores += 1
                 stats.count("hub_restore")
 
