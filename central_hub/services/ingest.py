@@ -168,7 +168,7 @@ def _content_problem(rec: record.Record, node: Node, *, creating: bool) -> Dossi
     return None
 
 
-def _rotation_problem(rec: record.Record) -> DossierError | None:
+def rotation_problem(rec: record.Record) -> DossierError | None:
     try:
         new_pub = keys.public_from_hex(rec.data["new_key"])
         keys.verify(
@@ -331,7 +331,7 @@ def accept_batch(
         creating = rec.dossier is not None and not projection.exists(rec.dossier)
         problem = _content_problem(rec, node, creating=creating)
         if problem is None and rec.type == "key.rotated":
-            problem = _rotation_problem(rec)
+            problem = rotation_problem(rec)
         if problem is None and rec.dossier is not None:
             try:
                 projection.apply(rec, now=now)
