@@ -584,21 +584,9 @@ def rotate_key(ctx: click.Context) -> None:
     from commune_node.services import keyring
 
     app = _app(ctx)
-    instance = Path(app.instance_path)
-    with app.app_context():
-        with db.read_session(app) as session:
-            old = identity_service.load_identity(session, instance)
-        before = set(identity_service.key_files(instance))
-        try:
-            with db.write_session(app) as session:
-                new, rec = keyring.rotate(
-                    session, instance, identity=old, clock=app.extensions["clock"], actor="system"
-                )
-        except BaseException:  # the rotation did not commit: its new key file goes too
-            for path in set(identity_service.key_files(instance)) - before:
-                path.unlink()
-            raise
-        app.extensions["identity"] = new
+    old, new, rec = keyring.rotate_now(
+        db.database(app), Path(app.instance_path), clock=app.extensions["clock"], actor="system"
+    )
     click.echo(f"Key {old.key_id} replaced by {new.key_id} (record {rec.seq}).")
 
 

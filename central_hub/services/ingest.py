@@ -212,7 +212,7 @@ def _collision(session: Session, rec: record.Record, node: Node, now: datetime) 
     return err
 
 
-def _rotation_problem(rec: record.Record) -> DossierError | None:
+def rotation_problem(rec: record.Record) -> DossierError | None:
     try:
         new_pub = keys.public_from_hex(rec.data["new_key"])
         keys.verify(
@@ -389,7 +389,7 @@ def accept_batch(
         if problem is None and not creating and _creates(rec):
             problem = _collision(session, rec, node, now)
         if problem is None and rec.type == "key.rotated":
-            problem = _rotation_problem(rec)
+            problem = rotation_problem(rec)
         if problem is None and rec.dossier is not None:
             try:
                 projection.apply(rec, now=now)

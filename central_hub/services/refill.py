@@ -167,19 +167,43 @@ def _stage(session: Session, offer: Offer, *, node_id: str, hub: HubIdentity, cl
             if leaf >= size:
                 _keep(session, record.parse(raw), leaf=leaf, by=node_id, now=now)
     ring = ingest.keyring(session, node_id)
-    for raw in offer.records:
+    for r in _parsed_in_order(offer.records):
         try:
-            r = record.parse(raw)
             if r.node == hub.hub_id:
                 r.verify(public)
             elif r.node == node_id and r.key in ring:
                 r.verify(ring[r.key].public)
+                _learn_rotation(ring, r)
             else:
                 continue  # neither the hub's nor this node's: not ours to place
         except DossierError:
             continue
         if r.seq > _head(session, r.node, hub)[0]:
             _keep(session, r, leaf=None, by=node_id, now=now)
+
+
+def _parsed_in_order(raws: list[bytes]) -> list[record.Record]:
+    """The offered records that parse, in seq order (a rotation before the records its new
+    key signs)."""
+    out = []
+    for raw in raws:
+        try:
+            out.append(record.parse(raw))
+        except DossierError:
+            continue
+    return sorted(out, key=lambda r: r.seq)
+
+
+def _learn_rotation(ring: dict[str, ingest.KeyInfo], r: record.Record) -> None:
+    """A rotation record the backup lost names a key the restored hub never registered: the
+    node's records it signs are checked with it (the key is registered when the rotation
+    record is appended again)."""
+    if r.type != "key.rotated" or not isinstance(r.data.get("new_key"), str):
+        return
+    if not isinstance(r.data.get("proof"), str) or ingest.rotation_problem(r) is not None:
+        return
+    new = keys.public_from_hex(str(r.data["new_key"]))
+    ring[keys.key_id(new)] = ingest.KeyInfo(new, r.seq + 1, None)
 
 
 def _keep(session: Session, r: record.Record, *, leaf: int | None, by: str, now: Any) -> None:

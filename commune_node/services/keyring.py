@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 
 from common import keys, protocol, record
 from common.errors import DossierError
+from common_io.database import Database
 from common_io.keyfile import save_private_key
 from commune_node.models import Event
 from commune_node.services import eventlog
@@ -35,7 +36,9 @@ from commune_node.services.identity import (
     current_key_id,
     get_setting,
     head_setting,
+    key_files,
     key_path,
+    load_identity,
     load_key,
     set_setting,
 )
@@ -98,6 +101,24 @@ def rotate(
     set_setting(session, "key_id", new_identity.key_id)
     _resign_pending_cosignature(session, new_identity)
     return new_identity, rec
+
+
+def rotate_now(
+    database: Database, instance: Path, *, clock: Clock, actor: str
+) -> tuple[NodeIdentity, NodeIdentity, record.Record]:
+    """Rotate the key in a transaction of its own (``commune-node rotate-key``): the key
+    current when the transaction begins signs the rotation. If it does not commit, its new
+    key file is removed. (old identity, new identity, the rotation record)"""
+    before = set(key_files(instance))
+    try:
+        with database.write() as session:
+            old = load_identity(session, instance)
+            new, rec = rotate(session, instance, identity=old, clock=clock, actor=actor)
+    except BaseException:
+        for path in set(key_files(instance)) - before:
+            path.unlink()
+        raise
+    return old, new, rec
 
 
 def _resign_pending_cosignature(session: Session, identity: NodeIdentity) -> None:

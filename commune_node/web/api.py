@@ -120,7 +120,7 @@ def create_dossier() -> Any:
         row = intake.take_in(
             db,
             form,
-            identity=node_identity(),
+            identity=node_identity(db),
             clock=clock(),
             actor=current_actor(),
             calendar=calendar(),
@@ -182,7 +182,7 @@ def apply_action(code: str, action: str) -> Any:
             code,
             action,
             form,
-            identity=node_identity(),
+            identity=node_identity(db),
             clock=clock(),
             actor=current_actor(),
             calendar=calendar(),

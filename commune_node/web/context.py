@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from flask import current_app, g
+from sqlalchemy.orm import Session
 
 from common.calendar import CalendarOverrides, WorkingCalendar
 from commune_node.db import read_session
@@ -15,21 +16,30 @@ from commune_node.services.intake import Actor
 from commune_node.services.officers import actor_of
 
 
-def node_identity() -> NodeIdentity:
+def node_identity(session: Session | None = None) -> NodeIdentity:
     """The node's identity with its current key. The setting ``key_id`` is read on every
     call, so a rotation made by another process (``commune-node rotate-key`` while this one
-    serves) is picked up at once; the key file is read again only when it changed."""
+    serves) is picked up at once; the key file is read again only when it changed.
+
+    A view that signs records passes its write session: the setting is then read under the
+    write lock, so no rotation can commit between reading the key and signing with it."""
+    if session is not None:
+        return _identity_in(session)
+    with read_session() as own:
+        return _identity_in(own)
+
+
+def _identity_in(session: Session) -> NodeIdentity:
     ident: NodeIdentity | None = current_app.extensions.get("identity")
-    with read_session() as session:
-        current = identity_service.current_key_id(session)
-        node_id = identity_service.get_setting(session, "node_id")
-        if (
-            ident is None
-            or (current is not None and current != ident.key_id)
-            or node_id != ident.node_id  # a replacement laptop took the commune's node id
-        ):
-            ident = identity_service.load_identity(session, Path(current_app.instance_path))
-            current_app.extensions["identity"] = ident
+    current = identity_service.current_key_id(session)
+    node_id = identity_service.get_setting(session, "node_id")
+    if (
+        ident is None
+        or (current is not None and current != ident.key_id)
+        or node_id != ident.node_id  # a replacement laptop took the commune's node id
+    ):
+        ident = identity_service.load_identity(session, Path(current_app.instance_path))
+        current_app.extensions["identity"] = ident
     return ident
 
 

@@ -86,7 +86,7 @@ def create() -> Any:
             row = intake.take_in(
                 db,
                 form,
-                identity=node_identity(),
+                identity=node_identity(db),
                 clock=clock(),
                 actor=current_actor(),
                 calendar=calendar(),

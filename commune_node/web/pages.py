@@ -220,7 +220,7 @@ def dossier_action(code: str, action: str) -> Any:
                 code,
                 action,
                 form,
-                identity=node_identity(),
+                identity=node_identity(db),
                 clock=clock(),
                 actor=current_actor(),
                 calendar=calendar(),

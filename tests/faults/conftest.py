@@ -11,7 +11,7 @@ from tests.faults.harness import Template, build_template
 from tests.faults.proxy import FaultProxy
 from tests.sync.conftest import site  # a hub on loopback (SQLite and PostgreSQL)
 
-__all__ = ["ProxyFactory", "fault_proxy", "life_template", "site"]
+__all__ = ["ProxyFactory", "fault_proxy", "life_template", "site", "three_communes"]
 ProxyFactory = Callable[[str], FaultProxy]
 
 
@@ -36,16 +36,22 @@ def fault_proxy() -> Iterator[ProxyFactory]:
 @pytest.fixture(
     scope="session", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
 )
-def life_template(
+def three_communes(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Template]:
-    """A real ``central-hub`` and two real ``commune-node`` instances, enrolled and synced
-    once (SQLite or PostgreSQL hub), for the tests of a laptop's life events."""
+    """A hub (SQLite or PostgreSQL) and three enrolled communes, made with the CLIs, each
+    synced once: copied by every process test of a commune's life events."""
     if request.param == "sqlite":
-        yield build_template(tmp_path_factory.mktemp("tmpl-life"), nodes=2, processes=True)
+        yield build_template(tmp_path_factory.mktemp("life"), nodes=3, processes=True)
         return
     from tests.support import fresh_postgres_database
 
     with fresh_postgres_database() as url:
-        yield build_template(tmp_path_factory.mktemp("tmpl-life-pg"), nodes=2, processes=True,
+        yield build_template(tmp_path_factory.mktemp("life-pg"), nodes=3, processes=True,
                              hub_database=url)  # fmt: skip
+
+
+@pytest.fixture(scope="session")
+def life_template(three_communes: Template) -> Template:
+    """The same template under the name the restore and replacement tests use."""
+    return three_communes

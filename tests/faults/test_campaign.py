@@ -48,6 +48,7 @@ from tests.faults.harness import (
     CERTIFIED_COPY,
     CRIMINAL_RECORD,
     MARITAL,
+    Observer,
     ProcessWorld,
     Stats,
     Template,
@@ -83,6 +84,11 @@ LINK_FAULTS = (
     + ["cut_up", "cut_down", "stall", "drop_push", "drop_any", "drop_status", "down"] * 2
 )
 SUMMARIES: list[str] = []
+# After any event (a key rotation, a crash, a restore, a clock moved, a fault), a commune
+# syncs again within this many "sync now" steps on a healthy link with everything up. A
+# sync the hub refuses with ``log_recovering`` does not count: it waits for the other
+# commune to give back its records (the recovery's end is checked at convergence).
+SYNC_BOUND = 2
 
 
 def arm(world: World, i: int, kind: str, n: int) -> None:
@@ -111,6 +117,12 @@ def arm(world: World, i: int, kind: str, n: int) -> None:
 # hypothesis draws low list positions more often than high ones.
 WEIGHTS = {"intake": 22, "act": 24, "sync": 14, "fault": 16, "link": 4, "clock": 3,
            "crash_node": 3, "crash_hub": 3, "backup": 3, "restore": 3, "hub_act": 5}  # fmt: skip
+# Key rotation at random moments (``CAMPAIGN_ROTATE=1``): opt-in for now. Any new kind of
+# step changes every scenario drawn, and the new draws found a divergence between a hub
+# officer's action and the commune's own on a forwarded dossier (a dead letter; no rotation
+# in the scenario) that is not fixed yet: docs/reliability.md.
+if os.environ.get("CAMPAIGN_ROTATE"):
+    WEIGHTS = {**WEIGHTS, "intake": 21, "act": 22, "rotate": 3}
 PROCESS_WEIGHTS = {"kill_mid_sync": 6, "sync_command": 2}
 
 
@@ -137,6 +149,8 @@ def machine(
             self.world = make_world()
             self.world.start()
             stats.scenarios += 1
+            self.failed = [0] * len(self.world.nodes)  # "sync now" failed in a row, healthy
+            self.link_down = [False] * len(self.world.nodes)
 
         @rule(kind=st.sampled_from(kinds), i=st.integers(0, 1), data=st.data())
         def step(self, kind: str, i: int, data: st.DataObject) -> None:
@@ -161,22 +175,36 @@ def machine(
                     stats.events += 1
 
         def do_sync(self, i: int, data: st.DataObject) -> None:
+            self._sync(i, healthy=self.world.hub_up and not self.link_down[i])
+
+        def _sync(self, i: int, *, healthy: bool) -> None:
             stats.syncs += 1
             if self.world.sync(i):
                 stats.syncs_ok += 1
+                self.failed[i] = 0
+            elif healthy and self.world.nodes[i].up:
+                error = Observer.node(self.world.nodes[i].db).last_error
+                if '"log_recovering"' not in error:
+                    self.failed[i] += 1
+                    stats.most_failed = max(stats.most_failed, self.failed[i])
+                    assert self.failed[i] <= SYNC_BOUND, (
+                        f"{self.world.nodes[i].seed.name} did not sync again within "
+                        f"{SYNC_BOUND} syncs: {error[:300]}"
+                    )
 
         def do_fault(self, i: int, data: st.DataObject) -> None:
             """One sync while the link misbehaves; the link is healed afterwards."""
             kind = data.draw(st.sampled_from(LINK_FAULTS), label="fault")
             arm(self.world, i, kind, data.draw(st.integers(0, 6000), label="n"))
             stats.count(kind)
-            self.do_sync(i, data)
+            self._sync(i, healthy=False)
             self.world.nodes[i].proxy.clear()
 
         def do_link(self, i: int, data: st.DataObject) -> None:
             """The link goes down (or comes back) and stays so across the next steps."""
             down = data.draw(st.booleans(), label="down")
             self.world.nodes[i].proxy.set_down(down)
+            self.link_down[i] = down
             if down:
                 stats.count("link_down")
 
@@ -199,6 +227,12 @@ def machine(
             stats.kills += 1
             stats.count("kill_hub")
 
+        def do_rotate(self, i: int, data: st.DataObject) -> None:
+            """The commune's officer replaces its key (``commune-node rotate-key`` beside
+            the running desk), at any moment: between syncs, offline, after a restore."""
+            self.world.rotate_key(i)
+            stats.count("rotate_key")
+
         def do_backup(self, i: int, data: st.DataObject) -> None:
             if len(self.world.backups) < 3:
                 self.world.backup_hub()
@@ -206,7 +240,11 @@ def machine(
         def do_restore(self, i: int, data: st.DataObject) -> None:
             which = data.draw(st.integers(0, 2), label="backup")
             if self.world.backups:
-                self.world.restore_hub(which % len(self.world.backups))
+                which %= len(self.world.backups)
+                if self.world.restore_strands_a_key(which):
+                    stats.count("restore_skipped_after_rotation", fault=False)
+                    return
+                self.world.restore_hub(which)
                 stats.restores += 1
                 stats.count("hub_restore")
 
