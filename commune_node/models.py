@@ -149,6 +149,18 @@ class DayCounter(Base):
     __table_args__ = (UniqueConstraint("agency_code", "day"),)
 
 
+class FormNumber(Base):
+    """A printed form's yearly register number (form 02: "Số: 3/HDHS"), given to the record
+    the form prints in the same transaction that appends it: gap-free per form and year."""
+
+    __tablename__ = "form_number"
+    record_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(2))
+    year: Mapped[int]
+    number: Mapped[int]
+    __table_args__ = (UniqueConstraint("kind", "year", "number"),)
+
+
 class Receipt(Base):
     """A hub-signed receipt: the hub stored this node's chain up to ``seq`` (kept forever)."""
 
