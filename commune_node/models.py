@@ -91,6 +91,7 @@ class Event(Base):
     actor: Mapped[str] = mapped_column(String(64))
     at: Mapped[datetime]  # the record's own (node) time
     record: Mapped[bytes] = mapped_column(LargeBinary)
+    __table_args__ = (Index("ix_event_type_at", "type", "at"),)
 
 
 class Dossier(Base):

@@ -59,7 +59,7 @@ def append(
             record=rec.raw,
         )
     )
-    form_numbers.assign(session, record_id=rec.id, type=type, at=rec.at_time)
+    form_numbers.assign(session, record_id=rec.id, type=type, seq=rec.seq, at=rec.at_time)
     return rec
 
 

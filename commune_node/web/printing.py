@@ -150,10 +150,12 @@ def form(kind: str, code: str) -> Any:
     elif kind == "02":
         assert source is not None
         context["documents"] = form_data.required_documents(procedure, source.data["missing"])
-        with read_session() as db:
-            context["number"] = form_numbers.number_of(
-                db, record_id=source.id, type=source.type, seq=source.seq, at=source.at
-            )
+        context["number"] = None  # a hub's request is not in this desk's register
+        if not source.from_hub:
+            with read_session() as db:
+                context["number"] = form_numbers.number_of(
+                    db, record_id=source.id, type=source.type, seq=source.seq, at=source.at
+                )
     elif kind in ("04", "05"):
         assert source is not None
         taken = form_data.receipt(events)

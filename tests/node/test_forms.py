@@ -9,9 +9,11 @@ from pathlib import Path
 
 import pytest
 from flask.testing import FlaskClient
+from sqlalchemy import delete as sa_delete
 
 from common.calendar import VN_TZ
 from commune_node import db
+from commune_node.models import FormNumber
 from commune_node.services.identity import set_setting
 from commune_node.web.form_data import unit_of
 from commune_node.web.printing import qr_svg
@@ -258,6 +260,22 @@ def test_form_02_numbers_run_per_year_without_gaps(node: Node, client: FlaskClie
     node.clock.set(datetime(2027, 1, 4, 9, 0, tzinfo=VN_TZ))  # a new year starts again at 1
     third = take_in(client, MARITAL, received=[], outcome="supplement", reason="Thiếu tờ khai")
     assert "Số: 1/HDHS" in page(client, f"/print/02/{third}")
+
+
+def test_form_02_numbers_go_on_after_records_with_none_stored(
+    node: Node, client: FlaskClient
+) -> None:
+    """Records written before numbering began (or restored from the hub) have no stored
+    number: they keep their place in the year, and the next request goes on after them."""
+    login(client, "receiver")
+    first = take_in(client, MARITAL, received=[], outcome="supplement", reason="Thiếu tờ khai")
+    second = take_in(client, MARITAL, received=[], outcome="supplement", reason="Thiếu tờ khai")
+    with db.write_session(node.app) as session:
+        session.execute(sa_delete(FormNumber))
+    assert "Số: 1/HDHS" in page(client, f"/print/02/{first}")
+    assert "Số: 2/HDHS" in page(client, f"/print/02/{second}")
+    third = take_in(client, MARITAL, received=[], outcome="supplement", reason="Thiếu tờ khai")
+    assert "Số: 3/HDHS" in page(client, f"/print/02/{third}")
 
 
 def test_form_05_notice_of_stopping(node: Node, client: FlaskClient, received: str) -> None:

@@ -6,8 +6,9 @@ Create Date: 2026-12-05 08:50:00
 
 ``form_number``: the number a printed form carries in its header, per form and year (form 02,
 the request to supplement, is numbered 1, 2, 3 … from each 1 January). The number is given in
-the transaction that appends the record the form prints. A new table only; records written
-before it are numbered by their place among that year's records of the same type.
+the transaction that appends the record the form prints. A new table and an index on
+``event(type, at)``; records written before it (or restored from the hub) are numbered by
+their place among that year's records of the same type, and new numbers go on after them.
 """
 
 import sqlalchemy as sa
@@ -28,7 +29,10 @@ def upgrade() -> None:
         sa.Column("number", sa.Integer(), nullable=False),
         sa.UniqueConstraint("kind", "year", "number"),
     )
+    # Counting a year's records of one type (the numbers the chain implies) without a scan.
+    op.create_index("ix_event_type_at", "event", ["type", "at"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_event_type_at", table_name="event")
     op.drop_table("form_number")
