@@ -91,6 +91,7 @@ class Event(Base):
     actor: Mapped[str] = mapped_column(String(64))
     at: Mapped[datetime]  # the record's own (node) time
     record: Mapped[bytes] = mapped_column(LargeBinary)
+    __table_args__ = (Index("ix_event_type_at", "type", "at"),)
 
 
 class Dossier(Base):
@@ -147,6 +148,18 @@ class DayCounter(Base):
     day: Mapped[str] = mapped_column(String(6), primary_key=True)  # yymmdd
     last: Mapped[int]
     __table_args__ = (UniqueConstraint("agency_code", "day"),)
+
+
+class FormNumber(Base):
+    """A printed form's yearly register number (form 02: "Số: 3/HDHS"), given to the record
+    the form prints in the same transaction that appends it: gap-free per form and year."""
+
+    __tablename__ = "form_number"
+    record_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(2))
+    year: Mapped[int]
+    number: Mapped[int]
+    __table_args__ = (UniqueConstraint("kind", "year", "number"),)
 
 
 class Receipt(Base):

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from common import record
 from commune_node.models import Event
+from commune_node.services import form_numbers
 from commune_node.services.identity import Clock, NodeIdentity, get_setting, latest_anchor
 
 
@@ -58,6 +59,7 @@ def append(
             record=rec.raw,
         )
     )
+    form_numbers.assign(session, record_id=rec.id, type=type, seq=rec.seq, at=rec.at_time)
     return rec
 
 

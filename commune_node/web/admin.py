@@ -16,6 +16,7 @@ from commune_node.services import officers, queries
 from commune_node.web import inputs
 from commune_node.web.auth import login_required
 from commune_node.web.context import clock
+from commune_node.web.printing import public_status_base
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -39,6 +40,7 @@ def _render(values: MultiDict[str, str], errors: dict[str, list[str]], status: i
         values=values,
         errors=errors,
         roles=[r.value for r in officers.NODE_ROLES],
+        status_base=public_status_base(),
     ), status
 
 

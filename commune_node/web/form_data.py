@@ -21,7 +21,7 @@ from commune_node.web.display import parse_time, status_vi, timeliness
 RECEIPT_TYPES = ("dossier.received", "dossier.accepted", "dossier.supplement_received")
 DESK = "Bộ phận Một cửa"
 HUB = "Cấp trên (liên thông)"
-LEVELS = {"commune": "UBND {commune}", "province": "Cơ quan cấp tỉnh", "hub": "Cơ quan cấp trên"}
+LEVELS = {"commune": "UBND {unit}", "province": "Cơ quan cấp tỉnh", "hub": "Cơ quan cấp trên"}
 # Events that are not a hand-over of the dossier between people (form 06 leaves them out).
 NOT_HANDOVER = frozenset({"dossier.fee_paid", "dossier.payment_requested", "dossier.rated"})
 
@@ -125,8 +125,40 @@ def documents_at(events: list[EventView], upto: EventView | None) -> dict[str, A
     return counts
 
 
+# A commune-level unit is a "xã", a "phường" or a "đặc khu" (special zone); its name starts so.
+UNIT_KINDS = ("đặc khu", "phường", "xã")
+
+
+@dataclass(frozen=True)
+class Unit:
+    """A commune-level unit's name taken apart: ``Đặc khu Lý Sơn`` is kind ``đặc khu`` and
+    place ``Lý Sơn``. A name that starts with no known kind is all place."""
+
+    kind: str  # lower case, as running text writes it ("UBND xã Đăk Pxi"); "" if unknown
+    place: str  # the proper name, its capitals kept
+
+    @property
+    def running(self) -> str:
+        """``xã Đăk Pxi``: the unit as written mid-sentence."""
+        return " ".join(filter(None, (self.kind, self.place)))
+
+    @property
+    def council(self) -> str:
+        """``ỦY BAN NHÂN DÂN XÃ ĐĂK PXI``: the agency line of a form's header (Decree 30/2020)."""
+        return f"Ủy ban nhân dân {self.running}".upper()
+
+
+def unit_of(commune: str) -> Unit:
+    name = " ".join(commune.split())
+    for kind in UNIT_KINDS:
+        head, rest = name[: len(kind)], name[len(kind) :]
+        if head.lower() == kind and rest.startswith(" ") and rest.strip():
+            return Unit(kind, rest.strip())
+    return Unit("", name)
+
+
 def lead_agency(level: str, commune: str) -> str:
-    return LEVELS.get(level, level).format(commune=commune)
+    return LEVELS.get(level, level).format(unit=unit_of(commune).running)
 
 
 @dataclass(frozen=True)

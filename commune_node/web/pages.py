@@ -35,7 +35,12 @@ display.init(bp)
 
 PAGE_SIZE = 25
 # After these actions the officer usually prints the form that goes with them.
-PRINT_AFTER = {"supplement_requested": "02", "refused": "03", "apologised": "04"}
+PRINT_AFTER = {
+    "supplement_requested": "02",
+    "refused": "03",
+    "apologised": "04",
+    "stopped": "05",
+}
 
 
 class ListQuery(Schema):
@@ -169,6 +174,7 @@ def _dossier_page(
         ("02", "dossier.supplement_requested", _("Request to supplement (form 02)")),
         ("03", "dossier.refused", _("Refusal (form 03)")),
         ("04", "dossier.apologised", _("Apology and new appointment (form 04)")),
+        ("05", "dossier.stopped", _("Notice of stopping (form 05)")),
     ):
         if event_type in types:
             forms.append((kind, label))

@@ -1,8 +1,10 @@
 """Print-ready forms (A4, Vietnamese): 01 receipt and appointment, 02 request to supplement,
-03 refusal, 04 apology and new appointment, 06 processing-control slip, 07 tracking book.
+03 refusal, 04 apology and new appointment, 05 notice of stopping, 06 processing-control slip,
+07 tracking book.
 
 URLs carry only the dossier code (or, for the book, a date range); the QR code on form 01
-encodes only the public status look-up path with the dossier code — no personal data.
+encodes only the public status look-up address (``PUBLIC_STATUS_BASE``) with the dossier code —
+no personal data; while that address is not set, the form carries the code alone.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from common.catalogue import Procedure as CatalogueProcedure
 from common.catalogue import limit_text
 from commune_node import schemas
 from commune_node.db import read_session
-from commune_node.services import dossiers, queries
+from commune_node.services import dossiers, form_numbers, queries
 from commune_node.services.identity import get_setting
 from commune_node.web import form_data
 from commune_node.web.auth import login_required
@@ -35,6 +37,7 @@ KINDS = {
     "02": "form02.html",
     "03": "form03.html",
     "04": "form04.html",
+    "05": "form05.html",
     "06": "form06.html",
 }
 # Which event each form prints (the latest of these types; form 01: the receipt).
@@ -42,15 +45,25 @@ SOURCE = {
     "02": ("dossier.supplement_requested",),
     "03": ("dossier.refused",),
     "04": ("dossier.apologised",),
+    "05": ("dossier.stopped",),
 }
 MAX_BOOK_DAYS = 366
-UNIT_KINDS = ("xã", "phường")
 
 
-def status_path(code: str) -> str:
-    """What the QR code on form 01 encodes: the public status look-up for this dossier."""
-    base = str(current_app.config.get("PUBLIC_STATUS_BASE", "")).rstrip("/")
-    return f"{base}/status?code={code}"
+def public_status_base() -> str | None:
+    """The public address of the status look-up (setting ``PUBLIC_STATUS_BASE``), or None
+    while it is not set: a phone cannot open a link without one."""
+    base = str(current_app.config.get("PUBLIC_STATUS_BASE") or "").strip().rstrip("/")
+    return base or None
+
+
+def status_url(code: str) -> str | None:
+    """What the QR code on form 01 encodes: the public status look-up of this dossier as an
+    absolute address, or None (no QR code) while ``PUBLIC_STATUS_BASE`` is not set."""
+    base = public_status_base()
+    if base is None:
+        return None
+    return f"{base}{'&' if '?' in base else '?'}code={code}"
 
 
 def qr_svg(payload: str) -> Markup:
@@ -67,18 +80,17 @@ def qr_svg(payload: str) -> Markup:
 
 
 def _sheet(when: datetime) -> dict[str, Any]:
-    """What every form's header needs: agency, unit, place and date line."""
-    ident = node_identity()
-    commune = ident.commune_name
-    kind, _sep, place = commune.partition(" ")
-    if kind.lower() not in UNIT_KINDS or not place:
-        kind, place = "", commune
+    """What every form's header needs: agency, unit, place and date line. The unit type (xã,
+    phường, đặc khu) comes from the first word(s) of the commune's name."""
+    commune = node_identity().commune_name
+    unit = form_data.unit_of(commune)
     local = when.astimezone(VN_TZ)
     return {
-        "agency": f"UBND {commune}".upper(),
-        "unit": " ".join(filter(None, ("Trung tâm Phục vụ hành chính công", kind.lower(), place))),
+        "agency": unit.council,
+        "unit": f"Trung tâm Phục vụ hành chính công {unit.running}",
         "commune": commune,
-        "place_date": f"{place}, ngày {local:%d} tháng {local:%m} năm {local:%Y}",
+        "council": f"UBND {unit.running}",  # as running text writes it
+        "place_date": f"{unit.place}, ngày {local:%d} tháng {local:%m} năm {local:%Y}",
     }
 
 
@@ -124,7 +136,7 @@ def form(kind: str, code: str) -> Any:
     }
     if kind == "01":
         assert source is not None
-        payload = status_path(code)
+        payload = status_url(code)
         context |= {
             "documents": form_data.received_documents(
                 procedure, form_data.documents_at(events, source)
@@ -132,13 +144,19 @@ def form(kind: str, code: str) -> Any:
             "due": form_data.parse_time(source.data.get("due")),
             "limit_text": _limit_text(events, procedure),
             "entry": entry,
-            "qr": qr_svg(payload),
+            "qr": qr_svg(payload) if payload else None,
             "qr_payload": payload,
         }
     elif kind == "02":
         assert source is not None
         context["documents"] = form_data.required_documents(procedure, source.data["missing"])
-    elif kind == "04":
+        context["number"] = None  # a hub's request is not in this desk's register
+        if not source.from_hub:
+            with read_session() as db:
+                context["number"] = form_numbers.number_of(
+                    db, record_id=source.id, type=source.type, seq=source.seq, at=source.at
+                )
+    elif kind in ("04", "05"):
         assert source is not None
         taken = form_data.receipt(events)
         context |= {

@@ -1,5 +1,6 @@
 """``/status``: the public status look-up (no login). The lobby screen shows it; the QR code on
-form 01 opens ``/status?code=<dossier code>`` and the citizen types the four digits.
+form 01 opens it at its public address (``PUBLIC_STATUS_BASE?code=<dossier code>``) and the
+citizen types the four digits.
 
 Rate-limited per address (failed look-ups, ``STATUS_LOOKUP_ATTEMPTS`` per
 ``STATUS_LOOKUP_WINDOW`` seconds); a wrong code and wrong digits give the same page, the

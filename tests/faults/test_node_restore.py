@@ -59,7 +59,7 @@ def test_a_laptop_restored_from_last_weeks_backup_recovers(
     world: ProcessWorld, tmp_path: Path
 ) -> None:
     w = world
-    u1, _ = w.nodes
+    u1 = w.nodes[0]
     early = [w.intake(0, MARITAL, "Nguyễn Văn An") for _ in range(2)]
     assert w.sync(0)
     w.intake(1, MARITAL, "Phạm Thị Bình")

@@ -52,7 +52,7 @@ def world(life_template: Template, tmp_path: Path) -> Iterator[ProcessWorld]:
 
 def test_a_stolen_laptop_is_replaced(world: ProcessWorld, tmp_path: Path) -> None:
     w = world
-    u1, _ = w.nodes
+    u1 = w.nodes[0]
     codes = [w.intake(0, MARITAL, "Nguyễn Văn An") for _ in range(2)]
     assert w.sync(0)
     w.intake(1, MARITAL, "Phạm Thị Bình")

@@ -4,15 +4,25 @@ from __future__ import annotations
 
 import html as htmllib
 import re
+from datetime import datetime
+from pathlib import Path
 
 import pytest
 from flask.testing import FlaskClient
+from sqlalchemy import delete as sa_delete
 
+from common.calendar import VN_TZ
+from commune_node import db
+from commune_node.models import FormNumber
+from commune_node.services.identity import set_setting
+from commune_node.web.form_data import unit_of
 from commune_node.web.printing import qr_svg
-from tests.node.conftest import Node
+from tests.node.conftest import Node, make_node
 from tests.node.desk import APPLICANT, MARITAL, STATUS_SLIP, act, login, logout, take_in, text
+from tests.support import MovableClock
 
-HEADER = ("CỘNG HOÀ XÃ HỘI CHỦ NGHĨA VIỆT NAM", "Độc lập - Tự do - Hạnh phúc")
+HEADER = ("CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM", "Độc lập - Tự do - Hạnh phúc")
+STATUS_BASE = "https://dichvucong.quangngai.gov.vn/tra-cuu"
 
 
 def page(client: FlaskClient, path: str) -> str:
@@ -27,7 +37,9 @@ def assert_all(html: str, *needles: str) -> None:
 
 
 def national(html: str) -> None:
-    assert_all(html, *HEADER, "UBND XÃ ĐĂK PXI", 'id="print-button"', "print.css")
+    assert_all(html, *HEADER, "ỦY BAN NHÂN DÂN XÃ ĐĂK PXI", 'id="print-button"', "print.css")
+    assert "CỘNG HOÀ" not in html  # Decree 30/2020 writes "HÒA"
+    assert "UBND Xã" not in html  # mid-sentence the unit type is lower case
 
 
 @pytest.fixture
@@ -64,18 +76,43 @@ def test_form_01_receipt_and_appointment(client: FlaskClient, received: str) -> 
     assert "giấy tiếp nhận hồ sơ và hẹn trả kết quả" in html.lower()
 
 
-def test_form_01_qr_encodes_only_the_status_path(client: FlaskClient, received: str) -> None:
+def test_form_01_qr_encodes_only_the_status_address(
+    node: Node, client: FlaskClient, received: str
+) -> None:
+    node.app.config["PUBLIC_STATUS_BASE"] = STATUS_BASE + "/"
     html = page(client, f"/print/01/{received}")
     qr = re.search(r'<figure class="qr".*?</figure>', html, flags=re.S)
     assert qr, "form 01 has no QR code"
     svg = re.search(r"<svg.*?</svg>", qr.group(0), flags=re.S)
     assert svg and "<path" in svg.group(0)
-    payload = f"/status?code={received}"
-    # The SVG is exactly the QR code of the status path: nothing else is encoded in it.
+    # An absolute address a phone can open (the relative /status path could not be).
+    payload = f"{STATUS_BASE}?code={received}"
+    # The SVG is exactly the QR code of the status address: nothing else is encoded in it.
     assert svg.group(0) == str(qr_svg(payload))
+    assert f"<code>{payload}</code>" in qr.group(0)
     for personal in (APPLICANT["applicant_name"], APPLICANT["id_number"], APPLICANT["phone"]):
         assert personal not in qr.group(0)
-    assert "http" not in payload and "<img" not in qr.group(0)
+    assert "<img" not in qr.group(0)
+
+
+def test_form_01_without_a_public_address_prints_the_code_and_no_qr(
+    client: FlaskClient, received: str
+) -> None:
+    html = page(client, f"/print/01/{received}")
+    assert 'id="status-qr"' not in html and "<svg" not in html
+    assert "/status?code=" not in html
+    assert re.search(r'id="status-code".*?<b>' + re.escape(received) + "</b>", html, flags=re.S)
+
+
+def test_admin_page_warns_while_the_public_address_is_missing(
+    node: Node, client: FlaskClient
+) -> None:
+    login(client, "admin")
+    html = page(client, "/admin/officers")
+    assert 'id="no-status-base"' in html
+    assert "PUBLIC_STATUS_BASE" in html and "config.py" in html
+    node.app.config["PUBLIC_STATUS_BASE"] = STATUS_BASE
+    assert 'id="no-status-base"' not in page(client, "/admin/officers")
 
 
 def test_form_01_numbers_dossiers_in_the_tracking_book(client: FlaskClient, received: str) -> None:
@@ -94,7 +131,7 @@ def test_form_02_request_to_supplement(client: FlaskClient) -> None:
         html,
         "Mẫu số 02",
         "phiếu yêu cầu bổ sung, hoàn thiện hồ sơ".capitalize(),
-        "/HDHS",
+        "Số: 1/HDHS",  # the first request of the year
         "Đăk Pxi, ngày 23 tháng 11 năm 2026",
         APPLICANT["applicant_name"], APPLICANT["address"], APPLICANT["phone"], APPLICANT["email"],
         "Bản chính", "Bản sao chứng thực", "Bản chụp",
@@ -142,7 +179,7 @@ def test_form_04_apology_and_new_appointment(
         "Cấp Giấy xác nhận tình trạng hôn nhân",  # the request
         "17 giờ 00 phút, ngày 27/11/2026",  # original appointment
         "Lý do: Chờ xác minh tại xã khác",
-        "xin lỗi",
+        "UBND xã Đăk Pxi xin lỗi",
         "17 giờ 00 phút, ngày 02/12/2026",  # new appointment
         "Thủ trưởng cơ quan", "Trần Văn Minh",  # signed by the head of the agency
     )  # fmt: skip
@@ -166,7 +203,7 @@ def test_form_06_processing_control_slip(node: Node, client: FlaskClient, receiv
         "Phiếu kiểm soát quá trình giải quyết hồ sơ",
         f"Mã hồ sơ: <b>{received}</b>",
         f"Kèm theo hồ sơ của: <b>{APPLICANT['applicant_name']}</b>",
-        "Cơ quan (bộ phận) giải quyết hồ sơ: UBND Xã Đăk Pxi",
+        "Cơ quan (bộ phận) giải quyết hồ sơ: UBND xã Đăk Pxi",
         "Cơ quan phối hợp giải quyết hồ sơ",
     )
     rows = re.findall(r"<tr>\s*<td class=\"c\">\d+</td>(.*?)</tr>", html, flags=re.S)
@@ -192,7 +229,7 @@ def test_form_07_tracking_book(node: Node, client: FlaskClient, received: str) -
         received,
         "Cấp Giấy xác nhận tình trạng hôn nhân",
         APPLICANT["applicant_name"], APPLICANT["address"], APPLICANT["phone"],
-        "UBND Xã Đăk Pxi",  # lead agency
+        "UBND xã Đăk Pxi",  # lead agency
         "Nhận hồ sơ", "Hẹn trả kết quả", "Chuyển hồ sơ đến cơ quan giải quyết",
         "Nhận kết quả từ cơ quan giải quyết", "Trả kết quả", "Ghi chú",
         "09:00 23/11/2026", "17:00 27/11/2026",
@@ -206,5 +243,102 @@ def test_form_07_tracking_book(node: Node, client: FlaskClient, received: str) -
 
 def test_forms_need_their_event_and_a_known_kind(client: FlaskClient, received: str) -> None:
     assert client.get(f"/print/02/{received}").status_code == 404
-    assert client.get(f"/print/05/{received}").status_code == 404
+    assert client.get(f"/print/05/{received}").status_code == 404  # not stopped
+    assert client.get(f"/print/08/{received}").status_code == 404
     assert client.get("/print/01/000.00.12.H26-261123-9999").status_code == 404
+
+
+def test_form_02_numbers_run_per_year_without_gaps(node: Node, client: FlaskClient) -> None:
+    login(client, "receiver")
+    take_in(client, MARITAL)  # other records between the requests do not take numbers
+    first = take_in(client, MARITAL, received=[], outcome="supplement", reason="Thiếu tờ khai")
+    take_in(client, STATUS_SLIP)
+    second = take_in(client, MARITAL, received=[], outcome="supplement", reason="Thiếu tờ khai")
+    assert "Số: 1/HDHS" in page(client, f"/print/02/{first}")
+    assert "Số: 2/HDHS" in page(client, f"/print/02/{second}")
+    assert "Số: 1/HDHS" in page(client, f"/print/02/{first}")  # a reprint keeps its number
+    node.clock.set(datetime(2027, 1, 4, 9, 0, tzinfo=VN_TZ))  # a new year starts again at 1
+    third = take_in(client, MARITAL, received=[], outcome="supplement", reason="Thiếu tờ khai")
+    assert "Số: 1/HDHS" in page(client, f"/print/02/{third}")
+
+
+def test_form_02_numbers_go_on_after_records_with_none_stored(
+    node: Node, client: FlaskClient
+) -> None:
+    """Records written before numbering began (or restored from the hub) have no stored
+    number: they keep their place in the year, and the next request goes on after them."""
+    login(client, "receiver")
+    first = take_in(client, MARITAL, received=[], outcome="supplement", reason="Thiếu tờ khai")
+    second = take_in(client, MARITAL, received=[], outcome="supplement", reason="Thiếu tờ khai")
+    with db.write_session(node.app) as session:
+        session.execute(sa_delete(FormNumber))
+    assert "Số: 1/HDHS" in page(client, f"/print/02/{first}")
+    assert "Số: 2/HDHS" in page(client, f"/print/02/{second}")
+    third = take_in(client, MARITAL, received=[], outcome="supplement", reason="Thiếu tờ khai")
+    assert "Số: 3/HDHS" in page(client, f"/print/02/{third}")
+
+
+def test_form_05_notice_of_stopping(node: Node, client: FlaskClient, received: str) -> None:
+    logout(client)
+    node.clock.set(node.clock.now.replace(day=25, hour=10))
+    login(client, "leader")
+    r = act(client, received, "stopped", reason="Người yêu cầu đã chết trước khi có kết quả")
+    assert r.status_code == 302
+    assert r.headers["Location"].endswith(f"/print/05/{received}")  # offered right after the stop
+    html = page(client, f"/print/05/{received}")
+    national(html)
+    assert_all(
+        html,
+        "Mẫu số 05",
+        "Thông báo dừng giải quyết hồ sơ",
+        f"Mã hồ sơ: <b>{received}</b>",
+        f"Kính gửi: Ông/Bà <b>{APPLICANT['applicant_name']}</b>",
+        APPLICANT["address"],
+        "Ngày <b>23/11/2026</b>",  # received
+        "Cấp Giấy xác nhận tình trạng hôn nhân",
+        "Ngày <b>25/11/2026</b>, UBND xã Đăk Pxi dừng giải quyết hồ sơ",
+        "Người yêu cầu đã chết trước khi có kết quả",  # the reason of the stop record
+        "Đăk Pxi, ngày 25 tháng 11 năm 2026",
+        "Thủ trưởng cơ quan", "Trần Văn Minh",
+    )  # fmt: skip
+    dossier = page(client, f"/dossiers/{received}")
+    assert f"/print/05/{received}" in dossier
+    assert "Thông báo dừng giải quyết hồ sơ (mẫu 05)" in dossier
+
+
+def test_a_special_zone_is_named_as_one(tmp_path: Path, clock: MovableClock) -> None:
+    node = make_node(tmp_path / "zone", clock)
+    with db.write_session(node.app) as session:
+        set_setting(session, "commune_name", "Đặc khu Lý Sơn")
+    node.app.extensions.pop("identity", None)
+    client = node.app.test_client()
+    login(client, "receiver")
+    code = take_in(client, MARITAL)
+    html = page(client, f"/print/01/{code}")
+    assert_all(
+        html,
+        "ỦY BAN NHÂN DÂN ĐẶC KHU LÝ SƠN",
+        "Trung tâm Phục vụ hành chính công đặc khu Lý Sơn",
+        "Lý Sơn, ngày 23 tháng 11 năm 2026",
+    )
+    assert "Đặc khu Lý Sơn, ngày" not in html
+    assert "UBND đặc khu Lý Sơn" in page(client, f"/print/06/{code}")
+    db.database(node.app).engine.dispose()
+
+
+@pytest.mark.parametrize(
+    ("name", "kind", "place", "council"),
+    [
+        ("Xã Đăk Pxi", "xã", "Đăk Pxi", "ỦY BAN NHÂN DÂN XÃ ĐĂK PXI"),
+        ("Phường Trương Quang Trọng", "phường", "Trương Quang Trọng", "ỦY BAN NHÂN DÂN PHƯỜNG TRƯƠNG QUANG TRỌNG"),
+        ("Đặc khu  Lý Sơn", "đặc khu", "Lý Sơn", "ỦY BAN NHÂN DÂN ĐẶC KHU LÝ SƠN"),
+        ("ĐẶC KHU Côn Đảo", "đặc khu", "Côn Đảo", "ỦY BAN NHÂN DÂN ĐẶC KHU CÔN ĐẢO"),
+        ("Xã", "", "Xã", "ỦY BAN NHÂN DÂN XÃ"),
+        ("Xãhội", "", "Xãhội", "ỦY BAN NHÂN DÂN XÃHỘI"),
+    ],
+)  # fmt: skip
+def test_the_unit_type_comes_from_the_first_words(
+    name: str, kind: str, place: str, council: str
+) -> None:
+    unit = unit_of(name)
+    assert (unit.kind, unit.place, unit.council) == (kind, place, council)
