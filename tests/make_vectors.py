@@ -310,6 +310,83 @@ def v_declared_gap() -> Vector:
     return _plain(f.bundle())
 
 
+def _broken(first: int, last: int, **over: Any) -> Vector:
+    """Commune A lost records ``first..last`` (``first`` = its next seq) on its disk and
+    signed a chain.break in their place; the record after the range names the last lost one.
+    ``over`` replaces payload fields (a break that breaks the format's rules)."""
+    f, a, _ = _base()
+    assert first == a.seq + 1
+    seq, prev = a.seq, a.prev
+    lost = [f.write(a, dossier=f"{A}-261123-{n:04d}") for n in range(4, 5 + last - first)]
+    a.seq, a.prev = seq, prev
+    span = f"records {first}..{last}" if last > first else f"record {first}"
+    payload = chain_break.data(
+        first_seq=first,
+        last_seq=last,
+        last_good=prev,
+        next_prev=lost[-1].id,
+        reason=f"{span} damaged on the node's disk before the hub received it",
+    )
+    brk = f.write(a, type=chain_break.TYPE, data={**payload, **over})
+    f.append(brk.raw)
+    f.checkpoint()
+    a.seq, a.prev = lost[-1].seq, lost[-1].id  # the next record names the last lost one
+    f.push(a, 1, dossier=f"{A}-261123-{5 + last - first:04d}")
+    return _plain(f.bundle())
+
+
+def v_declared_gap_range() -> Vector:
+    """A break over three lost records (seq 6..8): one ``declared_gap`` notice; the record
+    after it is seq 9 and names the last lost record; the bundle passes."""
+    return _broken(6, 8)
+
+
+def v_malformed_break() -> Vector:
+    """A chain.break whose last_seq is before its own seq: ``malformed``, and it is no
+    break for the chain rule, so the next record (seq 7, naming the lost record) is a
+    ``fork`` against it."""
+    return _broken(6, 6, last_seq=5)
+
+
+def _replaced() -> tuple[Forge, Writer, Writer]:
+    """Commune A's laptop (already rotated once) is replaced: the hub revokes its keys after
+    the last record it holds and announces the new laptop's key with ``key.replaced``; the
+    new laptop writes the chain on."""
+    f, a, b = _base()
+    f.replace(a, reason="the laptop was stolen")
+    f.push(a, 1, dossier=f"{A}-261123-0004")
+    f.push(b, 1)
+    f.push(a, 1, dossier=f"{A}-261123-0005")
+    return f, a, b
+
+
+def v_replaced_key() -> Vector:
+    """A replaced laptop: old keys revoked with their last valid seq, the new key backed by
+    the hub's ``key.replaced``, the records after it signed by the new key: PASSED."""
+    return _plain(_replaced()[0].bundle())
+
+
+def v_replaced_key_unproven() -> Vector:
+    """The new key's line says it starts one seq later than the hub's ``key.replaced``
+    says: ``unproven_key``, the key is not added, and the records it signed are
+    ``unknown_key``."""
+    lines = _replaced()[0].bundle()
+    i = _kind(lines, "key", 3)
+    assert obj(lines[i])["rotation"] is not None and obj(lines[i])["revocation"] is None
+    return _plain(_edit(lines, i, first_seq=obj(lines[i])["first_seq"] + 1))
+
+
+def v_replaced_key_revoked() -> Vector:
+    """The stolen laptop signs on with its (replaced, revoked) key after its last valid seq
+    and the hub logs it: ``revoked_key``."""
+    f, a, _ = _replaced()
+    old = a.keys[1]["key"]
+    rec = f.write(a, key=old, dossier=f"{A}-261123-0006")
+    f.append(rec.raw)
+    f.checkpoint()
+    return _plain(f.bundle())
+
+
 def v_mislabelled_by_enrolment() -> Vector:
     """The hub renames a commune; the commune's own checkpoint file holds the name and code
     the hub signed when it enrolled the node."""

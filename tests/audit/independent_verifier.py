@@ -584,21 +584,10 @@ class Verifier:
                     raise Bad("hub")
             else:
                 rec = parse_record(line["rotation"])
-                if (
-                    rec["node"] != node
-                    or rec["type"] != "key.rotated"
-                    or rec["seq"] != line["first"] - 1
-                ):
-                    raise Bad("rotation")
-                signer = chain.key(rec["key"])
-                if signer is None or not valid_at(signer[1], rec["seq"]):
-                    raise Bad("signer")
-                if not ed_ok(signer[1]["public"], rec["raw"][-64:], rec["raw"][:-64]):
-                    raise Bad("sig")
-                new_id, new_hex = self.rotation_terms(rec)
-                if new_id != kid or new_hex != line["public"].hex():
-                    raise Bad("other key")
-                signer[1]["end_rot"] = rec["seq"]
+                if rec["node"] == self.h["hub_id"] and rec["type"] == "key.replaced":
+                    self.replacement(rec, line)
+                else:
+                    self.rotation(rec, line, chain)
                 self.evidence_ok.add(rec["id"])
                 self.pending[rec["id"]] = (node, kid, self.n)
             if line["revocation"] is not None:
@@ -614,6 +603,41 @@ class Verifier:
         except Bad:
             return self.emit("unproven_key", line=self.n, node=node)
         chain.keys.append(state)
+
+    def rotation(self, rec: dict[str, Any], line: dict[str, Any], chain: Chain) -> None:
+        """audit.md §7.2: the commune's own ``key.rotated`` at ``first_seq - 1``, signed by a
+        key of the chain valid there, introducing this key; the old key ends at its seq."""
+        if (
+            rec["node"] != line["node"]
+            or rec["type"] != "key.rotated"
+            or rec["seq"] != line["first"] - 1
+        ):
+            raise Bad("rotation")
+        signer = chain.key(rec["key"])
+        if signer is None or not valid_at(signer[1], rec["seq"]):
+            raise Bad("signer")
+        if not ed_ok(signer[1]["public"], rec["raw"][-64:], rec["raw"][:-64]):
+            raise Bad("sig")
+        new_id, new_hex = self.rotation_terms(rec)
+        if new_id != line["key"] or new_hex != line["public"].hex():
+            raise Bad("other key")
+        signer[1]["end_rot"] = rec["seq"]
+
+    def replacement(self, rec: dict[str, Any], line: dict[str, Any]) -> None:
+        """audit.md §7.2: a new laptop's key is backed by the hub's ``key.replaced`` (signed
+        by the hub key) naming this line's node, key, public key and first seq; it ends no
+        key (the replaced keys end by their own revocations)."""
+        if not ed_ok(self.hub_key, rec["raw"][-64:], rec["raw"][:-64]):
+            raise Bad("sig")
+        d = rec["data"]
+        if (
+            d.get("node") != line["node"]
+            or d.get("key") != line["key"]
+            or d.get("public_key") != line["public"].hex()
+            or type(d.get("first_seq")) is not int
+            or d["first_seq"] != line["first"]
+        ):
+            raise Bad("replacement names another key")
 
     def rotation_terms(self, rec: dict[str, Any]) -> tuple[str, str]:
         new, proof = rec["data"].get("new_key"), rec["data"].get("proof")

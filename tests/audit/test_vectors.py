@@ -157,10 +157,19 @@ def _tamper(lines: list[bytes], ops: list[tuple[int, int, int]]) -> list[bytes]:
     return out
 
 
-BASES = ["valid", "cosigned_head", "revoked_key", "fork", "missing_end"]
+BASES = [
+    "valid",
+    "cosigned_head",
+    "revoked_key",
+    "fork",
+    "missing_end",
+    "replaced_key",
+    "declared_gap",
+    "declared_gap_range",
+]
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=240, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     base=st.sampled_from(BASES),
     ops=st.lists(
