@@ -310,10 +310,13 @@ def v_declared_gap() -> Vector:
     return _plain(f.bundle())
 
 
-def _broken(first: int, last: int, **over: Any) -> Vector:
+def _broken(
+    first: int, last: int, *, after: int = 1, names_break: bool = False, **over: Any
+) -> Vector:
     """Commune A lost records ``first..last`` (``first`` = its next seq) on its disk and
-    signed a chain.break in their place; the record after the range names the last lost one.
-    ``over`` replaces payload fields (a break that breaks the format's rules)."""
+    signed a chain.break in their place; ``after`` records follow the range, the first
+    naming the last lost one (or, ``names_break``, the break itself). ``over`` replaces
+    payload fields (a break that breaks the format's rules)."""
     f, a, _ = _base()
     assert first == a.seq + 1
     seq, prev = a.seq, a.prev
@@ -330,8 +333,9 @@ def _broken(first: int, last: int, **over: Any) -> Vector:
     brk = f.write(a, type=chain_break.TYPE, data={**payload, **over})
     f.append(brk.raw)
     f.checkpoint()
-    a.seq, a.prev = lost[-1].seq, lost[-1].id  # the next record names the last lost one
-    f.push(a, 1, dossier=f"{A}-261123-{5 + last - first:04d}")
+    a.seq, a.prev = lost[-1].seq, brk.id if names_break else lost[-1].id
+    for n in range(after):
+        f.push(a, 1, dossier=f"{A}-261123-{5 + last - first + n:04d}")
     return _plain(f.bundle())
 
 
@@ -346,6 +350,26 @@ def v_malformed_break() -> Vector:
     break for the chain rule, so the next record (seq 7, naming the lost record) is a
     ``fork`` against it."""
     return _broken(6, 6, last_seq=5)
+
+
+def v_declared_gap_then_dropped() -> Vector:
+    """A break over seq 6..8, then seq 9 and 10; the bundle leaves out seq 9: the lost
+    range is no gap, the missing record is seq 9 (``dropped_record`` at seq 9, and at its
+    leaf, this being a bundle of every commune)."""
+    lines = _broken(6, 8, after=2)[0]
+    nine = next(
+        i
+        for i in record_lines(lines)
+        if json.loads(raw_of(lines[i])[20:-64])["seq"] == 9
+        and json.loads(raw_of(lines[i])[20:-64])["type"] != chain_break.TYPE
+    )
+    return _plain(_drop(lines, nine))
+
+
+def v_declared_gap_wrong_prev() -> Vector:
+    """A break over seq 6 whose next_prev names the lost record, followed by a record that
+    names the break itself: the chain does not go on as the break declared (``fork``)."""
+    return _broken(6, 6, names_break=True)
 
 
 def _replaced() -> tuple[Forge, Writer, Writer]:

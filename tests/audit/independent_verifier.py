@@ -1180,9 +1180,12 @@ class Verifier:
             brk = chain.breaks.get(prev[0]) if prev is not None else None
             if prev is None:
                 first = cur
-            elif brk is not None and seq == brk[0] + 1:
-                if cur[5] & HASPREV and cur[2] != brk[1]:
+            elif brk is not None:  # §7.7: the chain goes on at last_seq + 1, naming next_prev
+                last, nxt = brk
+                if seq <= last or (seq == last + 1 and cur[5] & HASPREV and cur[2] != nxt):
                     self.emit("fork", node=chain.node, seq=seq, leaf=cur[3], record_id=cur[1].hex())
+                elif seq > last + 1 and chain.complete and seq - last - 1 > unsigned:
+                    self.gap(chain, prev[3], cur[3], last + 1)
             elif seq == prev[0] + 1:
                 if (
                     cur[5] & HASPREV
@@ -1191,16 +1194,7 @@ class Verifier:
                 ):
                     self.emit("fork", node=chain.node, seq=seq, leaf=cur[3], record_id=cur[1].hex())
             elif chain.complete and seq - prev[0] - 1 > unsigned:
-                lo, hi = prev[3], cur[3]
-                if not (hi < start or lo >= end):
-                    cls = (
-                        "missing_start"
-                        if lo < start
-                        else "missing_end"
-                        if hi >= end
-                        else "dropped_record"
-                    )
-                    self.emit(cls, node=chain.node, seq=prev[0] + 1)
+                self.gap(chain, prev[3], cur[3], prev[0] + 1)
             if prev is not None and prev[5] & cur[5] & INCL and cur[3] < prev[3]:
                 self.emit(
                     "reordered", node=chain.node, seq=seq, leaf=cur[3], record_id=cur[1].hex()
@@ -1220,8 +1214,18 @@ class Verifier:
                 leaf=first[3],
                 record_id=first[1].hex(),
             )
-        if prev[3] < end and chain.head > prev[0] and prev[0] + 1 not in chain.slots:
-            self.emit("missing_end", node=chain.node, seq=prev[0] + 1)
+        brk = chain.breaks.get(prev[0])
+        after = prev[0] + 1 if brk is None else brk[0] + 1
+        if prev[3] < end and chain.head > prev[0] and after not in chain.slots:
+            self.emit("missing_end", node=chain.node, seq=after)
+
+    def gap(self, chain: Chain, lo: int, hi: int, seq: int) -> None:
+        """§7.7: seqs from ``seq`` are missing between leaves ``lo`` and ``hi``."""
+        start, end = self.h["start"], self.h["end"]
+        if hi < start or lo >= end:
+            return
+        cls = "missing_start" if lo < start else "missing_end" if hi >= end else "dropped_record"
+        self.emit(cls, node=chain.node, seq=seq)
 
     def edges(self) -> None:
         h = self.h
