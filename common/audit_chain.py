@@ -13,9 +13,9 @@ believed; it was reported already, and only keeps its own seq from being reporte
 * **links**: for consecutive sequence numbers ``s`` and ``s+1``, ``prev`` of ``s+1`` must be
   the id of ``s`` — otherwise two different records exist at ``s``: ``fork``. After a signed
   ``chain.break`` (a gap its writer declared, reported as a ``declared_gap`` notice), the
-  next record is ``last_seq + 1`` and names the break's ``next_prev`` (common.chain_break),
-  else ``fork``; a signed record inside the declared range is ``fork`` too, and a gap after
-  the range starts at ``last_seq + 1``.
+  next record is the break's seq + 1 naming the break, or ``last_seq + 1`` naming the
+  break's ``next_prev`` (common.chain_break), else ``fork``; a gap after the range starts
+  at ``last_seq + 1``.
 * **log order**: leaves must grow with sequence numbers — otherwise ``reordered``.
 * **gaps** (complete chains only) are classified by where the missing records must lie in
   the log (between the leaves of their neighbours) against the period ``[start, end)``:
@@ -273,37 +273,35 @@ def _after_break(
     unsigned: int,
     emit: Emit,
 ) -> None:
-    """The signed record after a verified ``chain.break`` declaring ``brk_slot.seq ..
-    last`` lost: it must be ``last + 1`` naming the break's ``next_prev``; one inside the
-    range contradicts the break (``fork``); a gap after the range starts at ``last + 1``."""
+    """The signed record after a verified ``chain.break`` at seq ``s`` declaring ``s ..
+    last`` lost. As the hub accepts it: seq ``s + 1`` naming the break (a node that declared
+    the loss itself writes on from the break), or ``last + 1`` naming ``next_prev`` (the
+    break's id when that is null); another ``prev`` at either seq is ``fork``. A gap after
+    the range starts at ``last + 1``; inside it, at ``s + 1``."""
     last, next_prev = brk
-    if cur.seq <= last:
-        msg = (
-            f"seq {cur.seq} lies in the range seq {brk_slot.seq}..{last} that the chain.break "
-            f"at seq {brk_slot.seq} declares lost"
-        )
-    elif cur.seq == last + 1:
-        if not cur.flags & F_PREV or cur.prev16 == next_prev:
+    s = brk_slot.seq
+    if cur.seq in (s + 1, last + 1):
+        named = {next_prev} if cur.seq == last + 1 else set()
+        if cur.seq == s + 1:
+            named.add(brk_slot.id[:16])
+        if not cur.flags & F_PREV or cur.prev16 in named:
             return
-        msg = (
-            f"seq {cur.seq} follows the chain.break at seq {brk_slot.seq} but does not name "
-            "its next_prev"
+        emit(
+            Finding(
+                FORK,
+                f"seq {cur.seq} follows the chain.break at seq {s} (lost: seq {s}..{last}) "
+                "but names neither the break nor its next_prev",
+                node=chain.node,
+                seq=cur.seq,
+                leaf=cur.leaf,
+                record_id=cur.record_id,
+                detail={"break_at": s},
+            )
         )
-    else:
-        if chain.complete and cur.seq - last - 1 > unsigned:
-            _gap(chain, brk_slot, cur, start, end, emit, last + 1)
         return
-    emit(
-        Finding(
-            FORK,
-            msg,
-            node=chain.node,
-            seq=cur.seq,
-            leaf=cur.leaf,
-            record_id=cur.record_id,
-            detail={"break_at": brk_slot.seq},
-        )
-    )
+    first = s + 1 if cur.seq <= last else last + 1
+    if chain.complete and cur.seq - first > unsigned:
+        _gap(chain, brk_slot, cur, start, end, emit, first)
 
 
 def chain_findings(chain: Chain, start: int, end: int, emit: Emit) -> None:
@@ -369,7 +367,12 @@ def chain_findings(chain: Chain, start: int, end: int, emit: Emit) -> None:
         )
     brk = chain.breaks.get(prev.seq)
     after = prev.seq + 1 if brk is None else brk[0] + 1  # the seq that must follow
-    if prev.leaf < end and chain.head_seq > prev.seq and chain.get(after) is None:
+    if (
+        prev.leaf < end
+        and chain.head_seq > prev.seq
+        and chain.get(after) is None
+        and chain.get(prev.seq + 1) is None
+    ):
         emit(
             Finding(
                 MISSING_END,

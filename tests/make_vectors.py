@@ -311,11 +311,11 @@ def v_declared_gap() -> Vector:
 
 
 def _broken(
-    first: int, last: int, *, after: int = 1, names_break: bool = False, **over: Any
+    first: int, last: int, *, after: int = 1, wrong_prev: bool = False, **over: Any
 ) -> Vector:
     """Commune A lost records ``first..last`` (``first`` = its next seq) on its disk and
     signed a chain.break in their place; ``after`` records follow the range, the first
-    naming the last lost one (or, ``names_break``, the break itself). ``over`` replaces
+    naming the last lost one (or, ``wrong_prev``, the record before the break). ``over`` replaces
     payload fields (a break that breaks the format's rules)."""
     f, a, _ = _base()
     assert first == a.seq + 1
@@ -333,7 +333,7 @@ def _broken(
     brk = f.write(a, type=chain_break.TYPE, data={**payload, **over})
     f.append(brk.raw)
     f.checkpoint()
-    a.seq, a.prev = lost[-1].seq, brk.id if names_break else lost[-1].id
+    a.seq, a.prev = lost[-1].seq, prev if wrong_prev else lost[-1].id
     for n in range(after):
         f.push(a, 1, dossier=f"{A}-261123-{5 + last - first + n:04d}")
     return _plain(f.bundle())
@@ -367,9 +367,9 @@ def v_declared_gap_then_dropped() -> Vector:
 
 
 def v_declared_gap_wrong_prev() -> Vector:
-    """A break over seq 6 whose next_prev names the lost record, followed by a record that
-    names the break itself: the chain does not go on as the break declared (``fork``)."""
-    return _broken(6, 6, names_break=True)
+    """A break over seq 6 followed by a record that names neither the break nor its
+    next_prev (it names the record before the break): ``fork``."""
+    return _broken(6, 6, wrong_prev=True)
 
 
 def _replaced() -> tuple[Forge, Writer, Writer]:

@@ -1180,12 +1180,20 @@ class Verifier:
             brk = chain.breaks.get(prev[0]) if prev is not None else None
             if prev is None:
                 first = cur
-            elif brk is not None:  # §7.7: the chain goes on at last_seq + 1, naming next_prev
+            elif brk is not None:  # §7.7: after a declared break
                 last, nxt = brk
-                if seq <= last or (seq == last + 1 and cur[5] & HASPREV and cur[2] != nxt):
-                    self.emit("fork", node=chain.node, seq=seq, leaf=cur[3], record_id=cur[1].hex())
-                elif seq > last + 1 and chain.complete and seq - last - 1 > unsigned:
-                    self.gap(chain, prev[3], cur[3], last + 1)
+                if seq in (prev[0] + 1, last + 1):
+                    named = ({nxt} if seq == last + 1 else set()) | (
+                        {prev[1].hex()} if seq == prev[0] + 1 else set()
+                    )
+                    if cur[5] & HASPREV and cur[2] not in named:
+                        self.emit(
+                            "fork", node=chain.node, seq=seq, leaf=cur[3], record_id=cur[1].hex()
+                        )
+                else:
+                    gap_from = prev[0] + 1 if seq <= last else last + 1
+                    if chain.complete and seq - gap_from > unsigned:
+                        self.gap(chain, prev[3], cur[3], gap_from)
             elif seq == prev[0] + 1:
                 if (
                     cur[5] & HASPREV
@@ -1216,7 +1224,12 @@ class Verifier:
             )
         brk = chain.breaks.get(prev[0])
         after = prev[0] + 1 if brk is None else brk[0] + 1
-        if prev[3] < end and chain.head > prev[0] and after not in chain.slots:
+        if (
+            prev[3] < end
+            and chain.head > prev[0]
+            and after not in chain.slots
+            and prev[0] + 1 not in chain.slots
+        ):
             self.emit("missing_end", node=chain.node, seq=after)
 
     def gap(self, chain: Chain, lo: int, hi: int, seq: int) -> None:
