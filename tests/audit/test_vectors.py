@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -46,6 +47,11 @@ def test_one_vector_per_finding_class() -> None:
     shown |= {f["class"] for n in NAMES for f in _expected(n).get("notices", [])}
     assert shown == set(CLASSES)
     assert _expected("valid")["ok"] is True
+    # every class the auditor's table (docs/audit.md §4) lists, and no other
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "audit.md").read_text(encoding="utf-8")
+    table = doc.split("## 4. Finding classes", 1)[1].split("\n## ", 1)[0]
+    listed = set(re.findall(r"^\| `([a-z_]+)` \|", table, re.MULTILINE))
+    assert listed == shown
 
 
 @pytest.mark.parametrize("name", NAMES)
