@@ -1,6 +1,6 @@
 """Rebuild the audit test vectors in ``tests/vectors/`` (docs/audit.md §10), deterministically.
 
-    .venv/bin/python -m tests.make_vectors [FOLDER]
+    .venv/bin/python tests/make_vectors.py [FOLDER]     (or: -m tests.make_vectors)
 
 Every vector is a bundle made by the in-memory hub of ``tests.audit.forge`` with keys
 derived from fixed seeds and a fixed clock (Ed25519 signatures are deterministic), then
@@ -25,6 +25,9 @@ from typing import Any
 
 from click.testing import CliRunner
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+if __name__ == "__main__" and not __package__:  # run as a file: the repository on the path
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from common import bundle_format as bf
 from common import chain_break, keys, protocol
