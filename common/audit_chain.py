@@ -13,7 +13,9 @@ believed; it was reported already, and only keeps its own seq from being reporte
 * **links**: for consecutive sequence numbers ``s`` and ``s+1``, ``prev`` of ``s+1`` must be
   the id of ``s`` — otherwise two different records exist at ``s``: ``fork``. After a signed
   ``chain.break`` (a gap its writer declared, reported as a ``declared_gap`` notice), the
-  next record is ``last_seq + 1`` and names the break's ``next_prev`` (common.chain_break).
+  next record is the break's seq + 1 naming the break, or ``last_seq + 1`` naming the
+  break's ``next_prev`` (common.chain_break), else ``fork``; a gap after the range starts
+  at ``last_seq + 1``.
 * **log order**: leaves must grow with sequence numbers — otherwise ``reordered``.
 * **gaps** (complete chains only) are classified by where the missing records must lie in
   the log (between the leaves of their neighbours) against the period ``[start, end)``:
@@ -219,11 +221,15 @@ class Chain:
 Emit = Callable[[Finding], None]
 
 
-def _gap(chain: Chain, before: Slot, after: Slot, start: int, end: int, emit: Emit) -> None:
+def _gap(
+    chain: Chain, before: Slot, after: Slot, start: int, end: int, emit: Emit, first: int
+) -> None:
+    """Seqs ``first .. after.seq - 1`` are missing (``first`` is ``before.seq + 1``, or the
+    seq after the range a break ``before`` declared lost)."""
     lo, hi = before.leaf, after.leaf
     if hi < start or lo >= end:
         return  # every missing record lies before or after the period
-    first, last = before.seq + 1, after.seq - 1
+    last = after.seq - 1
     span = f"seq {first}" if first == last else f"seq {first}..{last}"
     detail = {"missing": [first, last], "between_leaves": [lo, hi]}
     if lo < start and hi >= end:
@@ -257,6 +263,47 @@ def _link(chain: Chain, prev: Slot, cur: Slot, emit: Emit) -> None:
         )
 
 
+def _after_break(
+    chain: Chain,
+    brk_slot: Slot,
+    cur: Slot,
+    brk: tuple[int, bytes],
+    start: int,
+    end: int,
+    unsigned: int,
+    emit: Emit,
+) -> None:
+    """The signed record after a verified ``chain.break`` at seq ``s`` declaring ``s ..
+    last`` lost. As the hub accepts it: seq ``s + 1`` naming the break (a node that declared
+    the loss itself writes on from the break), or ``last + 1`` naming ``next_prev`` (the
+    break's id when that is null); another ``prev`` at either seq is ``fork``. A gap after
+    the range starts at ``last + 1``; inside it, at ``s + 1``."""
+    last, next_prev = brk
+    s = brk_slot.seq
+    if cur.seq in (s + 1, last + 1):
+        named = {next_prev} if cur.seq == last + 1 else set()
+        if cur.seq == s + 1:
+            named.add(brk_slot.id[:16])
+        if not cur.flags & F_PREV or cur.prev16 in named:
+            return
+        emit(
+            Finding(
+                FORK,
+                f"seq {cur.seq} follows the chain.break at seq {s} (lost: seq {s}..{last}) "
+                "but names neither the break nor its next_prev",
+                node=chain.node,
+                seq=cur.seq,
+                leaf=cur.leaf,
+                record_id=cur.record_id,
+                detail={"break_at": s},
+            )
+        )
+        return
+    first = s + 1 if cur.seq <= last else last + 1
+    if chain.complete and cur.seq - first > unsigned:
+        _gap(chain, brk_slot, cur, start, end, emit, first)
+
+
 def chain_findings(chain: Chain, start: int, end: int, emit: Emit) -> None:
     """Links, log order, gaps and edges of one chain (rules in the module docstring).
 
@@ -274,13 +321,12 @@ def chain_findings(chain: Chain, start: int, end: int, emit: Emit) -> None:
         brk = chain.breaks.get(prev.seq) if prev is not None else None
         if prev is None:
             first = cur
-        elif brk is not None and cur.seq == brk[0] + 1:  # after a declared gap (a notice)
-            if cur.flags & F_PREV and cur.prev16 != brk[1]:
-                _link(chain, prev, cur, emit)
+        elif brk is not None:  # after a declared gap (a notice): the chain goes on after it
+            _after_break(chain, prev, cur, brk, start, end, unsigned, emit)
         elif cur.seq == prev.seq + 1:
             _link(chain, prev, cur, emit)
         elif chain.complete and cur.seq - prev.seq - 1 > unsigned:
-            _gap(chain, prev, cur, start, end, emit)
+            _gap(chain, prev, cur, start, end, emit, prev.seq + 1)
         if prev is not None and prev.flags & cur.flags & F_INCL and cur.leaf < prev.leaf:
             emit(
                 Finding(
@@ -319,14 +365,21 @@ def chain_findings(chain: Chain, start: int, end: int, emit: Emit) -> None:
                 record_id=first.record_id,
             )
         )
-    if prev.leaf < end and chain.head_seq > prev.seq and chain.get(prev.seq + 1) is None:
+    brk = chain.breaks.get(prev.seq)
+    after = prev.seq + 1 if brk is None else brk[0] + 1  # the seq that must follow
+    if (
+        prev.leaf < end
+        and chain.head_seq > prev.seq
+        and chain.get(after) is None
+        and chain.get(prev.seq + 1) is None
+    ):
         emit(
             Finding(
                 MISSING_END,
                 f"the chain's last record in the bundle is seq {prev.seq}, stored inside the "
                 f"period, but the hub says the chain goes on to seq {chain.head_seq}",
                 node=chain.node,
-                seq=prev.seq + 1,
+                seq=after,
                 detail={"last_in_bundle": prev.seq, "head_seq": chain.head_seq},
             )
         )

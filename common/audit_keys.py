@@ -157,6 +157,7 @@ class KeyBook:
             d.get("node") != line.node
             or d.get("key") != line.key
             or d.get("public_key") != line.public.hex()
+            or type(d.get("first_seq")) is not int
             or d.get("first_seq") != line.first_seq
         ):
             raise EvidenceError("the replacement record names another node, key or first seq")

@@ -1,6 +1,6 @@
 """Rebuild the audit test vectors in ``tests/vectors/`` (docs/audit.md §10), deterministically.
 
-    .venv/bin/python -m tests.make_vectors [FOLDER]
+    .venv/bin/python tests/make_vectors.py [FOLDER]     (or: -m tests.make_vectors)
 
 Every vector is a bundle made by the in-memory hub of ``tests.audit.forge`` with keys
 derived from fixed seeds and a fixed clock (Ed25519 signatures are deterministic), then
@@ -25,6 +25,9 @@ from typing import Any
 
 from click.testing import CliRunner
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+if __name__ == "__main__" and not __package__:  # run as a file: the repository on the path
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from common import bundle_format as bf
 from common import chain_break, keys, protocol
@@ -307,6 +310,107 @@ def v_declared_gap() -> Vector:
     f.checkpoint()
     a.prev = lost.id  # the next record names the lost one, as it was signed
     f.push(a, 1, dossier=f"{A}-261123-0005")
+    return _plain(f.bundle())
+
+
+def _broken(
+    first: int, last: int, *, after: int = 1, wrong_prev: bool = False, **over: Any
+) -> Vector:
+    """Commune A lost records ``first..last`` (``first`` = its next seq) on its disk and
+    signed a chain.break in their place; ``after`` records follow the range, the first
+    naming the last lost one (or, ``wrong_prev``, the record before the break). ``over`` replaces
+    payload fields (a break that breaks the format's rules)."""
+    f, a, _ = _base()
+    assert first == a.seq + 1
+    seq, prev = a.seq, a.prev
+    lost = [f.write(a, dossier=f"{A}-261123-{n:04d}") for n in range(4, 5 + last - first)]
+    a.seq, a.prev = seq, prev
+    span = f"records {first}..{last}" if last > first else f"record {first}"
+    payload = chain_break.data(
+        first_seq=first,
+        last_seq=last,
+        last_good=prev,
+        next_prev=lost[-1].id,
+        reason=f"{span} damaged on the node's disk before the hub received it",
+    )
+    brk = f.write(a, type=chain_break.TYPE, data={**payload, **over})
+    f.append(brk.raw)
+    f.checkpoint()
+    a.seq, a.prev = lost[-1].seq, prev if wrong_prev else lost[-1].id
+    for n in range(after):
+        f.push(a, 1, dossier=f"{A}-261123-{5 + last - first + n:04d}")
+    return _plain(f.bundle())
+
+
+def v_declared_gap_range() -> Vector:
+    """A break over three lost records (seq 6..8): one ``declared_gap`` notice; the record
+    after it is seq 9 and names the last lost record; the bundle passes."""
+    return _broken(6, 8)
+
+
+def v_malformed_break() -> Vector:
+    """A chain.break whose last_seq is before its own seq: ``malformed``, and it is no
+    break for the chain rule, so the next record (seq 7, naming the lost record) is a
+    ``fork`` against it."""
+    return _broken(6, 6, last_seq=5)
+
+
+def v_declared_gap_then_dropped() -> Vector:
+    """A break over seq 6..8, then seq 9 and 10; the bundle leaves out seq 9: the lost
+    range is no gap, the missing record is seq 9 (``dropped_record`` at seq 9, and at its
+    leaf, this being a bundle of every commune)."""
+    lines = _broken(6, 8, after=2)[0]
+    nine = next(
+        i
+        for i in record_lines(lines)
+        if json.loads(raw_of(lines[i])[20:-64])["seq"] == 9
+        and json.loads(raw_of(lines[i])[20:-64])["type"] != chain_break.TYPE
+    )
+    return _plain(_drop(lines, nine))
+
+
+def v_declared_gap_wrong_prev() -> Vector:
+    """A break over seq 6 followed by a record that names neither the break nor its
+    next_prev (it names the record before the break): ``fork``."""
+    return _broken(6, 6, wrong_prev=True)
+
+
+def _replaced() -> tuple[Forge, Writer, Writer]:
+    """Commune A's laptop (already rotated once) is replaced: the hub revokes its keys after
+    the last record it holds and announces the new laptop's key with ``key.replaced``; the
+    new laptop writes the chain on."""
+    f, a, b = _base()
+    f.replace(a, reason="the laptop was stolen")
+    f.push(a, 1, dossier=f"{A}-261123-0004")
+    f.push(b, 1)
+    f.push(a, 1, dossier=f"{A}-261123-0005")
+    return f, a, b
+
+
+def v_replaced_key() -> Vector:
+    """A replaced laptop: old keys revoked with their last valid seq, the new key backed by
+    the hub's ``key.replaced``, the records after it signed by the new key: PASSED."""
+    return _plain(_replaced()[0].bundle())
+
+
+def v_replaced_key_unproven() -> Vector:
+    """The new key's line says it starts one seq later than the hub's ``key.replaced``
+    says: ``unproven_key``, the key is not added, and the records it signed are
+    ``unknown_key``."""
+    lines = _replaced()[0].bundle()
+    i = _kind(lines, "key", 3)
+    assert obj(lines[i])["rotation"] is not None and obj(lines[i])["revocation"] is None
+    return _plain(_edit(lines, i, first_seq=obj(lines[i])["first_seq"] + 1))
+
+
+def v_replaced_key_revoked() -> Vector:
+    """The stolen laptop signs on with its (replaced, revoked) key after its last valid seq
+    and the hub logs it: ``revoked_key``."""
+    f, a, _ = _replaced()
+    old = a.keys[1]["key"]
+    rec = f.write(a, key=old, dossier=f"{A}-261123-0006")
+    f.append(rec.raw)
+    f.checkpoint()
     return _plain(f.bundle())
 
 

@@ -173,6 +173,42 @@ class Forge:
         entry["last"], entry["revocation"] = last_valid_seq, rec.raw
         return rec
 
+    def replace(self, w: Writer, reason: str = "laptop stolen") -> record.Record:
+        """``central-hub node replace``: every key of the old laptop is revoked after the
+        last record the hub holds (a rotated key keeps its own end), and the hub announces
+        the new laptop's key with ``key.replaced``; the new laptop continues the chain."""
+        old = [keys.key_id(k["key"]) for k in w.keys]
+        for entry in w.keys:
+            last = w.seq if entry["last"] is None else min(entry["last"], w.seq)
+            data = {
+                "key": keys.key_id(entry["key"]),
+                "last_valid_seq": last,
+                "node": w.node,
+                "reason": f"laptop replaced: {reason}",
+            }
+            rec = self.publish("key.revoked", data)
+            entry["last"], entry["revocation"] = last, rec.raw
+        new = keys.generate()
+        data = {
+            "first_seq": w.seq + 1,
+            "key": keys.key_id(new),
+            "node": w.node,
+            "public_key": keys.public_bytes(new).hex(),
+            "replaces": sorted(old),
+        }
+        rec = self.publish("key.replaced", data)
+        w.keys.append(
+            {
+                "key": new,
+                "first_seq": w.seq + 1,
+                "last": None,
+                "rotation": rec.raw,
+                "revocation": None,
+            }
+        )
+        w.key = new
+        return rec
+
     def sign_checkpoint(self, size: int, root: bytes, when: datetime | None = None) -> bytes:
         """A checkpoint statement signed by the hub key for any size and root (split views)."""
         body = {

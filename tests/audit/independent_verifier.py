@@ -584,21 +584,10 @@ class Verifier:
                     raise Bad("hub")
             else:
                 rec = parse_record(line["rotation"])
-                if (
-                    rec["node"] != node
-                    or rec["type"] != "key.rotated"
-                    or rec["seq"] != line["first"] - 1
-                ):
-                    raise Bad("rotation")
-                signer = chain.key(rec["key"])
-                if signer is None or not valid_at(signer[1], rec["seq"]):
-                    raise Bad("signer")
-                if not ed_ok(signer[1]["public"], rec["raw"][-64:], rec["raw"][:-64]):
-                    raise Bad("sig")
-                new_id, new_hex = self.rotation_terms(rec)
-                if new_id != kid or new_hex != line["public"].hex():
-                    raise Bad("other key")
-                signer[1]["end_rot"] = rec["seq"]
+                if rec["node"] == self.h["hub_id"] and rec["type"] == "key.replaced":
+                    self.replacement(rec, line)
+                else:
+                    self.rotation(rec, line, chain)
                 self.evidence_ok.add(rec["id"])
                 self.pending[rec["id"]] = (node, kid, self.n)
             if line["revocation"] is not None:
@@ -614,6 +603,41 @@ class Verifier:
         except Bad:
             return self.emit("unproven_key", line=self.n, node=node)
         chain.keys.append(state)
+
+    def rotation(self, rec: dict[str, Any], line: dict[str, Any], chain: Chain) -> None:
+        """audit.md §7.2: the commune's own ``key.rotated`` at ``first_seq - 1``, signed by a
+        key of the chain valid there, introducing this key; the old key ends at its seq."""
+        if (
+            rec["node"] != line["node"]
+            or rec["type"] != "key.rotated"
+            or rec["seq"] != line["first"] - 1
+        ):
+            raise Bad("rotation")
+        signer = chain.key(rec["key"])
+        if signer is None or not valid_at(signer[1], rec["seq"]):
+            raise Bad("signer")
+        if not ed_ok(signer[1]["public"], rec["raw"][-64:], rec["raw"][:-64]):
+            raise Bad("sig")
+        new_id, new_hex = self.rotation_terms(rec)
+        if new_id != line["key"] or new_hex != line["public"].hex():
+            raise Bad("other key")
+        signer[1]["end_rot"] = rec["seq"]
+
+    def replacement(self, rec: dict[str, Any], line: dict[str, Any]) -> None:
+        """audit.md §7.2: a new laptop's key is backed by the hub's ``key.replaced`` (signed
+        by the hub key) naming this line's node, key, public key and first seq; it ends no
+        key (the replaced keys end by their own revocations)."""
+        if not ed_ok(self.hub_key, rec["raw"][-64:], rec["raw"][:-64]):
+            raise Bad("sig")
+        d = rec["data"]
+        if (
+            d.get("node") != line["node"]
+            or d.get("key") != line["key"]
+            or d.get("public_key") != line["public"].hex()
+            or type(d.get("first_seq")) is not int
+            or d["first_seq"] != line["first"]
+        ):
+            raise Bad("replacement names another key")
 
     def rotation_terms(self, rec: dict[str, Any]) -> tuple[str, str]:
         new, proof = rec["data"].get("new_key"), rec["data"].get("proof")
@@ -1156,9 +1180,20 @@ class Verifier:
             brk = chain.breaks.get(prev[0]) if prev is not None else None
             if prev is None:
                 first = cur
-            elif brk is not None and seq == brk[0] + 1:
-                if cur[5] & HASPREV and cur[2] != brk[1]:
-                    self.emit("fork", node=chain.node, seq=seq, leaf=cur[3], record_id=cur[1].hex())
+            elif brk is not None:  # §7.7: after a declared break
+                last, nxt = brk
+                if seq in (prev[0] + 1, last + 1):
+                    named = ({nxt} if seq == last + 1 else set()) | (
+                        {prev[1].hex()} if seq == prev[0] + 1 else set()
+                    )
+                    if cur[5] & HASPREV and cur[2] not in named:
+                        self.emit(
+                            "fork", node=chain.node, seq=seq, leaf=cur[3], record_id=cur[1].hex()
+                        )
+                else:
+                    gap_from = prev[0] + 1 if seq <= last else last + 1
+                    if chain.complete and seq - gap_from > unsigned:
+                        self.gap(chain, prev[3], cur[3], gap_from)
             elif seq == prev[0] + 1:
                 if (
                     cur[5] & HASPREV
@@ -1167,16 +1202,7 @@ class Verifier:
                 ):
                     self.emit("fork", node=chain.node, seq=seq, leaf=cur[3], record_id=cur[1].hex())
             elif chain.complete and seq - prev[0] - 1 > unsigned:
-                lo, hi = prev[3], cur[3]
-                if not (hi < start or lo >= end):
-                    cls = (
-                        "missing_start"
-                        if lo < start
-                        else "missing_end"
-                        if hi >= end
-                        else "dropped_record"
-                    )
-                    self.emit(cls, node=chain.node, seq=prev[0] + 1)
+                self.gap(chain, prev[3], cur[3], prev[0] + 1)
             if prev is not None and prev[5] & cur[5] & INCL and cur[3] < prev[3]:
                 self.emit(
                     "reordered", node=chain.node, seq=seq, leaf=cur[3], record_id=cur[1].hex()
@@ -1196,8 +1222,23 @@ class Verifier:
                 leaf=first[3],
                 record_id=first[1].hex(),
             )
-        if prev[3] < end and chain.head > prev[0] and prev[0] + 1 not in chain.slots:
-            self.emit("missing_end", node=chain.node, seq=prev[0] + 1)
+        brk = chain.breaks.get(prev[0])
+        after = prev[0] + 1 if brk is None else brk[0] + 1
+        if (
+            prev[3] < end
+            and chain.head > prev[0]
+            and after not in chain.slots
+            and prev[0] + 1 not in chain.slots
+        ):
+            self.emit("missing_end", node=chain.node, seq=after)
+
+    def gap(self, chain: Chain, lo: int, hi: int, seq: int) -> None:
+        """§7.7: seqs from ``seq`` are missing between leaves ``lo`` and ``hi``."""
+        start, end = self.h["start"], self.h["end"]
+        if hi < start or lo >= end:
+            return
+        cls = "missing_start" if lo < start else "missing_end" if hi >= end else "dropped_record"
+        self.emit(cls, node=chain.node, seq=seq)
 
     def edges(self) -> None:
         h = self.h

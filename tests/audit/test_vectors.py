@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -46,6 +47,11 @@ def test_one_vector_per_finding_class() -> None:
     shown |= {f["class"] for n in NAMES for f in _expected(n).get("notices", [])}
     assert shown == set(CLASSES)
     assert _expected("valid")["ok"] is True
+    # every class the auditor's table (docs/audit.md §4) lists, and no other
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "audit.md").read_text(encoding="utf-8")
+    table = doc.split("## 4. Finding classes", 1)[1].split("\n## ", 1)[0]
+    listed = set(re.findall(r"^\| `([a-z_]+)` \|", table, re.MULTILINE))
+    assert listed == shown
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -133,7 +139,8 @@ def _tamper(lines: list[bytes], ops: list[tuple[int, int, int]]) -> list[bytes]:
             out[i], out[j] = out[j], out[i]
         elif op == 3:
             o = json.loads(out[i])
-            field = next((k for k in ("raw", "signed") if isinstance(o.get(k), str)), None)
+            fields = ("raw", "signed", "rotation", "revocation")
+            field = next((k for k in fields if isinstance(o.get(k), str)), None)
             if field:
                 blob = bytearray(base64.b64decode(o[field]))
                 blob[j % len(blob)] ^= 1 << (j % 8)
@@ -157,10 +164,37 @@ def _tamper(lines: list[bytes], ops: list[tuple[int, int, int]]) -> list[bytes]:
     return out
 
 
-BASES = ["valid", "cosigned_head", "revoked_key", "fork", "missing_end"]
+BASES = [
+    "valid",
+    "cosigned_head",
+    "revoked_key",
+    "fork",
+    "missing_end",
+    "replaced_key",
+    "declared_gap",
+    "declared_gap_range",
+]
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+def test_the_tampered_bases_hold_a_replaced_key_and_declared_breaks() -> None:
+    """The random tampering starts from bundles with a new laptop's key (``key.replaced``)
+    and with declared chain breaks, one of them over several records."""
+    kinds: set[str] = set()
+    for base in BASES:
+        for line in (VECTORS / f"{base}.jsonl").read_bytes().splitlines():
+            o = json.loads(line)
+            blob = o.get("raw") or o.get("rotation")
+            if isinstance(blob, str):
+                body = json.loads(base64.b64decode(blob)[20:-64])
+                if body["type"] == "chain.break":
+                    d = body["data"]
+                    kinds.add("break over several" if d["last_seq"] > d["first_seq"] else "break")
+                if body["type"] == "key.replaced" and "rotation" in o:
+                    kinds.add("replaced key line")
+    assert kinds == {"break", "break over several", "replaced key line"}
+
+
+@settings(max_examples=240, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     base=st.sampled_from(BASES),
     ops=st.lists(

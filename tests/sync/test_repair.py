@@ -219,3 +219,38 @@ def test_consecutive_damaged_records_are_one_declared_gap(site: Site) -> None:
     assert code == 0, out
     take_in(a)
     assert sync(a).pushed == 1
+
+
+def test_a_period_that_starts_or_ends_inside_a_declared_gap_exports_the_break(
+    site: Site,
+) -> None:
+    """A break over seq 3..4 with nothing after it when it was signed; the node writes on
+    from the break (seq 4, naming it), sent an hour later. The whole log, a period that
+    starts after the break, and one that ends with it all pass."""
+    a = site.node("a", "000.00.12.H26")
+    take_in(a)
+    sync(a)
+    take_in(a)
+    take_in(a)  # seq 2, 3, 4 (3 and 4 damaged before they are sent)
+    take_in(a)
+    flip(a, 3)
+    flip(a, 4, at=30)
+    assert sync(a).acked_seq == 3  # the break, the chain's head at the hub
+    stored = hub_records(site.hub, node_id(a))
+    assert [r.seq for r in stored] == [1, 2, 3]
+    assert record.parse(stored[2].raw).data["last_seq"] == 4
+    site.clock.advance(hours=1)
+    middle = site.clock()
+    site.clock.advance(hours=1)
+    take_in(a)
+    assert sync(a).pushed == 1  # seq 4: the node writes on from the break, naming it
+    assert [r.seq for r in hub_records(site.hub, node_id(a))] == [1, 2, 3, 4]
+    for since, until in ((None, None), (middle, None), (None, middle)):
+        buf = io.BytesIO()
+        with site.hub.db.read() as s:
+            export.export_bundle(
+                s, buf, hub=site.hub.identity, communes=["000.00.12.H26"], since=since,
+                until=until, clock=site.clock,
+            )  # fmt: skip
+        report = verify_bundle(buf.getvalue().splitlines(keepends=True), policy=Policy())
+        assert report.ok, (since, until, [f.as_dict() for f in report.findings])
