@@ -237,7 +237,9 @@ def check_follows(previous: Record | None, record: Record) -> None:
         raise ChainError(f"record of node {record.node} after a record of node {previous.node}")
     want_seq, want_prev = previous.seq + 1, previous.id
     if previous.type == chain_break.TYPE:  # a declared break: the chain goes on after it
-        want_seq, want_prev = chain_break.successor(previous.data, previous.id)
+        written_on = (record.seq, record.prev) == (previous.seq + 1, previous.id)
+        if not (written_on and not previous.data.get("next_prev")):  # (docs/records.md)
+            want_seq, want_prev = chain_break.successor(previous.data, previous.id)
     if record.seq != want_seq:
         raise ChainError(
             f"expected seq {want_seq}, got {record.seq}",

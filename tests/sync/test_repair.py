@@ -245,6 +245,8 @@ def test_a_period_that_starts_or_ends_inside_a_declared_gap_exports_the_break(
     take_in(a)
     assert sync(a).pushed == 1  # seq 4: the node writes on from the break, naming it
     assert [r.seq for r in hub_records(site.hub, node_id(a))] == [1, 2, 3, 4]
+    code, out = cli(a, "verify-log")  # the node's own check accepts what the hub accepted
+    assert code == 0 and "chain intact" in out, out
     for since, until in ((None, None), (middle, None), (None, middle)):
         buf = io.BytesIO()
         with site.hub.db.read() as s:
