@@ -68,7 +68,11 @@ def test_no_endpoint_holds_every_message_and_the_pages_say_so(site: Site) -> Non
     assert 'id="portal-held"' in admin.get("/portal").text
     health = admin.get("/nodes").text
     assert "no PORTAL_URL: messages are held" in health and "1 queued" in health
-    assert 'data-state="queued"' in admin.get(f"/dossiers/{code}").text
+    page = admin.get(f"/dossiers/{code}").text
+    assert 'data-state="queued"' in page
+    changed = outbox(site)[0].body["NgayCapNhat"]  # shown as a person reads a time
+    shown = f"{changed[8:10]}:{changed[10:12]} {changed[6:8]}/{changed[4:6]}/{changed[0:4]}"
+    assert shown in page
 
 
 def test_a_message_with_a_problem_is_an_alert_not_queued(site: Site) -> None:
