@@ -15,6 +15,7 @@ from pathlib import Path
 import click
 from flask import Flask
 
+from central_hub.cli_app import app_of
 from central_hub.services import identity as identity_service
 from central_hub.services.export import export_bundle, plan_export
 from common.calendar import VN_TZ
@@ -95,9 +96,7 @@ def audit_export(
     """
     if since and until and since >= until:
         raise click.BadParameter("--since must be before --until")
-    from central_hub.cli import _app
-
-    app: Flask = _app(ctx)
+    app: Flask = app_of(ctx)
     db: Database = app.extensions["db"]
     tmp = out_path.with_name(out_path.name + ".part")
     try:

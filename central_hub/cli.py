@@ -11,26 +11,13 @@ import unicodedata
 from pathlib import Path
 
 import click
-from flask import Flask
 
-from central_hub import create_app
+from central_hub.cli_app import app_of, database_of
 from central_hub.models import WEB_SESSION
 from central_hub.services import identity as identity_service
 from central_hub.services import nodes, publishing, users
 from common.errors import DossierError
 from common_io import accounts_cli
-from common_io.database import Database
-
-
-def _app(ctx: click.Context) -> Flask:
-    """The app for this instance, made on first use (so ``--help`` touches nothing)."""
-    root = ctx.find_root()
-    if "app" not in root.obj:
-        made = create_app(instance_path=str(root.obj["instance"].resolve()))
-        root.obj["app"] = made
-        root.call_on_close(lambda: database_of(made).engine.dispose())  # connections closed
-    app: Flask = root.obj["app"]
-    return app
 
 
 def _fail(exc: DossierError) -> None:
@@ -89,7 +76,7 @@ def init(
     Example:
         central-hub --instance ./hub init --name "Tỉnh Quảng Ngãi" --level province
     """
-    app = _app(ctx)
+    app = app_of(ctx)
     instance = Path(app.instance_path)
     if (instance / identity_service.KEY_FILE).exists():
         raise click.ClickException(f"{instance} is already initialised (hub key exists).")
@@ -116,11 +103,6 @@ def init(
     except DossierError as exc:
         _fail(exc)
     click.echo(f"Hub {hub.hub_id} ({level}) created in {instance}; administrator: {admin_user}")
-
-
-def database_of(app: Flask) -> Database:
-    db: Database = app.extensions["db"]
-    return db
 
 
 @main.command()
@@ -177,7 +159,7 @@ def run(
     """
     from common_io import serving
 
-    app = _app(ctx)
+    app = app_of(ctx)
     database_of(app).upgrade()
     from central_hub import portal_sender
 
@@ -210,7 +192,7 @@ def enrol_code(ctx: click.Context, commune: str, agency_code: str, hours: int) -
     Example:
         central-hub enrol-code --commune "Xã Đăk Pxi" --agency-code 000.00.12.H26
     """
-    app = _app(ctx)
+    app = app_of(ctx)
     try:
         with database_of(app).write() as session:
             code = nodes.issue_code(
@@ -252,7 +234,7 @@ def revoke_key(
         central-hub revoke-key --node 3f…a1 --last-valid-seq 1204 --reason "laptop stolen"
         central-hub revoke-key --node 3f…a1 --key 9c…07 --last-valid-seq 880 --reason "leaked"
     """
-    app = _app(ctx)
+    app = app_of(ctx)
     try:
         with database_of(app).write() as session:
             hub = identity_service.load_identity(session, Path(app.instance_path))
@@ -293,7 +275,7 @@ def backup(ctx: click.Context, file: Path) -> None:
     from central_hub.services import backup as backup_service
     from central_hub.services import translog
 
-    app = _app(ctx)
+    app = app_of(ctx)
     database = database_of(app)
     with database.read() as session:
         hub = identity_service.load_identity(session, Path(app.instance_path))
@@ -386,7 +368,7 @@ def node_replace(ctx: click.Context, node_id: str, reason: str, hours: int) -> N
     """
     from central_hub.services import replacement
 
-    app = _app(ctx)
+    app = app_of(ctx)
     try:
         with database_of(app).write() as session:
             hub = identity_service.load_identity(session, Path(app.instance_path))
@@ -444,7 +426,7 @@ def log_recovery(ctx: click.Context, close_it: bool, reason: str, by: str) -> No
     from central_hub.models import HubUser
     from central_hub.services import recovery, translog
 
-    app = _app(ctx)
+    app = app_of(ctx)
     newest = None
     with database_of(app).write() as session:
         rec = recovery.current(session, lock=True)
@@ -503,7 +485,7 @@ def user_add(
     Example:
         central-hub user add lan.pham --name "Phạm Thị Lan" --role hub_officer
     """
-    app = _app(ctx)
+    app = app_of(ctx)
     if password is None:
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
     try:
@@ -524,7 +506,7 @@ def user_add(
 accounts_cli.add_commands(
     user,
     accounts_cli.AccountsOf(
-        database=lambda ctx: database_of(_app(ctx)),
+        database=lambda ctx: database_of(app_of(ctx)),
         find=users.by_username,
         sessions=WEB_SESSION,
         noun="hub user",

@@ -13,7 +13,7 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from central_hub.models import Base
+from central_hub.base import Base
 
 # Delivery states: queued (to send, or to retry at next_attempt_at), sending (claimed by a
 # worker until claimed_at + lease), delivered, failed (permanent refusal or out of attempts).

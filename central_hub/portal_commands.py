@@ -7,6 +7,7 @@ from datetime import date, datetime, time
 
 import click
 
+from central_hub.cli_app import app_of, database_of
 from central_hub.services import portal_outbox
 from central_hub.services.identity import load_identity, set_setting
 from common.calendar import VN_TZ
@@ -35,11 +36,9 @@ def agency(ctx: click.Context, code: str) -> None:
     Example:
         central-hub --instance ./hub portal agency 000.00.00.H26
     """
-    from central_hub.cli import _app, database_of
-
     if not _AGENCY.match(code):
         raise click.BadParameter("an agency code looks like 000.00.00.H26", param_hint="CODE")
-    with database_of(_app(ctx)).write() as session:
+    with database_of(app_of(ctx)).write() as session:
         set_setting(session, portal_outbox.AGENCY_SETTING, code)
     click.echo(f"Agency code for the portal: {code}")
 
@@ -65,9 +64,7 @@ def resync(ctx: click.Context, since: datetime) -> None:
     """
     from pathlib import Path
 
-    from central_hub.cli import _app, database_of
-
-    app = _app(ctx)
+    app = app_of(ctx)
     day: date = since.date()
     start = datetime.combine(day, time(0, 0), tzinfo=VN_TZ)
     with database_of(app).write() as session:

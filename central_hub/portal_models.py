@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import BigInteger, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from central_hub.models import Base
+from central_hub.base import Base
 
 # queued: to send (or to retry at next_attempt_at); delivered: the portal took it;
 # refused: the portal refused its content (dead letter, kept with the portal's answer).

@@ -13,7 +13,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import DateTime, Engine, event
+from sqlalchemy import JSON, DateTime, Engine, event
 from sqlalchemy.engine.interfaces import Dialect
 from sqlalchemy.types import TypeDecorator
 
@@ -69,3 +69,11 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value is None:
             return None
         return value.replace(tzinfo=UTC)
+
+
+# The column types both apps' tables use for annotated attributes: aware datetimes stored as
+# UTC, and JSON for dictionaries. Each app's declarative base takes this map.
+TYPE_ANNOTATION_MAP: dict[Any, Any] = {
+    datetime: UTCDateTime(),
+    dict[str, Any]: JSON(),
+}

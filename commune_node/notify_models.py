@@ -9,7 +9,7 @@ from datetime import datetime
 from sqlalchemy import Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from commune_node.models import Base
+from commune_node.base import Base
 
 # Local states of a message: waiting (not yet accepted by the hub), handed (the hub holds it
 # and is delivering), delivered, failed (the hub gave up; final).

@@ -68,7 +68,7 @@ def test_every_node_api_route_is_in_its_openapi_document(tmp_path: Path) -> None
     actions = {(m, p) for m, p in routes if "{action}" in p}
     for m, p in routes - actions:
         assert (m, p) in documented, f"{m.upper()} {p} is not in /api/v1/openapi.json"
-    from commune_node.schemas import ACTION_NAMES
+    from common_web.schemas import ACTION_NAMES
 
     for name in ACTION_NAMES:
         assert ("post", f"/api/v1/dossiers/{{code}}/actions/{name}") in documented

@@ -9,17 +9,16 @@ a commune whose verified checkpoint it covers verifies the statement, raises one
 goes on from the kept checkpoint; the auditor sees it as a ``declared_break``, not a fork
 (docs/sync-protocol.md, "Declared log breaks"; docs/audit.md).
 
-Every checkpoint the hub signs after a break is dated after it (:func:`later_than_breaks`),
+Every checkpoint the hub signs after a break is dated after it (:func:`translog.later_than_breaks`),
 so a checkpoint is covered by a break exactly when it is larger than the size kept and
 dated no later than the break (:func:`common.protocol.break_covers`).
 """
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from central_hub.models import Checkpoint, LogBreak, RefillRoot
@@ -87,13 +86,3 @@ def all_breaks(session: Session) -> list[LogBreak]:
 def answer(row: LogBreak) -> dict[str, str]:
     """What a commune whose checkpoint the break covers is told (the status answer)."""
     return {"statement": protocol.b64(row.signed), "kept": protocol.b64(row.kept_checkpoint)}
-
-
-def later_than_breaks(session: Session, now: datetime) -> datetime:
-    """``now``, or a second after the latest break when ``now`` is not later than it (a
-    checkpoint signed after a break must never look covered by it)."""
-    last = session.scalar(select(func.max(LogBreak.at)))
-    if last is None:
-        return now
-    floor = last.replace(microsecond=0) + timedelta(seconds=1)
-    return now if now >= floor else floor

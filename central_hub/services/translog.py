@@ -10,13 +10,13 @@ roots, because a checkpoint is signed only for the size its own transaction appe
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from sqlalchemy import insert, select, tuple_
+from sqlalchemy import func, insert, select, tuple_
 from sqlalchemy.orm import Session
 
 from central_hub import loghead
-from central_hub.models import Checkpoint, HubSetting, MerkleNode
+from central_hub.models import Checkpoint, HubSetting, LogBreak, MerkleNode
 from central_hub.services.identity import HubIdentity
 from common import merkle, protocol
 
@@ -100,12 +100,20 @@ def checkpoint_body(*, origin: str, size: int, root: bytes, now: datetime) -> di
     }
 
 
+def later_than_breaks(session: Session, now: datetime) -> datetime:
+    """``now``, or a second after the latest break when ``now`` is not later than it (a
+    checkpoint signed after a break must never look covered by it)."""
+    last = session.scalar(select(func.max(LogBreak.at)))
+    if last is None:
+        return now
+    floor = last.replace(microsecond=0) + timedelta(seconds=1)
+    return now if now >= floor else floor
+
+
 def sign_checkpoint(
     session: Session, *, hub: HubIdentity, size: int, root: bytes, now: datetime
 ) -> Checkpoint:
-    from central_hub.services import logbreak
-
-    now = logbreak.later_than_breaks(session, now)
+    now = later_than_breaks(session, now)
     body = checkpoint_body(origin=hub.origin, size=size, root=root, now=now)
     signed = protocol.sign_statement(protocol.CHECKPOINT_PREFIX, body, hub.key)
     cp = Checkpoint(size=size, root=root.hex(), signed=signed, created_at=now)

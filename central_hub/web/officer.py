@@ -1,7 +1,7 @@
 """Dossiers across communes, the hub officer's queue of forwarded (liên thông) dossiers, the
 dossier page with its full signed history, and the hub officer's actions on it.
 
-The action forms reuse the node's marshmallow schemas (``commune_node.schemas``): the same
+The action forms reuse the node's marshmallow schemas (``common_web.schemas``): the same
 payloads, the same field names in the errors.
 """
 
@@ -22,7 +22,7 @@ from common import lifecycle
 from common.calendar import classify
 from common.errors import DossierError, FieldProblem, ValidationError
 from common.lifecycle import Role, Side
-from commune_node import schemas
+from common_web import schemas
 
 bp = Blueprint("dossiers", __name__)
 ADMIN, OFFICER, AUDITOR = "administrator", "hub_officer", "auditor"

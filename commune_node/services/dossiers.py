@@ -27,7 +27,7 @@ from common.lifecycle import Side, Status
 from commune_node.models import Dossier, Event, Procedure
 from commune_node.services import projection
 from commune_node.services.identity import Clock, NodeIdentity, get_setting
-from commune_node.services.intake import Actor
+from commune_node.services.officers import Actor
 
 
 def get(session: Session, code: str) -> Dossier:

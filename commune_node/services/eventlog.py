@@ -9,9 +9,19 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from common import record
+from common.errors import DossierError
 from commune_node.models import Event
 from commune_node.services import form_numbers
 from commune_node.services.identity import Clock, NodeIdentity, get_setting, latest_anchor
+
+
+class KeyChanged(DossierError):
+    """The key this writer read was replaced by a rotation (perhaps in another process)."""
+
+    code = "key_changed"
+    status = 409
+    en = "The node's key was just replaced; try again."
+    vi = "Khoá của nút vừa được thay; hãy thử lại."
 
 
 def head(session: Session) -> Event | None:
@@ -32,8 +42,6 @@ def append(
     has replaced (perhaps by another process, since ``identity`` was read) signs nothing."""
     current = get_setting(session, "key_id")
     if current and current != identity.key_id:
-        from commune_node.services.keyring import KeyChanged
-
         raise KeyChanged()
     last = head(session)
     rec = record.make(

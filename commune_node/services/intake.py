@@ -3,7 +3,6 @@ set its legal due date, and write the state and its signed event in one transact
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -12,11 +11,12 @@ from common import lifecycle, validators
 from common.calendar import VN_TZ, WorkingCalendar, appointment
 from common.catalogue import Procedure as CatalogueProcedure
 from common.errors import ErrorList
-from common.lifecycle import Role, Side
+from common.lifecycle import Side
 from commune_node.models import DayCounter, Dossier, Procedure
 from commune_node.services import idempotency, projection
 from commune_node.services.backup import RESTORED_SERIAL_FROM
 from commune_node.services.identity import Clock, NodeIdentity, get_setting
+from commune_node.services.officers import Actor
 
 OUTCOME_ACTION = {
     "receive": "received",
@@ -24,15 +24,6 @@ OUTCOME_ACTION = {
     "supplement": "supplement_requested",
     "refuse": "refused",
 }
-
-
-@dataclass(frozen=True)
-class Actor:
-    """The officer taking an action: user name (goes into the record) and roles."""
-
-    username: str
-    full_name: str
-    roles: frozenset[Role]
 
 
 def _limit(procedure: CatalogueProcedure) -> dict[str, int]:

@@ -25,7 +25,6 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from common import keys, protocol, record
-from common.errors import DossierError
 from common_io.database import Database
 from common_io.keyfile import save_private_key
 from commune_node.models import Event
@@ -44,13 +43,6 @@ from commune_node.services.identity import (
 )
 
 HUB_HOLDS = "hub_rotation_seq"  # the highest rotation seq the hub said it holds
-
-
-class KeyChanged(DossierError):
-    code = "key_changed"
-    status = 409
-    en = "The node's key was just replaced; try again."
-    vi = "Khoá của nút vừa được thay; hãy thử lại."
 
 
 @dataclass(frozen=True)

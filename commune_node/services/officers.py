@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
+from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -14,10 +15,18 @@ from common.lifecycle import Role
 from common_io import accounts
 from commune_node.models import ApiToken, Officer
 from commune_node.services.identity import Clock
-from commune_node.services.intake import Actor
 
 NODE_ROLES = (Role.RECEIVER, Role.LEADER, Role.ADMIN)
 _USERNAME = re.compile(r"[a-z0-9_.]{3,32}\Z")
+
+
+@dataclass(frozen=True)
+class Actor:
+    """The officer taking an action: user name (goes into the record) and roles."""
+
+    username: str
+    full_name: str
+    roles: frozenset[Role]
 
 
 def create_officer(

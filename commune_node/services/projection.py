@@ -15,7 +15,7 @@ from commune_node.services import eventlog, outbox
 from commune_node.services.identity import NodeIdentity
 
 if TYPE_CHECKING:
-    from commune_node.services.intake import Actor
+    from commune_node.services.officers import Actor
 
 
 def state_of(row: Dossier | None) -> DossierState | None:

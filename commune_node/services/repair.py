@@ -15,7 +15,7 @@ from pathlib import Path
 
 from common import protocol
 from common_io.database import Database
-from commune_node.services import damage
+from commune_node.services import backlog, damage
 from commune_node.services.hublink import Client
 
 
@@ -30,9 +30,7 @@ class RepairReport:
 
 def hub_head(client: Client) -> int:
     """How far the hub holds this node's chain."""
-    from commune_node.services.sync import _report_query
-
-    resp = client.call("GET", f"/sync/v1/status?{_report_query(client.db)}")
+    resp = client.call("GET", f"/sync/v1/status?{backlog.report_query(client.db)}")
     return int(resp.json()["head_seq"])
 
 

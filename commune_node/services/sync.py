@@ -21,15 +21,15 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from common import protocol, record
 from common_io.database import Database
 from commune_node.models import DeadLetter, Event, Receipt
 from commune_node.services import (
+    backlog,
     inbound,
     keyring,
     notify_sync,
@@ -58,18 +58,6 @@ class SyncResult:
     acked_seq: int = 0
     hub_head: int = 0
     notes: list[str] = field(default_factory=list)
-
-
-def acked_seq(session: Session) -> int:
-    return int(get_setting(session, "acked_seq", "0") or 0)
-
-
-def queue_report(session: Session) -> tuple[int, datetime | None]:
-    """How many records wait for a receipt, and the node time of the oldest one."""
-    acked = acked_seq(session)
-    waiting = session.scalar(select(func.count()).select_from(Event).where(Event.seq > acked)) or 0
-    oldest = session.scalar(select(Event.at).where(Event.seq > acked).order_by(Event.seq).limit(1))
-    return waiting, oldest
 
 
 def sync_once(
@@ -138,7 +126,7 @@ def _sync_once(
     with db.write() as session:
         set_setting(session, "last_sync_ok", clock().isoformat())
         set_setting(session, "last_error", "")
-        result.acked_seq = acked_seq(session)
+        result.acked_seq = backlog.acked_seq(session)
     return result
 
 
@@ -147,18 +135,6 @@ def _forget_replaced_keys(db: Database, instance: Path | None) -> None:
     if instance is not None:
         with db.read() as session:
             keyring.forget_replaced(session, instance)
-
-
-def _report_query(db: Database) -> str:
-    """What every request tells the hub: the queue (records waiting, the oldest one's time)
-    and the size of the newest checkpoint this node verified."""
-    with db.read() as session:
-        waiting, oldest = queue_report(session)
-    params = {"waiting": waiting}
-    if oldest is not None:
-        params["oldest"] = int(oldest.timestamp())
-    params["known"] = witness.known_checkpoint(db)[0]
-    return urlencode(params)
 
 
 def _status(
@@ -172,7 +148,7 @@ def _status(
 ) -> int:
     try:
         resp = client.call(
-            "GET", f"/sync/v1/status?{_report_query(db)}", headers=witness.known_evidence(db)
+            "GET", f"/sync/v1/status?{backlog.report_query(db)}", headers=witness.known_evidence(db)
         )
     except SyncRefused as exc:
         # a hub put back from a backup older than our enrolment: show it the enrolment
@@ -201,7 +177,7 @@ def _status(
     result.hub_head = hub_head
     _catch_up(db, client, link, body, hub_head)
     with db.write() as session:
-        acked = acked_seq(session)
+        acked = backlog.acked_seq(session)
         if (
             hub_head < acked and not broke and not _reintroduced
         ):  # after a break, its alarm says it already
@@ -269,7 +245,7 @@ def _catch_up(
 
 def acked_seq_of(db: Database) -> int:
     with db.read() as session:
-        return acked_seq(session)
+        return backlog.acked_seq(session)
 
 
 def _next_batch(session: Session, after: int, budget: int) -> list[bytes]:
@@ -313,7 +289,7 @@ def _push(
     db: Database, client: Client, link: HubLink, result: SyncResult, hub_head: int, budget: int
 ) -> None:
     with db.read() as session:
-        acked = acked_seq(session)
+        acked = backlog.acked_seq(session)
     after = resume_after(hub_head, acked)
     for _ in range(MAX_ROUNDS):
         with db.read() as session:
@@ -324,7 +300,7 @@ def _push(
         known = witness.known_checkpoint(db)[0]
         resp = client.call(
             "POST",
-            f"/sync/v1/push?{_report_query(db)}",
+            f"/sync/v1/push?{backlog.report_query(db)}",
             body,
             content_type=protocol.BATCH_CONTENT_TYPE,
         )
@@ -401,7 +377,7 @@ def store_receipt(
                 **_evidence(session, answer),
             )
         )
-        if seq > acked_seq(session):
+        if seq > backlog.acked_seq(session):
             set_setting(session, "acked_seq", str(seq))
         for dead in answer.get("dead", []):
             known = session.get(Event, dead["seq"]) is not None
@@ -438,7 +414,7 @@ def _pull(
     for _ in range(MAX_ROUNDS):
         with db.read() as session:
             cursor = int(get_setting(session, "feed_cursor", "0") or 0)
-        resp = client.call("GET", f"/sync/v1/pull?after={cursor}&{_report_query(db)}")
+        resp = client.call("GET", f"/sync/v1/pull?after={cursor}&{backlog.report_query(db)}")
         raws = protocol.decode_batch(resp.body)
         ids_header = resp.headers.get("X-Feed-Ids", "")
         ids = [int(x) for x in ids_header.split(",") if x]

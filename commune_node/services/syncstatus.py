@@ -13,8 +13,8 @@ from sqlalchemy.orm import Session
 
 from common import keys
 from commune_node.models import Alarm, DamagedRecord, DeadLetter
+from commune_node.services.backlog import acked_seq, queue_report
 from commune_node.services.identity import get_setting
-from commune_node.services.sync import acked_seq, queue_report
 
 # error code → (Vietnamese, English): what happened and what to do.
 ADVICE: dict[str, tuple[str, str]] = {

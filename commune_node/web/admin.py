@@ -10,7 +10,7 @@ from marshmallow import EXCLUDE, Schema, fields, validate
 from werkzeug.datastructures import MultiDict
 
 from common.errors import ValidationError
-from commune_node import schemas
+from common_web import schemas
 from commune_node.db import read_session, write_session
 from commune_node.services import officers, queries
 from commune_node.web import inputs

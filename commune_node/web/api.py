@@ -16,7 +16,7 @@ from werkzeug.exceptions import BadRequest, UnsupportedMediaType
 
 from common import canonical, keys
 from common.errors import DossierError
-from commune_node import schemas
+from common_web import schemas
 from commune_node.db import read_session, write_session
 from commune_node.services import catalogue, dossiers, eventlog, idempotency, intake, officers
 from commune_node.web import serialize

@@ -12,8 +12,7 @@ from commune_node.db import read_session
 from commune_node.models import Officer
 from commune_node.services import identity as identity_service
 from commune_node.services.identity import Clock, NodeIdentity
-from commune_node.services.intake import Actor
-from commune_node.services.officers import actor_of
+from commune_node.services.officers import Actor, actor_of
 
 
 def node_identity(session: Session | None = None) -> NodeIdentity:

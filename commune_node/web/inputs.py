@@ -1,6 +1,6 @@
 """From HTML form fields to the dicts the marshmallow schemas load, and back to widgets.
 
-HTML forms send only strings and flat names; the schemas (``commune_node.schemas``) expect
+HTML forms send only strings and flat names; the schemas (``common_web.schemas``) expect
 integers, booleans, lists and nested document counts. These functions only reshape: every
 rule stays in the schemas and services, so a bad value still reaches them and is reported
 against its field.
@@ -16,7 +16,7 @@ from marshmallow import Schema, fields
 from werkzeug.datastructures import MultiDict
 
 from common.errors import FieldProblem
-from commune_node import schemas
+from common_web import schemas
 from commune_node.web.display import pick
 
 KINDS = ("original", "certified_copy", "photocopy")

@@ -16,7 +16,7 @@ from flask_babel import gettext as _
 from werkzeug.datastructures import MultiDict
 
 from common.errors import ValidationError
-from commune_node import schemas
+from common_web import schemas
 from commune_node.db import read_session, write_session
 from commune_node.services import catalogue, idempotency, intake, queries
 from commune_node.web import inputs

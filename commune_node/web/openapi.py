@@ -9,7 +9,7 @@ from typing import Any
 from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
 
-from commune_node import schemas
+from common_web import schemas
 
 _ERROR = {"$ref": "#/components/responses/Error"}
 

@@ -19,7 +19,7 @@ from common import lifecycle
 from common.calendar import VN_TZ, WorkingCalendar
 from common.errors import ValidationError
 from common.lifecycle import Side, Status
-from commune_node import schemas
+from common_web import schemas
 from commune_node.db import read_session, write_session
 from commune_node.models import Dossier
 from commune_node.services import dossiers, queries

@@ -22,7 +22,7 @@ from marshmallow import ValidationError as MarshmallowError
 from common.calendar import VN_TZ
 from common.catalogue import Procedure as CatalogueProcedure
 from common.catalogue import limit_text
-from commune_node import schemas
+from common_web import schemas
 from commune_node.db import read_session
 from commune_node.services import dossiers, form_numbers, queries
 from commune_node.services.identity import get_setting

@@ -14,7 +14,7 @@ from central_hub.models import HubDossier
 from commune_node import db as node_db
 from commune_node.models import Dossier
 from commune_node.scheduler import run_sync
-from commune_node.services.sync import acked_seq, queue_report
+from commune_node.services.backlog import acked_seq, queue_report
 from commune_node.transport import HttpTransport, LinkError
 from commune_node.web.context import node_identity
 from tests.faults.conftest import ProxyFactory

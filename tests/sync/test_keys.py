@@ -13,7 +13,7 @@ from central_hub.services import nodes as hub_nodes
 from common import canonical, keys, protocol, record
 from commune_node import db as node_db
 from commune_node.models import Event
-from commune_node.services import sync as sync_service
+from commune_node.services import backlog
 from commune_node.services.enrolment import EnrolFailed, enrol
 from commune_node.transport import HttpTransport
 from commune_node.web.context import node_identity
@@ -168,7 +168,7 @@ def test_rotation_after_another_commune_pushed_keeps_syncing(site: Site, commune
     with node_db.read_session(u1.app) as s:
         head = s.scalars(select(Event).order_by(Event.seq.desc())).first()
         assert head is not None
-        assert sync_service.acked_seq(s) == head.seq
+        assert backlog.acked_seq(s) == head.seq
     assert hub_count(site.hub, old.node_id) == head.seq
     with site.hub.db.read() as s:
         signers = {c.node_id for c in s.scalars(select(Cosignature))}

@@ -217,7 +217,7 @@ def test_the_message_commits_with_its_event_or_not_at_all(site: Site) -> None:
     code = take_in(n)
     with pytest.raises(RuntimeError), node_db.write_session(n.app) as s:
         from commune_node.services import dossiers
-        from commune_node.services.intake import Actor
+        from commune_node.services.officers import Actor
         from commune_node.web.context import calendar, node_identity
 
         with n.app.app_context():

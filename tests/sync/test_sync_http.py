@@ -20,8 +20,8 @@ from commune_node import db as node_db
 from commune_node.models import DeadLetter, Event, Receipt
 from commune_node.scheduler import run_sync
 from commune_node.services import eventlog
+from commune_node.services.backlog import acked_seq, queue_report
 from commune_node.services.hublink import SyncRefused
-from commune_node.services.sync import acked_seq, queue_report
 from commune_node.transport import HttpTransport, LinkError
 from commune_node.web.context import node_identity
 from tests.sync.conftest import Site, sync
