@@ -1,4 +1,4 @@
-"""Run the benchmarks of issue 6 and write the table into docs/benchmarks.md.
+"""Run the benchmarks and write their table into docs/benchmarks.md.
 
     .venv/bin/python -m bench                  # everything (about half an hour; the first
                                                # run also builds the million-record node)

@@ -14,6 +14,10 @@ hold every connection the server will open (slowloris). It also reads a body of 
   reverse proxy is not limited (the proxy limits its own clients, docs/deployment.md).
 * **body size** — ``max_request_body_size``: a larger declared body is answered ``413``
   before any of it is read.
+* **time in the queue** — each request's WSGI environment says how long it waited for a
+  worker thread (``QUEUED_SECONDS``) and how many requests still wait behind it
+  (``QUEUE_DEPTH``), so that an app can turn a request away at once when it is too busy
+  instead of letting it wait in line (the hub's sync API does: ``central_hub.web.admission``).
 """
 
 from __future__ import annotations
@@ -25,13 +29,37 @@ from waitress import wasyncore
 from waitress.adjustments import Adjustments
 from waitress.channel import HTTPChannel
 from waitress.server import TcpWSGIServer
+from waitress.task import WSGITask
 
 HEADER_TIMEOUT = 20.0  # seconds a request has to send its whole header
 PER_ADDRESS_LIMIT = 20  # open connections from one client address
+QUEUED_SECONDS = "dossier.queued_seconds"  # environ: seconds the request waited for a thread
+QUEUE_DEPTH = "dossier.queue_depth"  # environ: requests waiting behind it when it started
+QUEUE_WORKERS = "dossier.queue_workers"  # environ: the server's worker threads
+
+
+class StampedTask(WSGITask):
+    """A request's task whose environment says how long it waited in the server's queue."""
+
+    def get_environment(self) -> Any:
+        fresh = self.environ is None
+        environ = super().get_environment()
+        if fresh:
+            queued_at = getattr(self.channel, "queued_at", None)
+            if queued_at is not None:
+                environ[QUEUED_SECONDS] = max(0.0, time.monotonic() - queued_at)
+            dispatcher = getattr(self.channel.server, "task_dispatcher", None)
+            environ[QUEUE_DEPTH] = len(getattr(dispatcher, "queue", ()))
+            environ[QUEUE_WORKERS] = max(1, len(getattr(dispatcher, "threads", ())) or 1)
+        return environ
 
 
 class GuardedChannel(HTTPChannel):
-    """A connection that remembers when its current request started."""
+    """A connection that remembers when its current request started, and when it was put in
+    the queue for a worker thread."""
+
+    task_class = StampedTask
+    queued_at: float | None = None
 
     def __init__(self, server: Any, sock: Any, addr: Any, adj: Any, map: Any = None) -> None:
         self.request_started = time.monotonic()
@@ -89,6 +117,11 @@ class GuardedServer(TcpWSGIServer):
                 conn.close()
                 return
         self.channel_class(self, conn, addr, self.adj, map=self._map)
+
+    def add_task(self, task: Any) -> None:
+        """Queue a connection's next request for a worker thread, noting when."""
+        task.queued_at = time.monotonic()
+        super().add_task(task)
 
     def maintenance(self, now: float) -> None:
         super().maintenance(now)

@@ -4,7 +4,9 @@
 now" (page or CLI) goes through :func:`run_sync`, which shares the same lock, so two syncs
 never overlap. After a failure the next automatic attempt waits ``interval * 2**failures``
 seconds (at most ``SYNC_MAX_BACKOFF``) plus random jitter, so a hundred communes coming back
-after an outage do not all knock at once.
+after an outage do not all knock at once. A hub that answers "busy" (:class:`HubBusy`) says
+when to come back: the next attempt waits that long plus up to half as much again, and the
+busy answer does not count as a failure of the link.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from flask import Flask
 from common.errors import DossierError
 from commune_node.db import database
 from commune_node.services.sync import SyncResult, sync_once
-from commune_node.transport import HttpTransport, Transport
+from commune_node.transport import HttpTransport, HubBusy, Transport
 
 log = logging.getLogger("commune_node.sync")
 
@@ -70,6 +72,9 @@ def run_sync(app: Flask, *, wait: bool = True) -> SyncResult | None:
         state.last_result = result
         state.storage_problem = None
         return result
+    except HubBusy as exc:
+        state.not_before = time.monotonic() + exc.retry_after * (1 + random.random() / 2)
+        raise
     except DossierError as exc:
         state.storage_problem = exc if exc.code in ("disk_full", "database_damaged") else None
         state.failures += 1

@@ -24,6 +24,31 @@ class LinkError(DossierError):
     en = "The hub cannot be reached."
 
 
+class HubBusy(LinkError):
+    """The hub answered ``503`` with ``Retry-After``: it is busy and said when to come back.
+    Nothing of the request was stored; the next sync waits that long (plus jitter)."""
+
+    code = "hub_busy"
+    vi = "Máy chủ cấp trên đang bận; nút sẽ tự gửi lại sau ít phút."
+    en = "The hub is busy; the node will send again shortly by itself."
+
+    def __init__(self, retry_after: float) -> None:
+        super().__init__(retry_after=retry_after)
+        self.retry_after = retry_after
+
+
+def busy_after(status: int, headers: dict[str, str]) -> float | None:
+    """The seconds a ``503`` answer's ``Retry-After`` asks for, or None (not a busy answer)."""
+    if status != 503:
+        return None
+    value = headers.get("Retry-After", "")
+    try:
+        seconds = float(value)
+    except ValueError:
+        return None
+    return min(max(seconds, 1.0), 600.0)
+
+
 @dataclass
 class Response:
     status: int
@@ -69,6 +94,9 @@ class HttpTransport:
             content = r.content
         except requests.RequestException as exc:
             raise LinkError(f"{type(exc).__name__} talking to the hub") from exc
+        busy = busy_after(r.status_code, dict(r.headers))
+        if busy is not None:
+            raise HubBusy(busy)
         if r.status_code >= 500:
             raise LinkError(f"the hub answered {r.status_code}", status_code=r.status_code)
         if "Content-Length" not in r.headers and "chunked" not in r.headers.get(
@@ -93,6 +121,9 @@ class FlaskTransport:
         if self.down:
             raise LinkError("the fake link is down")
         r = self.client.open(path, method=method, data=body, headers=headers or {})
+        busy = busy_after(r.status_code, dict(r.headers))
+        if busy is not None:
+            raise HubBusy(busy)
         if r.status_code >= 500:
             raise LinkError(f"the hub answered {r.status_code}")
         return Response(r.status_code, dict(r.headers), r.get_data())

@@ -28,6 +28,7 @@ ERROR_CODES = [
     "bad_refill",
     "dead_letter_limit",
     "rate_limited",
+    "hub_busy",
     "bad_request",
     "unsupported_media_type",
     "request_entity_too_large",

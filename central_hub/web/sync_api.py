@@ -30,6 +30,7 @@ from central_hub.services import (
 from central_hub.services import history as history_service
 from central_hub.services import refill as refill_service
 from central_hub.services import reintroduce as reintroduce_service
+from central_hub.web import admission
 from central_hub.web.auth import csrf
 from central_hub.web.context import clock, database, hub_identity
 from central_hub.web.openapi import openapi_document
@@ -39,6 +40,7 @@ from common_io import throttle
 
 bp = Blueprint("sync", __name__, url_prefix="/sync/v1")
 csrf.exempt(bp)
+admission.init_blueprint(bp)  # first: a busy hub turns a request away before any work
 PULL_MAX_BYTES = 256 * 1024
 OPEN_BODY_BYTES = 16 * 1024  # enrol and reintroduce: no key, so a small body
 BODY_LIMITS = {  # endpoint -> the largest body it reads (others: MAX_CONTENT_LENGTH)

@@ -24,6 +24,12 @@ ADVICE: dict[str, tuple[str, str]] = {
         "The hub cannot be reached. Records are safe on this computer and will be sent by "
         "themselves when a link appears; nothing to do.",
     ),
+    "hub_busy": (
+        "Máy chủ cấp trên đang bận vì nhiều xã gửi cùng lúc. Nút sẽ tự gửi lại sau thời gian cấp "
+        "trên hẹn; hồ sơ vẫn được lưu an toàn trên máy này, không cần làm gì thêm.",
+        "The hub is busy with many communes at once. The node sends again by itself after the "
+        "time the hub asked for; records are safe on this computer; nothing to do.",
+    ),
     "not_enrolled": (
         "Máy này chưa được đăng ký với cấp trên. Xin mã đăng ký từ quản trị viên cấp trên rồi chạy "
         "lệnh commune-node enrol.",
