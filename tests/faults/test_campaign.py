@@ -241,9 +241,6 @@ def machine(
             which = data.draw(st.integers(0, 2), label="backup")
             if self.world.backups:
                 which %= len(self.world.backups)
-                if self.world.restore_strands_a_key(which):
-                    stats.count("restore_skipped_after_rotation", fault=False)
-                    return
                 self.world.restore_hub(which)
                 stats.restores += 1
                 stats.count("hub_restore")
