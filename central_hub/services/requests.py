@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import base64
 import weakref
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from sqlalchemy import Engine, delete
+from sqlalchemy import Engine, delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -14,6 +15,7 @@ from central_hub.models import Node, Nonce
 from central_hub.services import nodes
 from central_hub.services.identity import Clock
 from common import keys, protocol
+from common.errors import DossierError
 from common_io.database import Database
 
 PURGE_EVERY = timedelta(seconds=60)
@@ -59,13 +61,20 @@ def authenticate(
                 "Nút chưa được đăng ký với cấp trên",
             )
         key = nodes.key_for(session, req.node, req.key)
+        proven = None
         if key is None:
+            proven = proven_key(session, req.node, req.key, _header(headers, KEY_CHAIN))
+        if key is None and proven is None:
             raise _refuse(
                 "unknown_key",
                 "the request is signed by a key the hub does not know",
                 "Yêu cầu được ký bằng khoá không xác định",
             )
-        if key.revoked_at is not None and key.reason.startswith("laptop replaced"):
+        if (
+            key is not None
+            and key.revoked_at is not None
+            and key.reason.startswith("laptop replaced")
+        ):
             by = f" by the laptop with key {key.replaced_by}" if key.replaced_by else ""
             raise _refuse(
                 "node_replaced",
@@ -78,14 +87,14 @@ def authenticate(
                 status=403,
                 replaced_by=key.replaced_by,
             )
-        if key.revoked_at is not None:  # revoked by an administrator
+        if key is not None and key.revoked_at is not None:  # revoked by an administrator
             raise _refuse(
                 "key_revoked",
                 "this node's key has been revoked; enrol it again",
                 "Khoá của nút đã bị thu hồi; cần đăng ký lại",
                 status=403,
             )
-        if key.last_valid_seq is not None:  # the hub holds the rotation record that ends it
+        if key is not None and key.last_valid_seq is not None:  # its rotation record is held
             successor = nodes.successor_of(session, key)
             raise _refuse(
                 "key_succeeded",
@@ -96,7 +105,8 @@ def authenticate(
                 status=403,
                 successor=successor,
             )
-        public = keys.public_from_hex(key.public_key)
+        public = keys.public_from_hex(key.public_key) if key is not None else proven
+    assert public is not None
     protocol.verify_request(
         req, public, method=method, path=path, body=body, now=int(now.timestamp())
     )
@@ -121,6 +131,59 @@ def authenticate(
     if failure is not None:
         raise failure
     return node
+
+
+KEY_CHAIN = "X-Key-Chain"
+MAX_CHAIN = 16  # rotation records a request may carry
+
+
+def _header(headers: object, name: str) -> str:
+    get = getattr(headers, "get", None)
+    value = get(name) if callable(get) else None
+    return value if isinstance(value, str) else ""
+
+
+def proven_key(session: Session, node_id: str, key_id: str, chain: str) -> keys.PublicKey | None:
+    """The public key ``key_id`` of ``node_id``, if the request's ``X-Key-Chain`` proves it:
+    the node's own ``key.rotated`` records (base64, comma-separated, oldest first), each
+    signed by a key the hub holds or the chain already proved, valid at that record's seq
+    and never revoked by an administrator, and each proving possession of the new key. A
+    hub restored from a backup older than a rotation it had acknowledged learns the new key
+    this way, before the rotation record itself comes back; nothing is stored: the record
+    registers the key when it is pushed or given back, as always. None if it proves nothing."""
+    from central_hub.models import NodeKey
+    from central_hub.services.ingest import rotation_problem
+    from common import record
+
+    parts = [p for p in chain.split(",") if p][:MAX_CHAIN]
+    if not parts:
+        return None
+    ring: dict[str, tuple[keys.PublicKey, int, int | None]] = {}
+    for row in session.scalars(select(NodeKey).where(NodeKey.node_id == node_id)):
+        if row.revoked_at is None:
+            ring[row.key_id] = (keys.public_from_hex(row.public_key), row.first_seq,
+                                row.last_valid_seq)  # fmt: skip
+    for part in parts:
+        try:
+            rec = record.parse(base64.b64decode(part, validate=True))
+        except (ValueError, DossierError):
+            return None
+        if rec.node != node_id or rec.type != "key.rotated" or rec.key not in ring:
+            continue
+        public, first, last = ring[rec.key]
+        if rec.seq < first or (last is not None and rec.seq > last):
+            continue
+        try:
+            rec.verify(public)
+        except DossierError:
+            return None
+        if rotation_problem(rec) is not None:
+            return None
+        new = keys.public_from_hex(rec.data["new_key"])
+        ring[rec.key] = (public, first, rec.seq)
+        ring[keys.key_id(bytes.fromhex(rec.data["new_key"]))] = (new, rec.seq + 1, None)
+    found = ring.get(key_id)
+    return found[0] if found is not None else None
 
 
 def _purge_nonces(session: Session, db: Database, now: datetime) -> None:

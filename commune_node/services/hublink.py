@@ -78,6 +78,15 @@ class Client:
     clock: Clock
     request_key: keys.PrivateKey | None = None
     instance: Path | None = None
+    prove_key: bool = False  # send the node's rotation records with every request
+
+    def _key_chain(self) -> str:
+        if self.instance is None:
+            return ""
+        from commune_node.services import keyring
+
+        with self.db.read() as session:
+            return keyring.chain_header(session)
 
     def signer(self) -> keys.PrivateKey:
         if self.instance is None:
@@ -131,6 +140,8 @@ class Client:
                 sent["Content-Encoding"] = content_encoding
             if cosignature:
                 sent["X-Cosignature"] = cosignature
+            if self.prove_key:
+                sent["X-Key-Chain"] = self._key_chain()
             resp = self.transport.request(method, path, body=body, headers=sent)
             if cosignature and resp.status < 400:
                 self._drop_cosignature(cosignature)
@@ -144,6 +155,11 @@ class Client:
                 stale_retried = True
                 hub_time = int(error.get("detail", {}).get("hub_time", ts))
                 self.learn_offset(hub_time)
+                continue
+            if code == "unknown_key" and not self.prove_key and self._key_chain():
+                # a hub restored from a backup older than a rotation it acknowledged: show
+                # it the chain of rotation records from a key it holds to ours
+                self.prove_key = True
                 continue
             if code == "key_succeeded" and self._hub_holds(error):
                 continue  # the hub holds our rotation (its answer was lost): sign with the new key

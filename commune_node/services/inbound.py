@@ -23,22 +23,25 @@ def alarm(session: Session, kind: str, en: str, vi: str, now: datetime) -> None:
 
 
 def apply_hub_record(
-    session: Session, rec: record.Record, *, feed_id: int, identity: NodeIdentity, now: datetime
+    session: Session,
+    rec: record.Record,
+    *,
+    feed_id: int,
+    identity: NodeIdentity,
+    now: datetime,
+    later_alarm: bool = False,
 ) -> str | None:
-    """Apply one hub record (already signature-checked); returns the problem, if any."""
+    """Apply one hub record (already signature-checked); returns the problem, if any.
+    With ``later_alarm`` the caller raises the alarm of a refused record itself
+    (:func:`refused_alarm`), once it has folded the dossier in the hub's order."""
     problem: str | None = None
     try:
         with session.begin_nested():
             _apply(session, rec, identity=identity, now=now)
     except DossierError as exc:
         problem = f"{exc.code}: {exc.en}"
-        alarm(
-            session,
-            "hub_record_refused",
-            f"Hub record {rec.type} for {rec.dossier or '-'} could not be applied: {exc.en}",
-            f"Bản ghi {rec.type} của cấp trên cho hồ sơ {rec.dossier or '-'} không áp dụng được: {exc.vi}",  # noqa: E501
-            now,
-        )
+        if not later_alarm:
+            refused_alarm(session, rec, exc.en, exc.vi, now)
     session.add(
         Inbound(
             feed_id=feed_id,
@@ -52,6 +55,16 @@ def apply_hub_record(
         )
     )
     return problem
+
+
+def refused_alarm(session: Session, rec: record.Record, en: str, vi: str, now: datetime) -> None:
+    alarm(
+        session,
+        "hub_record_refused",
+        f"Hub record {rec.type} for {rec.dossier or '-'} could not be applied: {en}",
+        f"Bản ghi {rec.type} của cấp trên cho hồ sơ {rec.dossier or '-'} không áp dụng được: {vi}",
+        now,
+    )
 
 
 def _apply(session: Session, rec: record.Record, *, identity: NodeIdentity, now: datetime) -> None:

@@ -16,6 +16,7 @@ a replaced key once the hub holds its replacement.
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 from dataclasses import dataclass
@@ -50,6 +51,25 @@ class Rotation:
     seq: int
     old: str  # key id
     new: str  # key id
+
+
+MAX_CHAIN = 16  # the hub reads at most this many rotation records from a request
+
+
+def chain_header(session: Session) -> str:
+    """The ``X-Key-Chain`` request header: this node's newest rotation records (base64,
+    comma-separated, oldest first). A hub that lost a rotation it had acknowledged (restored
+    from an older backup) checks each with a key it holds and so learns the key that signs
+    the request; empty without a rotation."""
+    raws = list(
+        session.scalars(
+            select(Event.record)
+            .where(Event.type == "key.rotated")
+            .order_by(Event.seq.desc())
+            .limit(MAX_CHAIN)
+        )
+    )
+    return ",".join(base64.b64encode(raw).decode() for raw in reversed(raws))
 
 
 def rotations(session: Session) -> list[Rotation]:

@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 
 from common import protocol, record
 from common_io.database import Database
-from commune_node.models import DeadLetter, Event, Receipt
+from commune_node.models import DeadLetter, Event, Inbound, Receipt
 from commune_node.services import (
     backlog,
     inbound,
@@ -37,6 +37,7 @@ from commune_node.services import (
     refill,
     reintroduce,
     repair,
+    replay,
     storage,
     witness,
 )
@@ -435,9 +436,20 @@ def _pull(
             checked.append((feed_id, rec))
         now = client.clock()
         with db.write() as session:
+            applied: list[tuple[int, record.Record]] = []
             for feed_id, rec in checked:
                 if feed_id <= cursor:
                     continue
-                inbound.apply_hub_record(session, rec, feed_id=feed_id, identity=identity, now=now)
+                inbound.apply_hub_record(
+                    session, rec, feed_id=feed_id, identity=identity, now=now, later_alarm=True
+                )
+                applied.append((feed_id, rec))
                 result.pulled += 1
+            session.flush()
+            # in the hub's log order, as the hub folds them (a crossing action of each side)
+            replay.refold(session, {r.dossier for _, r in applied if r.dossier is not None})
+            for feed_id, rec in applied:
+                row = session.get(Inbound, feed_id)
+                if row is not None and row.problem is not None:
+                    inbound.refused_alarm(session, rec, row.problem, row.problem, now)
             set_setting(session, "feed_cursor", str(max(ids)))

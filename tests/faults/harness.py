@@ -40,7 +40,6 @@ from typing import Any
 import requests
 import sqlalchemy
 from sqlalchemy import text
-from sqlalchemy.orm import Session
 
 from common import chain_break, keys, record
 from tests.faults.proxy import FaultProxy
@@ -643,7 +642,6 @@ class World:
         self.hub_port = free_port()
         self.hub_up = False
         self.backups: list[Path] = []
-        self.backup_keys: list[set[str]] = []  # the node keys each backup's hub knows
         self.nodes: list[NodeRun] = []
         for seed in template.nodes:
             d = root / seed.name
@@ -816,29 +814,7 @@ class World:
         else:
             sqlite_copy(self.hub_dir / "hub.sqlite3", target)
         self.backups.append(target)
-        with self.observer.hub_engine.connect() as c:
-            self.backup_keys.append({r[0] for r in c.execute(text("select key_id from node_key"))})
         self.start_hub()
-
-    def restore_strands_a_key(self, which: int) -> bool:
-        """Whether putting backup ``which`` back would leave a node signing with a key that
-        hub never knew: a rotation the hub acknowledged after the backup, so the node
-        deleted the replaced key. A known gap (the node cannot show the restored hub its
-        rotation records yet: ``tests/faults/test_rotation_restore.py``)."""
-        from commune_node.services import keyring
-
-        for n in self.nodes:
-            engine = sqlalchemy.create_engine(
-                f"sqlite:///file:{n.db}?mode=ro&uri=true", poolclass=sqlalchemy.NullPool
-            )
-            try:
-                with Session(engine) as session:
-                    key_id = keyring.hub_key_id(session, n.seed.node_id)
-            finally:
-                engine.dispose()
-            if key_id not in self.backup_keys[which]:
-                return True
-        return False
 
     def restore_hub(self, which: int) -> None:
         """Stop the hub (kill -9), put an earlier backup in place of its database, start."""

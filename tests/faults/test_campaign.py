@@ -150,7 +150,6 @@ def machine(
             self.world.start()
             stats.scenarios += 1
             self.failed = [0] * len(self.world.nodes)  # "sync now" failed in a row, healthy
-            self.forwarded: set[str] = set()
             self.link_down = [False] * len(self.world.nodes)
 
         @rule(kind=st.sampled_from(kinds), i=st.integers(0, 1), data=st.data())
@@ -172,15 +171,8 @@ def machine(
             codes = self.world.nodes[i].codes
             if codes:
                 code = codes[pick % len(codes)]
-                if name == "withdrawn" and code in self.forwarded:
-                    # An open finding: a withdrawal at the desk crossing a hub officer's
-                    # action leaves the two sides with different pause records
-                    # (tests/sync/test_conflicts.py, strict xfail; docs/reliability.md).
-                    return
                 if self.world.act(i, code, name, who, body) == 200:
                     stats.events += 1
-                    if name == "forwarded":
-                        self.forwarded.add(code)
 
         def do_sync(self, i: int, data: st.DataObject) -> None:
             self._sync(i, healthy=self.world.hub_up and not self.link_down[i])
@@ -249,9 +241,6 @@ def machine(
             which = data.draw(st.integers(0, 2), label="backup")
             if self.world.backups:
                 which %= len(self.world.backups)
-                if self.world.restore_strands_a_key(which):
-                    stats.count("restore_skipped_after_rotation", fault=False)
-                    return
                 self.world.restore_hub(which)
                 stats.restores += 1
                 stats.count("hub_restore")
