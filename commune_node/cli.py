@@ -153,7 +153,10 @@ def init(
             f"needs at least {MIN_PASSWORD} characters", param_hint="--admin-password"
         )
     recovery = vault.new_recovery_secret()
-    if not vault.desk_key(app).encrypted:
+    if not app.config.get("DATABASE_ENCRYPTION", True):
+        recovery = ""  # a test bench that reads the database with plain sqlite3
+        click.echo("DATABASE_ENCRYPTION = False: the database is NOT encrypted.", err=True)
+    elif not vault.desk_key(app).encrypted:
         # a new desk is encrypted: the data key, wrapped for the admin and the recovery secret
         given = app.config.get("DATABASE_KEY")
         key = bytes.fromhex(given) if given else vault.new_key()
