@@ -4,7 +4,8 @@
                                                # run also builds the million-record node)
     .venv/bin/python -m bench --smoke          # seconds-long mode, small data, same code
     .venv/bin/python -m bench --only 1,2       # pick benchmarks (1 ingest, 2 bytes, 3 2G link,
-                                               # 4 big node, 5 reconnect storm, 6 footprint)
+                                               # 4 big node, 5 reconnect storm, 6 footprint,
+                                               # 7 encryption at rest)
     .venv/bin/python -m bench --no-write       # print only
 
 Benchmarks 1 and 2 also measure a CouchDB-style peer (PouchDB replicating to
@@ -30,7 +31,7 @@ from bench import data, report, servers
 from bench.core import Row, Settings, machine
 
 ROOT = Path(__file__).resolve().parent.parent
-ALL = (1, 2, 3, 4, 5, 6)
+ALL = (1, 2, 3, 4, 5, 6, 7)
 
 
 def parse(argv: list[str]) -> argparse.Namespace:
@@ -99,6 +100,7 @@ def run(settings: Settings, chosen: set[int]) -> list[Row]:
         (4, "a node with years of records", lambda: desk.run_bignode(settings, specs, log)),
         (5, "reconnect storm", lambda: storm.run(settings, specs)),
         (6, "node footprint", lambda: desk.run_footprint(settings, base)),
+        (7, "encryption at rest", lambda: desk.run_atrest(settings, base)),
     ]
     for number, name, fn in steps:
         if number not in chosen:

@@ -43,10 +43,11 @@ LISTS = {
 }
 
 
-def _token(instance: Path) -> str:
-    app = create_app({"SECRET_KEY": "bench"}, instance_path=str(instance))
+def _token(instance: Path, key: bytes | None = None) -> str:
+    config = {"SECRET_KEY": "bench", **({"DATABASE_KEY": key.hex()} if key else {})}
+    app = create_app(config, instance_path=str(instance))
     with node_db.write_session(app) as session:
-        officer = officers.create_officer(
+        officer = officers.by_username(session, "bench.receiver") or officers.create_officer(
             session,
             username="bench.receiver",
             full_name="Lê Thị Hoa",
@@ -59,9 +60,18 @@ def _token(instance: Path) -> str:
     return token
 
 
-def _desk(instance: Path, intakes: int, repeats: int) -> dict[str, list[float]]:
-    token = _token(instance)
-    proc, _ = servers.node_process(instance, sync_interval=0, log=instance.parent / "desk.log")
+def _desk(
+    instance: Path,
+    intakes: int,
+    repeats: int,
+    *,
+    unlock: str | None = None,
+    key: bytes | None = None,
+) -> dict[str, list[float]]:
+    token = _token(instance, key)
+    proc, _ = servers.node_process(
+        instance, sync_interval=0, log=instance.parent / f"desk-{instance.name}.log", unlock=unlock
+    )
     http = requests.Session()
     http.headers["Authorization"] = f"Bearer {token}"
     rng = random.Random(11)
@@ -181,6 +191,68 @@ def run_bignode(settings: Settings, specs: list[data.Spec], log: Any = print) ->
                 f"{p95 / b95:.1f}× empty",
                 "< 50 ms",
                 yes(p95 < 0.050),
+            )
+        )
+    return rows
+
+
+def run_atrest(settings: Settings, base: Any) -> list[Row]:
+    """Benchmark 7: the desk's intake and lists on the same node (the benchmark 2 backlog),
+    once with its plain database and once encrypted (SQLCipher, ``commune-node encrypt``),
+    in the same run, alternated four times so that a noisy moment hits both."""
+    from commune_node import vault
+
+    plain = settings.work / "atrest-plain"
+    encrypted = settings.work / "atrest-encrypted"
+    for folder in (plain, encrypted):
+        if folder.exists():
+            shutil.rmtree(folder)
+        shutil.copytree(base.folder / "node", folder)
+    key, recovery = vault.new_key(), vault.new_recovery_secret()
+    vault.encrypt_instance(
+        encrypted, encrypted / "node.sqlite3", key, recovery=recovery, officers={}
+    )
+    intakes, repeats = settings.n(300, 20), settings.n(30, 3)
+    got: dict[str, dict[str, list[float]]] = {"plain": {}, "encrypted": {}}
+    rounds = 4
+    for _ in range(rounds):
+        for name, folder, unlock in (("plain", plain, None), ("encrypted", encrypted, recovery)):
+            run = _desk(
+                folder, intakes // rounds, repeats // 2, unlock=unlock, key=key if unlock else None
+            )
+            for k, v in run.items():
+                got[name].setdefault(k, []).extend(v)
+    rows = []
+    ms = 1000.0
+    what = f"{base.events:,}-record node"
+    p95, b95 = percentile(got["encrypted"]["intake"], 95), percentile(got["plain"]["intake"], 95)
+    b50 = percentile(got["plain"]["intake"], 50)
+    rows.append(
+        Row(
+            "7. Encryption at rest",
+            f"intake through the HTTP API, {what} encrypted (SQLCipher 4, raw 256-bit key), "
+            f"{intakes} dossiers: p50 / p95",
+            " / ".join(f"{percentile(got['encrypted']['intake'], p) * ms:.1f}" for p in (50, 95))
+            + " ms",
+            f"p50 / p95 {b50 * ms:.1f} / {b95 * ms:.1f} ms on the same node, plain",
+            f"{p95 / b95:.2f}× plain",
+            "≤ 1.10× plain",
+            yes(p95 <= 1.10 * b95),
+        )
+    )
+    for name in LISTS:
+        enc, pln = got["encrypted"][name], got["plain"][name]
+        p95, b95 = percentile(enc, 95), percentile(pln, 95)
+        rows.append(
+            Row(
+                "7. Encryption at rest",
+                f"dossier list, {name} (`{LISTS[name].split('?')[1]}`), {what} encrypted: "
+                f"p50 / p95 of {len(enc)}",
+                f"{percentile(enc, 50) * ms:.1f} / {p95 * ms:.1f} ms",
+                f"{percentile(pln, 50) * ms:.1f} / {b95 * ms:.1f} ms plain",
+                f"{p95 / b95:.2f}× plain",
+                "≤ 1.10× plain",
+                yes(p95 <= 1.10 * b95),
             )
         )
     return rows

@@ -263,7 +263,12 @@ def make_hub(instance: Path, database_url: str | None = None) -> HubSite:
 
 
 def node_process(
-    instance: Path, *, sync_interval: int, log: Path, cpus: set[int] | None = None
+    instance: Path,
+    *,
+    sync_interval: int,
+    log: Path,
+    cpus: set[int] | None = None,
+    unlock: str | None = None,
 ) -> tuple[Process, float]:
     """``commune-node run`` on a free port; returns it and its start-up time."""
     port = free_port()
@@ -277,4 +282,7 @@ def node_process(
         "--sync-interval",
         str(sync_interval),
     ]
-    return start_process(argv, port=port, log=log, ready_path="/api/v1/openapi.json", cpus=cpus)
+    env = {"COMMUNE_NODE_UNLOCK": unlock} if unlock else None
+    return start_process(
+        argv, port=port, log=log, env=env, ready_path="/api/v1/openapi.json", cpus=cpus
+    )

@@ -18,6 +18,7 @@ import click
 import requests
 
 DEMO_PASSWORD = "demo-password"
+UNLOCK_ENV = "COMMUNE_NODE_UNLOCK"  # commune_node.vault.UNLOCK_ENV
 COMMUNES = [
     ("xa-dak-pxi", "Xã Đăk Pxi", "000.00.12.H26"),
     ("xa-ngok-reo", "Xã Ngọk Réo", "000.00.13.H26"),
@@ -141,13 +142,17 @@ def run_demo(folder: Path, *, base_port: int, sync_interval: int) -> None:
         )
         _wait(hub_url + "/sync/v1/hello")
         lines = [f"Hub ({hub_url}/): admin, lan.pham (hub officer), thanh.tra (auditor)"]
+        # The desks' databases are encrypted; the demo starts them unlocked with the demo
+        # admin's password, so their background sync runs before anyone logs in (a real desk
+        # waits for the first log-in: docs/operations.md, "Encryption at rest").
+        os.environ[UNLOCK_ENV] = f"admin:{DEMO_PASSWORD}"
         for i, (name, commune, agency) in enumerate(COMMUNES, start=1):
             node_dir = folder / name
             port = base_port + i
             if not (node_dir / "node_key.pem").exists():
                 click.echo(f"Creating {commune} …")
                 os.environ["COMMUNE_NODE_ADMIN_PASSWORD"] = DEMO_PASSWORD
-                _run(
+                made = _run(
                     [
                         *node_cmd,
                         "--instance",
@@ -159,6 +164,7 @@ def run_demo(folder: Path, *, base_port: int, sync_interval: int) -> None:
                         agency,
                     ]
                 )
+                click.echo(f"  recovery secret of {commune}: {made.split()[-1]}")
                 _run(
                     [
                         *node_cmd,

@@ -50,6 +50,14 @@ def hash_password(password: str) -> str:
     return generate_password_hash(password)
 
 
+def password_set(session: Session, account: Account, password: str) -> None:
+    """Tell the database's owner that ``account`` now has ``password`` (a commune node
+    wraps its data key for it, :mod:`commune_node.vault`); nothing when no one listens."""
+    listener = session.info.get("password_set")
+    if listener is not None:
+        listener(account, password)
+
+
 def password_matches(account: Account | None, password: str) -> bool:
     """True when ``account`` is active and ``password`` is its password; spends the same time
     when there is no such account, so user names cannot be probed by timing."""
@@ -89,6 +97,7 @@ def change_password(
         )
     errors.raise_if_any()
     account.password_hash = hash_password(new)
+    password_set(session, account, new)
     web_sessions.end_all(session, sessions, account.id, keep=keep)
 
 
@@ -119,6 +128,7 @@ def reset_password(session: Session, sessions: Table, account: Account, new: str
     check_new_password(errors, new)
     errors.raise_if_any()
     account.password_hash = hash_password(new)
+    password_set(session, account, new)
     return web_sessions.end_all(session, sessions, account.id)
 
 
@@ -126,4 +136,7 @@ def deactivate(session: Session, sessions: Table, account: Account) -> int:
     """The account can no longer log in, and every session of it ends now. Returns how many
     sessions ended."""
     account.active = False
+    listener = session.info.get("deactivated")
+    if listener is not None:
+        listener(account)
     return web_sessions.end_all(session, sessions, account.id)

@@ -16,7 +16,7 @@ from flask import Flask
 
 from common.errors import DossierError
 from common_io import accounts_cli
-from commune_node import create_app, db
+from commune_node import create_app, db, vault
 from commune_node.models import WEB_SESSION
 from commune_node.services import catalogue, officers
 from commune_node.services import identity as identity_service
@@ -24,13 +24,57 @@ from commune_node.services import identity as identity_service
 AGENCY_CODE = re.compile(r"\d{3}\.\d{2}\.\d{2}\.H\d{2}\Z")
 
 
-def _app(ctx: click.Context) -> Flask:
-    """The app for this instance, made on first use (so ``--help`` touches nothing)."""
+def _app(ctx: click.Context, *, unlock: bool = True) -> Flask:
+    """The app for this instance, made on first use (so ``--help`` touches nothing). An
+    encrypted desk is unlocked with the secret given in ``COMMUNE_NODE_UNLOCK``, on stdin
+    (``--unlock-stdin``) or at a prompt; ``unlock=False`` (``run``) leaves it locked when
+    none is given."""
     root = ctx.find_root()
     if "app" not in root.obj:
         root.obj["app"] = create_app(instance_path=str(root.obj["instance"].resolve()))
     app: Flask = root.obj["app"]
+    desk = vault.desk_key(app)
+    if desk.locked and desk.vault is not None:
+        secret = _unlock_secret(ctx, ask=unlock)
+        if secret is not None:
+            try:
+                vault.unlock_app(app, desk.vault.open_with(secret))
+            except DossierError as exc:
+                _fail(exc)
+        elif unlock:
+            raise click.ClickException(LOCKED_HELP)
     return app
+
+
+LOCKED_HELP = (
+    "This desk's database is encrypted. Give the admin recovery secret, or USER:PASSWORD of "
+    f"an officer, in the environment variable {vault.UNLOCK_ENV}, on stdin with "
+    "--unlock-stdin, or at the prompt (docs/operations.md, 'Encryption at rest')."
+)
+
+
+def _unlock_secret(ctx: click.Context, *, ask: bool) -> str | None:
+    """The unlocking secret: the environment, stdin (``--unlock-stdin``), else a prompt on a
+    terminal when ``ask``."""
+    import os
+
+    root = ctx.find_root()
+    given = os.environ.get(vault.UNLOCK_ENV)
+    if given:
+        return given
+    if root.obj.get("unlock_stdin"):
+        line = sys.stdin.readline().rstrip("\r\n")
+        return line or None
+    if ask and sys.stdin.isatty():
+        user = click.prompt(
+            "The desk is locked. Officer user name (empty: use the recovery secret)",
+            default="",
+            show_default=False,
+        )
+        if user:
+            return f"{user}:{click.prompt('Password', hide_input=True)}"
+        return str(click.prompt("Recovery secret", hide_input=True))
+    return None
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -42,8 +86,14 @@ def _app(ctx: click.Context) -> Flask:
     show_default=True,
     help="Instance folder (database, key, settings).",
 )
+@click.option(
+    "--unlock-stdin",
+    is_flag=True,
+    help="Read the secret that unlocks an encrypted desk (recovery secret or USER:PASSWORD) "
+    "from the first line of stdin.",
+)
 @click.pass_context
-def main(ctx: click.Context, instance: Path) -> None:
+def main(ctx: click.Context, instance: Path, unlock_stdin: bool) -> None:
     """Run a commune one-stop desk that works offline and syncs signed records to a hub.
 
     \b
@@ -53,6 +103,7 @@ def main(ctx: click.Context, instance: Path) -> None:
     """
     ctx.ensure_object(dict)
     ctx.obj["instance"] = instance
+    ctx.obj["unlock_stdin"] = unlock_stdin
 
 
 def _fail(exc: DossierError) -> None:
@@ -73,6 +124,9 @@ def init(
     ctx: click.Context, commune: str, agency_code: str, admin_user: str, admin_password: str | None
 ) -> None:
     """Create the instance: database, node key pair, identity, catalogue, first admin.
+    The database and the key files are encrypted with a random data key, unlocked by the
+    admin's password (and each officer's) or by the recovery secret printed here once:
+    write it down and keep it in the commune's safe.
 
     \b
     Example:
@@ -92,6 +146,28 @@ def init(
         admin_password = click.prompt(
             "Password for the admin", hide_input=True, confirmation_prompt=True
         )
+    from common_io.accounts import MIN_PASSWORD
+
+    if len(admin_password) < MIN_PASSWORD:
+        raise click.BadParameter(
+            f"needs at least {MIN_PASSWORD} characters", param_hint="--admin-password"
+        )
+    recovery = vault.new_recovery_secret()
+    if not app.config.get("DATABASE_ENCRYPTION", True):
+        recovery = ""  # a test bench that reads the database with plain sqlite3
+        click.echo("DATABASE_ENCRYPTION = False: the database is NOT encrypted.", err=True)
+    elif not vault.desk_key(app).encrypted:
+        # a new desk is encrypted: the data key, wrapped for the admin and the recovery secret
+        given = app.config.get("DATABASE_KEY")
+        key = bytes.fromhex(given) if given else vault.new_key()
+        vault.Vault(instance / vault.FILE).create(
+            key, recovery=recovery, officers={admin_user: admin_password}
+        )
+        db.database(app).engine.dispose()
+        ctx.find_root().obj["app"] = app = create_app(instance_path=str(instance))
+        vault.unlock_app(app, key)
+    else:
+        recovery = ""
     db.upgrade(app)
     from common.catalogue import load_sample_catalogue
 
@@ -113,6 +189,11 @@ def init(
         _fail(exc)
     click.echo(f"Node {ident.node_id} for {commune} ({agency_code}) created in {instance}")
     click.echo(f"{n} procedures installed; admin user: {admin_user}")
+    if recovery:
+        click.echo(
+            "Database and keys encrypted. Recovery secret (shown once; write it down and keep "
+            f"it in the commune's safe):\n    {recovery}"
+        )
 
 
 @main.command()
@@ -157,15 +238,18 @@ def run(
         commune-node --instance ./xa-dak-pxi run --port 5001
     """
     from common_io import serving
-    from commune_node.services import storage
 
-    app = _app(ctx)
-    found = storage.check_at_start(app)
-    if found is None:
-        db.upgrade(app)
-    else:  # serve the way out, take nothing in
-        click.echo(storage.damaged_database_message(RuntimeError(found)), err=True)
+    app = _app(ctx, unlock=False)
+    desk = vault.desk_key(app)
+    if desk.locked:  # the first officer's log-in opens it; then the schema is brought up
+        desk.on_unlock.append(lambda: _start_checks(app))
+        click.echo("The desk is locked until the first officer logs in.", err=True)
+    elif not _start_checks(app):
         sync_interval = 0
+    if not desk.encrypted:
+        click.echo(
+            "Warning: this desk's database is not encrypted; run: commune-node encrypt", err=True
+        )
     server = serving.create_server(
         app,
         host=host,
@@ -184,6 +268,19 @@ def run(
     server.run()
 
 
+def _start_checks(app: Flask) -> bool:
+    """The start-up check and schema upgrade; False when the file is damaged (then the desk
+    serves the way out and takes nothing in)."""
+    from commune_node.services import storage
+
+    found = storage.check_at_start(app)
+    if found is None:
+        db.upgrade(app)
+        return True
+    click.echo(storage.damaged_database_message(RuntimeError(found)), err=True)
+    return False
+
+
 @main.command()
 @click.pass_context
 def upgrade(ctx: click.Context) -> None:
@@ -195,6 +292,60 @@ def upgrade(ctx: click.Context) -> None:
     """
     db.upgrade(_app(ctx))
     click.echo("Database is up to date.")
+
+
+@main.command()
+@click.option("--admin-user", default="admin", show_default=True, help="An admin of this node.")
+@click.option(
+    "--admin-password",
+    envvar="COMMUNE_NODE_ADMIN_PASSWORD",
+    help="That admin's password (prompted for if not given).",
+)
+@click.pass_context
+def encrypt(ctx: click.Context, admin_user: str, admin_password: str | None) -> None:
+    """Encrypt the plain database and key files of a node set up before encryption, in
+    place (stop the desk first). Every row is kept (the encrypted copy is checked table by
+    table before it replaces the plain file). The admin's password unlocks it from now on;
+    each other officer's password does from their next log-in; a recovery secret is printed
+    once.
+
+    \b
+    Example:
+        commune-node --instance ./xa-dak-pxi encrypt --admin-user admin
+    """
+    from sqlalchemy.engine import make_url
+
+    app = _app(ctx, unlock=False)
+    instance = Path(app.instance_path)
+    if vault.desk_key(app).encrypted:
+        raise click.ClickException(f"{instance} is already encrypted.")
+    path = make_url(str(db.database(app).engine.url)).database
+    if not path or not Path(path).exists():
+        raise click.ClickException(f"{instance} holds no database; run: commune-node init")
+    if admin_password is None:
+        admin_password = click.prompt(f"Password of {admin_user}", hide_input=True)
+    db.upgrade(app)
+    with db.read_session(app) as session:
+        admin = officers.authenticate(session, admin_user, admin_password)
+    if admin is None or "admin" not in admin.role_set:
+        raise click.ClickException(f"{admin_user} is not an admin of this node with that password.")
+    db.database(app).engine.dispose()
+    recovery = vault.new_recovery_secret()
+    try:
+        rows = vault.encrypt_instance(
+            instance,
+            Path(path),
+            vault.new_key(),
+            recovery=recovery,
+            officers={admin_user: admin_password},
+        )
+    except DossierError as exc:
+        _fail(exc)
+    click.echo(
+        f"Database encrypted ({sum(rows.values())} rows in {len(rows)} tables kept) and the "
+        "key files with it. Recovery secret (shown once; write it down and keep it in the "
+        f"commune's safe):\n    {recovery}"
+    )
 
 
 @main.group()
@@ -503,9 +654,11 @@ def sync(ctx: click.Context) -> None:
 def backup(ctx: click.Context, file: Path) -> None:
     """Write a backup of this node to FILE while the desk keeps working: a consistent copy
     of the database (through SQLite's backup API, with the writes still in its WAL), the
-    node's key files and config, and a manifest. The file holds personal data and the
-    node's private key: keep it on the commune's encrypted USB drive, never on a shared or
-    cloud folder (docs/operations.md).
+    node's key files and config, and a manifest. On an encrypted desk the copy stays
+    encrypted under the same data key, the key files stay encrypted, and the same officer
+    passwords and recovery secret open it; a plain desk's backup holds personal data and
+    the node's private key in the clear. Either way keep it on the commune's USB drive,
+    never on a shared or cloud folder (docs/operations.md).
 
     \b
     Example:
@@ -521,7 +674,11 @@ def backup(ctx: click.Context, file: Path) -> None:
         raise click.ClickException("backup works on the node's SQLite database only")
     try:
         manifest = backup_service.make(
-            Path(app.instance_path), file, database=Path(url.database), now=datetime.now(UTC)
+            Path(app.instance_path),
+            file,
+            database=Path(url.database),
+            now=datetime.now(UTC),
+            key=vault.desk_key(app).key_or_none(),
         )
     except DossierError as exc:
         _fail(exc)
@@ -542,7 +699,9 @@ def backup(ctx: click.Context, file: Path) -> None:
 @click.pass_context
 def restore(ctx: click.Context, file: Path, force: bool) -> None:
     """Put a backup made by `commune-node backup` into the instance folder (stop the node
-    first). The node is marked restored: until its next sync with the hub has taken back
+    first). An encrypted backup is unlocked with the recovery secret or an officer's
+    password (as for any command) before anything is moved. The node is marked restored:
+    until its next sync with the hub has taken back
     the records made after the backup, new dossiers are numbered from 5001 up, so no code
     is given twice.
 
@@ -555,8 +714,17 @@ def restore(ctx: click.Context, file: Path, force: bool) -> None:
     from commune_node.services import backup as backup_service
 
     instance = ctx.find_root().obj["instance"].resolve()
+
+    def key_for(keys: vault.Vault) -> bytes:
+        secret = _unlock_secret(ctx, ask=True)
+        if secret is None:
+            raise click.ClickException("The backup is encrypted. " + LOCKED_HELP)
+        return keys.open_with(secret)
+
     try:
-        manifest = backup_service.restore(file, instance, force=force, now=datetime.now(UTC))
+        manifest = backup_service.restore(
+            file, instance, force=force, now=datetime.now(UTC), key_for=key_for
+        )
     except DossierError as exc:
         _fail(exc)
     if manifest.get("moved_aside"):

@@ -87,7 +87,11 @@ def run_sync(app: Flask, *, wait: bool = True) -> SyncResult | None:
 
 
 def _tick(app: Flask) -> None:
+    from commune_node import vault
+
     state: SyncState = app.extensions["sync_state"]
+    if vault.desk_key(app).locked:
+        return  # the data key is in no memory before the first log-in: nothing to send yet
     if time.monotonic() < state.not_before:
         return
     try:

@@ -69,6 +69,7 @@ def create_officer(
     )
     session.add(officer)
     session.flush()
+    accounts.password_set(session, officer, password)
     return officer
 
 

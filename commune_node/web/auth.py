@@ -15,6 +15,7 @@ from flask import (
     Blueprint,
     Flask,
     abort,
+    current_app,
     flash,
     g,
     redirect,
@@ -29,6 +30,7 @@ from flask_wtf.csrf import CSRFProtect
 from common.errors import ValidationError
 from common_io import accounts, page_headers, throttle, web_sessions
 from common_io.redirects import local_target
+from commune_node import vault
 from commune_node.db import read_session, write_session
 from commune_node.models import LOGIN_ATTEMPT, WEB_SESSION, Officer
 from commune_node.services import officers
@@ -44,11 +46,32 @@ def init_app(app: Flask) -> None:
     page_headers.init_app(app)
     web_sessions.init_app(app, WEB_SESSION)
     throttle.init_app(app, LOGIN_ATTEMPT)
+    app.before_request(_locked_gate)
     app.before_request(_load_officer)
+
+    @app.context_processor
+    def _desk_state() -> dict[str, Any]:
+        return {"desk_locked": vault.desk_key(app).locked}
+
+
+OPEN_WHEN_LOCKED = frozenset({"auth.login", "auth.set_language", "static"})
+
+
+def _locked_gate() -> Any:
+    """Until the first log-in after a start, the database cannot be read: every page but the
+    log-in says so, and the API answers ``desk_locked`` (503)."""
+    if not vault.desk_key(current_app).locked or request.endpoint in OPEN_WHEN_LOCKED:
+        return None
+    g.officer = None
+    if request.blueprint == "api" or request.path.startswith("/api/"):
+        raise vault.DeskLocked()
+    return render_template("locked.html", error=vault.DeskLocked()), 503
 
 
 def _load_officer() -> None:
     g.officer = None
+    if vault.desk_key(current_app).locked:
+        return
     if request.blueprint == "api":
         return  # the API authenticates with bearer tokens only, never with the cookie
     officer_id = web_sessions.current_user_id()
@@ -60,6 +83,11 @@ def _load_officer() -> None:
         web_sessions.log_out()
         return
     g.officer = officer
+
+
+def _vault(desk: vault.DeskKey) -> vault.Vault:
+    assert desk.vault is not None  # locked implies a key file (DATABASE_KEY opens at once)
+    return desk.vault
 
 
 def login_required(*roles: str) -> Callable[[F], F]:
@@ -85,6 +113,14 @@ def login() -> Any:
     if request.method == "POST":
         username = request.form.get("username", "").strip().lower()[:64]
         password = request.form.get("password", "")[:200]
+        desk = vault.desk_key(current_app)
+        if desk.locked:
+            # the first log-in after a start: the password unwraps the data key
+            try:
+                vault.unlock_app(current_app, _vault(desk).open_as_officer(username, password))
+            except vault.WrongSecret:
+                flash(_("Wrong user name or password."), "error")
+                return render_template("login.html"), 401
         if not throttle.login_allowed(username):
             flash(_("Too many failed attempts. Wait a few minutes and try again."), "error")
             return render_template("login.html"), 429
@@ -94,6 +130,10 @@ def login() -> Any:
             flash(_("Wrong user name or password."), "error")
             return render_template("login.html"), 401
         throttle.login_succeeded(username)
+        if desk.vault is not None and not desk.vault.has(vault.officer_label(username)):
+            # an officer of a node encrypted after they were added: their password opens the
+            # desk from their next log-in on
+            vault.password_set(current_app, username, password)
         web_sessions.log_in(officer.id)
         return redirect(local_target(request.args.get("next"), url_for("pages.home")))
     return render_template("login.html")

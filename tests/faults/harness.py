@@ -194,6 +194,12 @@ class Template:
 
 def _cli(kind: str, instance: Path, *args: str, env: dict[str, str] | None = None) -> str:
     module = "central_hub.cli" if kind == "hub" else "commune_node.cli"
+    if kind == "node" and args[:1] == ("init",):
+        # the campaign reads and damages node databases with plain sqlite3: plain nodes
+        instance.mkdir(parents=True, exist_ok=True)
+        config = instance / "config.py"
+        text = config.read_text() if config.exists() else ""
+        config.write_text(text + "DATABASE_ENCRYPTION = False\n")
     done = subprocess.run(
         [sys.executable, "-m", module, "--instance", str(instance), *args],
         capture_output=True,
