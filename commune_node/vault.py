@@ -308,13 +308,11 @@ def for_instance(instance: Path, configured: str | None) -> DeskKey:
 def unlock_app(app: Flask, key: bytes) -> None:
     """Open the desk with ``key``: checked against the database, then every step waiting
     for the key runs (the schema upgrade ``commune-node run`` put off)."""
-    from commune_node import db
-
     desk = desk_key(app)
     with _UNLOCKING:
         if desk._key is not None:
             return
-        url = db.database(app).engine.url
+        url = app.extensions["db"].engine.url  # commune_node.db made it
         if url.database and Path(url.database).exists():
             try:
                 cipher.connect(url.database, key).close()
