@@ -1,4 +1,5 @@
-"""Background sync: APScheduler runs one sync at a time and backs off after failures.
+"""Background sync: APScheduler runs one sync at a time and backs off after failures; and
+once a day the erasure of personal data whose retention period ended (:func:`retention_tick`).
 
 :func:`start` is called by ``commune-node run`` (never in tests or other commands). "Sync
 now" (page or CLI) goes through :func:`run_sync`, which shares the same lock, so two syncs
@@ -91,6 +92,17 @@ def _tick(app: Flask) -> None:
         log.warning("sync failed: %s (%s)", exc.code, exc.en)
 
 
+def retention_tick(app: Flask) -> None:
+    """Once a day: erase the personal data of closed dossiers past their retention period
+    (services/privacy.py); the report goes to this log and the admin's erasure page."""
+    from commune_node.services import privacy
+
+    try:
+        privacy.run_retention(database(app), now=app.extensions["clock"]())
+    except DossierError as exc:
+        log.warning("retention run failed: %s (%s)", exc.code, exc.en)
+
+
 def init_app(app: Flask) -> None:
     app.extensions["sync_state"] = SyncState()
 
@@ -111,6 +123,15 @@ def start(app: Flask, interval: int) -> Any:
         max_instances=1,
         coalesce=True,
         next_run_time=datetime.now(UTC) + timedelta(seconds=2),
+    )
+    scheduler.add_job(
+        retention_tick,
+        "interval",
+        hours=24,
+        args=[app],
+        max_instances=1,
+        coalesce=True,
+        next_run_time=datetime.now(UTC) + timedelta(minutes=5),
     )
     scheduler.start()
     app.extensions["scheduler"] = scheduler

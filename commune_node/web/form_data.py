@@ -53,6 +53,23 @@ class Facts:
 
 
 def facts(row: Dossier, events: list[EventView]) -> Facts:
+    if row.personal_erased_at is not None:
+        # Erased: the form says so where the name was (old records still hold the data).
+        return Facts(
+            name=row.applicant_name,
+            id_number="",
+            address="",
+            phone="",
+            email="",
+            request="",
+            procedure_name=next(
+                (str(e.data["procedure_name"]) for e in events if "procedure_name" in e.data),
+                row.procedure_code,
+            ),
+            sets=1,
+            notify="",
+            receiver="",
+        )
     data = next((e.data for e in events if "applicant" in e.data), {})
     person = data.get("applicant", {})
     return Facts(

@@ -24,11 +24,12 @@ from common.catalogue import Procedure as CatalogueProcedure
 from common.catalogue import limit_text
 from commune_node import schemas
 from commune_node.db import read_session
-from commune_node.services import dossiers, form_numbers, queries
+from commune_node.services import dossiers, form_numbers, privacy, queries
 from commune_node.services.identity import get_setting
 from commune_node.web import form_data
 from commune_node.web.auth import login_required
 from commune_node.web.context import clock, node_identity
+from commune_node.web.proclog import log_processing
 
 bp = Blueprint("printing", __name__, url_prefix="/print")
 
@@ -170,7 +171,9 @@ def form(kind: str, code: str) -> Any:
             "rows": form_data.handovers(events, names, facts.name),
             "lead": form_data.lead_agency(level, node_identity().commune_name),
         }
-    return render_template(template, **context)
+    page = render_template(template, **context)
+    log_processing(privacy.PRINT, code, f"form {kind}")
+    return page
 
 
 class BookRange(Schema):
@@ -215,4 +218,7 @@ def book() -> Any:
             form_data.book_row(no, r, histories[r.code], names.get(r.procedure_code, ""), commune)
         )
         no += 1
-    return render_template("form07.html", rows=rows, start=start, end=end, **_sheet(clock()()))
+    page = render_template("form07.html", rows=rows, start=start, end=end, **_sheet(clock()()))
+    # One row for the whole book (it prints many dossiers' names, no more than a list).
+    log_processing(privacy.PRINT, None, f"tracking book (form 07) {start:%d/%m/%Y}-{end:%d/%m/%Y}")
+    return page
