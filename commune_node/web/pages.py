@@ -161,7 +161,7 @@ def _dossier_page(
     now = clock()()
     with read_session() as db:
         row = dossiers.get(db, code)
-        events = queries.history(db, code)
+        events = form_data.scrub(row, queries.history(db, code))
         names = queries.officer_names(db, {e.actor for e in events})
         procedure = queries.procedure(db, row.procedure_code)
     state = lifecycle.state_from_dict(row.state)

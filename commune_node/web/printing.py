@@ -113,7 +113,7 @@ def form(kind: str, code: str) -> Any:
         abort(404)
     with read_session() as db:
         row = dossiers.get(db, code)
-        events = queries.history(db, code)
+        events = form_data.scrub(row, queries.history(db, code))
         names = queries.officer_names(db, {e.actor for e in events})
         procedure = queries.procedure(db, row.procedure_code)
         phone = get_setting(db, "contact_phone", "") or ""
@@ -215,7 +215,13 @@ def book() -> Any:
         if r.created_at.astimezone(VN_TZ).year != year:
             no, year = 1, r.created_at.astimezone(VN_TZ).year
         rows.append(
-            form_data.book_row(no, r, histories[r.code], names.get(r.procedure_code, ""), commune)
+            form_data.book_row(
+                no,
+                r,
+                form_data.scrub(r, histories[r.code]),
+                names.get(r.procedure_code, ""),
+                commune,
+            )
         )
         no += 1
     page = render_template("form07.html", rows=rows, start=start, end=end, **_sheet(clock()()))
