@@ -11,6 +11,8 @@ hub (officer, time, dossier, action, purpose). ``erasure_run``: the report of ea
 look-up (filled for dossiers taken in from this revision on). New tables and NULL columns.
 """
 
+import secrets
+
 import sqlalchemy as sa
 from alembic import op
 
@@ -23,6 +25,12 @@ depends_on = None
 
 
 def upgrade() -> None:
+    # The key of the ID look-up's keyed hash (services/privacy.py), made once here.
+    op.execute(
+        sa.text("INSERT INTO hub_setting (key, value) VALUES ('lookup_key', :v)").bindparams(
+            v=secrets.token_hex(32)
+        )
+    )
     op.add_column("hub_dossier", sa.Column("id_digest", sa.String(64), nullable=True))
     op.create_index("ix_hub_dossier_id_digest", "hub_dossier", ["id_digest"])
     op.add_column(
@@ -56,6 +64,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.execute("DELETE FROM hub_setting WHERE key = 'lookup_key'")
     op.drop_table("erasure_run")
     op.drop_index("ix_processing_log_officer", table_name="processing_log")
     op.drop_index("ix_processing_log_dossier", table_name="processing_log")
