@@ -308,3 +308,77 @@ def test_an_erased_dossier_stays_erased_when_the_dossiers_are_folded_again(
     row = row_of(node, code)
     assert row.phone == "" and row.applicant_name.startswith("Dữ liệu cá nhân đã xoá")
     assert row.status == 4
+
+
+def test_a_retention_run_killed_half_way_leaves_whole_dossiers_and_the_next_run_finishes(
+    node: Node,
+) -> None:
+    """kill -9 in the middle of a run: every dossier is erased wholly or not at all (one
+    transaction each), and the next run erases the rest."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+    from datetime import UTC, datetime
+
+    from sqlalchemy import insert
+
+    count = 800
+    ended = datetime.now(UTC) - timedelta(days=365 * 30)
+    rows = [
+        {
+            "code": f"000.00.12.H26-961123-{i:04d}",
+            "procedure_code": MARITAL,
+            "channel": 1,
+            "status": 10,
+            "applicant_name": f"Người Thử {i}",
+            "applicant_search": f"nguoi thu {i}",
+            "id_number": f"0010900{i:05d}",
+            "phone": f"09{i:08d}",
+            "created_at": ended,
+            "ended_at": ended,
+            "last_seq": 0,
+            "state": {},
+        }
+        for i in range(count)
+    ]
+    with db.write_session(node.app) as s:
+        s.execute(insert(Dossier), rows)
+    path = Path(node.app.instance_path) / "node.sqlite3"
+    command = [sys.executable, "-m", "commune_node.cli", "--instance", node.app.instance_path]
+    proc = subprocess.Popen(
+        [*command, "retention-run"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+    def erased() -> int:
+        con = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=10)
+        try:
+            n = con.execute(
+                "SELECT count(*) FROM dossier WHERE personal_erased_at IS NOT NULL"
+            ).fetchone()[0]
+        finally:
+            con.close()
+        return int(n)
+
+    deadline = time.monotonic() + 60
+    while erased() < 20 and time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.05)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    done = erased()
+    assert 0 < done < count, done
+    con = sqlite3.connect(path)
+    states = con.execute(
+        "SELECT personal_erased_at IS NOT NULL, applicant_name LIKE 'Dữ liệu cá nhân đã xoá%', "
+        "id_number = '', phone = '', applicant_search = '' FROM dossier"
+    ).fetchall()
+    logged = con.execute("SELECT count(*) FROM processing_log WHERE action = 'erase'").fetchone()
+    con.close()
+    assert set(states) <= {(1, 1, 1, 1, 1), (0, 0, 0, 0, 0)}  # never half erased
+    assert logged[0] == done  # each erased dossier has its log row, in the same transaction
+    run = privacy.run_retention(db.database(node.app), now=datetime.now(UTC))
+    assert run.dossiers == count - done
+    assert erased() == count
