@@ -6,6 +6,7 @@ once a day in its own scheduler (:func:`retention_round`)."""
 from __future__ import annotations
 
 import logging
+import sys
 from datetime import datetime
 from pathlib import Path
 
@@ -33,7 +34,8 @@ def retention_round(app: Flask) -> ErasureRun:
 
 def retention_tick(app: Flask) -> None:
     try:
-        retention_round(app)
+        run = retention_round(app)
+        sys.stderr.write(privacy.report_line(run) + "\n")  # the run log of `central-hub run`
     except Exception:  # logged; tomorrow's run starts afresh
         log.exception("retention run failed")
 

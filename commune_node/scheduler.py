@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import random
+import sys
 import threading
 import time
 from dataclasses import dataclass, field
@@ -98,7 +99,8 @@ def retention_tick(app: Flask) -> None:
     from commune_node.services import privacy
 
     try:
-        privacy.run_retention(database(app), now=app.extensions["clock"]())
+        run = privacy.run_retention(database(app), now=app.extensions["clock"]())
+        sys.stderr.write(privacy.report_line(run) + "\n")  # the run log of `commune-node run`
     except DossierError as exc:
         log.warning("retention run failed: %s (%s)", exc.code, exc.en)
 

@@ -343,6 +343,14 @@ def run_retention(
     return run
 
 
+def report_line(run: ErasureRun) -> str:
+    return (
+        f"{run.started_at.isoformat(timespec='seconds')} erasure of personal data ({run.kind}): "
+        f"{run.dossiers} dossiers erased, {run.notifications} notifications emptied, "
+        f"{run.milliseconds} ms"
+    )
+
+
 def runs(session: Session, limit: int = 20) -> list[ErasureRun]:
     return list(
         session.scalars(select(ErasureRun).order_by(ErasureRun.id.desc()).limit(limit)).all()

@@ -7,6 +7,7 @@ import sqlite3
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 from flask.testing import FlaskClient
 from sqlalchemy import select
@@ -382,3 +383,16 @@ def test_a_retention_run_killed_half_way_leaves_whole_dossiers_and_the_next_run_
     run = privacy.run_retention(db.database(node.app), now=datetime.now(UTC))
     assert run.dossiers == count - done
     assert erased() == count
+
+
+def test_the_schedulers_daily_run_writes_its_report_to_the_run_log(
+    node: Node, client: FlaskClient, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from commune_node import scheduler
+
+    closed = walk_to_returned(client)
+    node.clock.advance(days=365 * 21)
+    scheduler.retention_tick(node.app)
+    err = capsys.readouterr().err
+    assert "erasure of personal data (retention): 1 dossiers erased, 2 notifications" in err
+    assert row_of(node, closed).personal_erased_at == node.clock()
