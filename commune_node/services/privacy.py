@@ -214,6 +214,16 @@ def compact(session: Session) -> None:
     session.execute(text("INSERT INTO dossier_search (dossier_search) VALUES ('optimize')"))
 
 
+def flush_wal(db: Database) -> None:
+    """Copy the erasure into the database file and empty the write-ahead log, so the old
+    pages do not linger in ``node.sqlite3-wal`` (best effort: a reader in the middle of a
+    transaction makes SQLite skip it, and the next run tries again)."""
+    if db.engine.dialect.name != "sqlite":
+        return
+    with db.engine.connect() as conn:
+        conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+
+
 def check_reason(reason: str) -> str:
     text_ = " ".join(reason.split())
     if len(text_) < MIN_REASON:
@@ -255,6 +265,7 @@ def erase_on_request(
         session.add(run)
         session.flush()
         session.expunge(run)
+    flush_wal(db)
     log.info("personal data of %s erased on request by %s: %s", code, officer, why)
     return run
 
@@ -297,6 +308,8 @@ def run_retention(db: Database, *, now: datetime, officer: str = SCHEDULER) -> E
         session.add(run)
         session.flush()
         session.expunge(run)
+    if dossiers:
+        flush_wal(db)
     log.info(
         "retention: %d dossiers erased, %d notifications emptied, %d ms",
         run.dossiers,

@@ -181,12 +181,13 @@ def walk_to_returned(client: FlaskClient) -> str:
 
 def secrets_outside_records(path: Path, secrets: list[bytes]) -> dict[bytes, int]:
     """How many times each secret is in the database file beyond the copies inside the
-    signed records (which, in the old record format, hold the applicant in clear)."""
+    signed records (which, in the old record format, hold the applicant in clear); the
+    write-ahead log is read too."""
     con = sqlite3.connect(path)
-    con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     records = [r for (r,) in con.execute("SELECT record FROM event")]
     con.close()
-    raw = path.read_bytes()
+    wal = path.with_name(path.name + "-wal")
+    raw = path.read_bytes() + (wal.read_bytes() if wal.exists() else b"")
     return {s: raw.count(s) - sum(r.count(s) for r in records) for s in secrets}
 
 
