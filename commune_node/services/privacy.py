@@ -344,7 +344,7 @@ class HeldDossier:
     views: list[ProcessingEntry]
 
 
-def id_problems(id_number: str) -> str:
+def check_id(id_number: str) -> str:
     """The ID number as the desk stores it: a CCCD's 12 digits, or a passport number."""
     text_ = "".join(id_number.split())
     kind = "cccd" if text_.isdigit() else "passport"

@@ -133,7 +133,7 @@ def citizen_report() -> Any:
     # The ID number is posted, never put in a URL: it is personal data.
     try:
         form = schemas.load(RightsForm(), dict(request.form))
-        id_number = privacy.id_problems(form["id_number"])
+        id_number = privacy.check_id(form["id_number"])
     except ValidationError as exc:
         return render_template(
             "citizen_form.html",
