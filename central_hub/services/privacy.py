@@ -249,6 +249,15 @@ def erase_dossier_personal_data(session: Session, code: str, *, at: datetime) ->
     return notified
 
 
+def flush_wal(db: Database) -> None:
+    """On SQLite, copy the erasure into the database file and empty the write-ahead log
+    (best effort: skipped while a reader holds it; the next run tries again)."""
+    if db.engine.dialect.name != "sqlite":
+        return
+    with db.engine.connect() as conn:
+        conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+
+
 def check_reason(reason: str) -> str:
     text_ = " ".join(reason.split())
     if len(text_) < MIN_REASON:
@@ -294,6 +303,7 @@ def erase_on_request(
             notifications=notified,
             milliseconds=int((time.monotonic() - started) * 1000),
         )
+    flush_wal(db)
     log.info("personal data of %s erased on request by %s: %s", code, officer, why)
     return run
 
@@ -334,6 +344,8 @@ def run_retention(
             notifications=notified,
             milliseconds=int((time.monotonic() - started) * 1000),
         )
+    if dossiers:
+        flush_wal(db)
     log.info(
         "retention: %d dossiers erased, %d notifications emptied, %d ms",
         run.dossiers,
