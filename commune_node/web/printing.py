@@ -80,7 +80,7 @@ def qr_svg(payload: str) -> Markup:
     return Markup(svg)
 
 
-def _sheet(when: datetime) -> dict[str, Any]:
+def sheet(when: datetime) -> dict[str, Any]:
     """What every form's header needs: agency, unit, place and date line. The unit type (xã,
     phường, đặc khu) comes from the first word(s) of the commune's name."""
     commune = node_identity().commune_name
@@ -133,7 +133,7 @@ def form(kind: str, code: str) -> Any:
         "procedure": procedure,
         "officer_name": names.get(source.actor, source.actor) if source else "",
         "contact_phone": phone,
-        **_sheet(source.at if source else clock()()),
+        **sheet(source.at if source else clock()()),
     }
     if kind == "01":
         assert source is not None
@@ -224,7 +224,7 @@ def book() -> Any:
             )
         )
         no += 1
-    page = render_template("form07.html", rows=rows, start=start, end=end, **_sheet(clock()()))
+    page = render_template("form07.html", rows=rows, start=start, end=end, **sheet(clock()()))
     # One row for the whole book (it prints many dossiers' names, no more than a list).
     log_processing(privacy.PRINT, None, f"tracking book (form 07) {start:%d/%m/%Y}-{end:%d/%m/%Y}")
     return page

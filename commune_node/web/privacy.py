@@ -19,7 +19,7 @@ from commune_node.web import inputs
 from commune_node.web.auth import login_required
 from commune_node.web.context import clock, current_actor
 from commune_node.web.display import pick
-from commune_node.web.printing import _sheet
+from commune_node.web.printing import sheet
 
 bp = Blueprint("privacy", __name__)
 RIGHTS_ROLES = ("admin", "leader")
@@ -173,5 +173,5 @@ def citizen_report() -> Any:
         id_number=id_number,
         names=privacy.ACTION_NAMES,
         today=now.date(),
-        **_sheet(now),
+        **sheet(now),
     )
