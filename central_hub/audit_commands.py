@@ -7,6 +7,7 @@ beside ``--out``, renamed into place only when complete.
 
 from __future__ import annotations
 
+import getpass
 import os
 import sys
 from datetime import date, datetime, time
@@ -17,6 +18,7 @@ from flask import Flask
 
 from central_hub.cli_app import app_of
 from central_hub.services import identity as identity_service
+from central_hub.services import privacy
 from central_hub.services.export import export_bundle, plan_export
 from common.calendar import VN_TZ
 from common.errors import DossierError
@@ -130,6 +132,15 @@ def audit_export(
                     clock=app.extensions["clock"],
                 )
         os.replace(tmp, out_path)
+        with db.write() as session:  # the bundle carries personal data: logged once
+            privacy.record(
+                session,
+                officer=f"cli:{getpass.getuser()}"[:64],
+                action=privacy.EXPORT,
+                dossier_code=None,
+                purpose=f"audit bundle {out_path.name}: {counts['record']} records",
+                at=app.extensions["clock"](),
+            )
     except DossierError as exc:
         tmp.unlink(missing_ok=True)
         raise click.ClickException(f"{exc.en}\n{exc.vi}") from exc

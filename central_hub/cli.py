@@ -554,6 +554,9 @@ def _register_extensions() -> None:
     from central_hub.portal_commands import register as register_portal_commands
 
     register_portal_commands(main)
+    from central_hub.privacy_commands import register as register_privacy_commands
+
+    register_privacy_commands(main)
 
 
 _register_extensions()

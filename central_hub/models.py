@@ -16,6 +16,7 @@ from sqlalchemy import (
     BigInteger,
     ForeignKey,
     Index,
+    Integer,
     LargeBinary,
     String,
     Text,
@@ -207,6 +208,11 @@ class HubDossier(Base):
     updated_at: Mapped[datetime]
     state: Mapped[dict[str, Any]]
     flag: Mapped[str | None] = mapped_column(String(300))  # e.g. another citizen's record
+    # A keyed hash of the applicant's ID number (services/privacy.id_digest): the citizen's
+    # rights look-up finds their dossiers across communes without an ID number in clear.
+    id_digest: Mapped[str | None] = mapped_column(String(64), index=True)
+    # When the applicant's personal data was erased here (retention, or a lawful request).
+    personal_erased_at: Mapped[datetime | None]
 
 
 class Alert(Base):
@@ -263,6 +269,41 @@ class LogBreak(Base):
     reason: Mapped[str] = mapped_column(String(500))
     signed: Mapped[bytes] = mapped_column(LargeBinary)
     kept_checkpoint: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class ProcessingEntry(Base):
+    """The processing log: who viewed, printed, exported, disclosed or erased a dossier's
+    personal data at the hub, when, and why (services/privacy.py); apart from the log."""
+
+    __tablename__ = "processing_log"
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer(), "sqlite"), primary_key=True
+    )
+    at: Mapped[datetime]
+    officer: Mapped[str] = mapped_column(String(64))
+    dossier_code: Mapped[str | None] = mapped_column(String(64))
+    action: Mapped[str] = mapped_column(String(20))
+    purpose: Mapped[str] = mapped_column(String(300))
+    __table_args__ = (
+        Index("ix_processing_log_at", "at", "id"),
+        Index("ix_processing_log_dossier", "dossier_code", "at"),
+        Index("ix_processing_log_officer", "officer", "at"),
+    )
+
+
+class ErasureRun(Base):
+    """One run of the erasure of personal data at the hub, with its report."""
+
+    __tablename__ = "erasure_run"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(10))  # retention | request
+    started_at: Mapped[datetime]
+    finished_at: Mapped[datetime | None]
+    officer: Mapped[str] = mapped_column(String(64))
+    reason: Mapped[str] = mapped_column(String(500), default="")
+    dossiers: Mapped[int] = mapped_column(default=0)
+    notifications: Mapped[int] = mapped_column(default=0)
+    milliseconds: Mapped[int] = mapped_column(default=0)
 
 
 # Server-side page sessions and guess counters (common_io.web_sessions, common_io.throttle).

@@ -73,6 +73,17 @@ def start(app: Flask) -> Any:
         coalesce=True,
         next_run_time=datetime.now(UTC) + timedelta(seconds=min(interval, 2)),
     )
+    from central_hub.privacy_commands import retention_tick
+
+    scheduler.add_job(  # the erasure of personal data past its retention period
+        retention_tick,
+        "interval",
+        hours=24,
+        args=[app],
+        max_instances=1,
+        coalesce=True,
+        next_run_time=datetime.now(UTC) + timedelta(minutes=5),
+    )
     scheduler.start()
     app.extensions["portal_scheduler"] = scheduler
     return scheduler

@@ -33,6 +33,7 @@ from importlib import resources
 from types import MappingProxyType
 from typing import Any, Final
 
+from common import retention
 from common.canonical import MAX_SAFE_INT
 from common.errors import ErrorList, FieldProblem, NotFound, ValidationError
 
@@ -55,7 +56,7 @@ PROCEDURE_KEYS: Final = (
     "electronic_result",
     "documents",
 )
-OPTIONAL_PROCEDURE_KEYS: Final = ("limit_hours",)  # given instead of limit_days
+OPTIONAL_PROCEDURE_KEYS: Final = ("limit_hours", "retention_years")  # hours: instead of days
 DOCUMENT_KEYS: Final = ("id", "name", "original", "certified_copy", "photocopy", "required")
 CATALOGUE_KEYS: Final = ("version", "published", "procedures")
 
@@ -159,12 +160,22 @@ class Procedure:
     electronic_result: bool
     documents: tuple[Document, ...]
     limit_hours: int | None = None  # working hours, for a procedure limited in hours
+    # Years a closed dossier's personal data is kept; None: the field's default
+    # (common.retention.DEFAULT_RETENTION_BY_FIELD).
+    retention_years: int | None = None
 
     def __post_init__(self) -> None:
         if (self.limit_days is None) == (self.limit_hours is None):
             raise ValueError(
                 f"procedure {self.code}: give exactly one of limit_days and limit_hours"
             )
+
+    @property
+    def retention(self) -> int:
+        """Years a closed dossier's personal data is kept (given, or the field's default)."""
+        if self.retention_years is not None:
+            return self.retention_years
+        return retention.default_years(self.field)
 
     @property
     def is_forwarded(self) -> bool:
@@ -223,6 +234,8 @@ class Procedure:
             "electronic_result": self.electronic_result,
             "documents": [d.to_dict() for d in self.documents],
         }
+        if self.retention_years is not None:
+            out["retention_years"] = self.retention_years
         return out
 
     @classmethod
@@ -588,7 +601,9 @@ def _parse_procedure(data: Any, path: str, errors: ErrorList) -> Procedure | Non
         _wrong_type(errors, path or "$", "một đối tượng", "an object")
         return None
     before = len(errors.problems)
-    _check_keys(data, PROCEDURE_KEYS, path, errors, optional=("limit_days", "limit_hours"))
+    _check_keys(
+        data, PROCEDURE_KEYS, path, errors, optional=("limit_days", *OPTIONAL_PROCEDURE_KEYS)
+    )
     if ("limit_days" in data) == ("limit_hours" in data):
         errors.add(
             _join(path, "limit_days"),
@@ -623,6 +638,9 @@ def _parse_procedure(data: Any, path: str, errors: ErrorList) -> Procedure | Non
     fee = _int(data, "fee", path, errors, low=0, high=MAX_SAFE_INT)
     fee_note = _str(data, "fee_note", path, errors, empty=True)
     electronic = _bool(data, "electronic_result", path, errors)
+    retention_years = _int(
+        data, "retention_years", path, errors, low=1, high=retention.MAX_RETENTION_YEARS
+    )
     documents: list[Document] = []
     raw_docs = data.get("documents")
     if "documents" in data and not isinstance(raw_docs, list):
@@ -662,4 +680,5 @@ def _parse_procedure(data: Any, path: str, errors: ErrorList) -> Procedure | Non
         electronic_result=electronic,
         documents=tuple(documents),
         limit_hours=limit_hours,
+        retention_years=retention_years,
     )

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 from flask import Flask
@@ -774,6 +775,94 @@ def sample_data(ctx: click.Context, count: int, password: str) -> None:
     app = _app(ctx)
     summary = seed(app, count=count, password=password)
     click.echo(summary)
+
+
+@main.command("processing-log")
+@click.option("--officer", default=None, help="Only this officer's user name.")
+@click.option("--dossier", default=None, help="Only this dossier code.")
+@click.option("--from", "start", default=None, type=click.DateTime(["%Y-%m-%d"]), help="From day.")
+@click.option("--to", "end", default=None, type=click.DateTime(["%Y-%m-%d"]), help="To day.")
+@click.option("--page", default=1, show_default=True, type=click.IntRange(1), help="Page of 50.")
+@click.pass_context
+def processing_log(
+    ctx: click.Context,
+    officer: str | None,
+    dossier: str | None,
+    start: Any,
+    end: Any,
+    page: int,
+) -> None:
+    """List the processing log: who viewed, printed, exported, disclosed, looked up or
+    erased a dossier's personal data, when and why (newest first, 50 a page).
+
+    \b
+    Example:
+        commune-node processing-log --dossier 000.00.12.H26-261205-0001 --from 2026-12-01
+    """
+    from commune_node.services import privacy
+
+    flt = privacy.LogFilter(
+        officer=officer,
+        dossier=dossier,
+        start=start.date() if start else None,
+        end=end.date() if end else None,
+    )
+    with db.read_session(_app(ctx)) as session:
+        rows, total = privacy.entries(session, flt, page=page)
+    for e in rows:
+        click.echo(
+            f"{e.at.isoformat(timespec='seconds')}  {e.officer:<16} {e.action:<8} "
+            f"{e.dossier_code or '-':<30} {e.purpose}"
+        )
+    click.echo(f"{total} entries; page {page}.")
+
+
+@main.command("erase-personal")
+@click.argument("code")
+@click.option("--reason", required=True, help="The lawful request's ground (logged).")
+@click.option("--officer", default="admin", show_default=True, help="Who asked (logged).")
+@click.pass_context
+def erase_personal(ctx: click.Context, code: str, reason: str, officer: str) -> None:
+    """Erase one dossier's personal data on a lawful request: the name, ID number, phone,
+    e-mail and address, the name's search entries and the citizen notifications. The
+    signed records and the log are kept. The reason goes into the processing log.
+
+    \b
+    Example:
+        commune-node erase-personal 000.00.12.H26-261205-0001 \\
+            --reason "Yêu cầu xoá của chủ thể dữ liệu, đơn số 12/2026" --officer hoa.le
+    """
+    from commune_node.services import privacy
+
+    app = _app(ctx)
+    try:
+        run = privacy.erase_on_request(
+            db.database(app), code, reason=reason, officer=officer, now=app.extensions["clock"]()
+        )
+    except DossierError as exc:
+        _fail(exc)
+    click.echo(f"Personal data of {code} erased ({run.notifications} notifications emptied).")
+
+
+@main.command("retention-run")
+@click.pass_context
+def retention_run(ctx: click.Context) -> None:
+    """Erase the personal data of every closed dossier whose procedure's retention period
+    has ended (counted from the day it closed), one dossier per transaction, and print the
+    report. `commune-node run` does this once a day by itself.
+
+    \b
+    Example:
+        commune-node retention-run
+    """
+    from commune_node.services import privacy
+
+    app = _app(ctx)
+    run = privacy.run_retention(db.database(app), now=app.extensions["clock"]())
+    click.echo(
+        f"{run.dossiers} dossiers erased, {run.notifications} notifications emptied, "
+        f"{run.milliseconds} ms."
+    )
 
 
 if __name__ == "__main__":  # pragma: no cover

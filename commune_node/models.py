@@ -108,6 +108,9 @@ class Dossier(Base):
     ended_at: Mapped[datetime | None]
     last_seq: Mapped[int]
     state: Mapped[dict[str, Any]]  # the whole DossierState, for the rules
+    # When the personal columns above were erased (retention ended, or a lawful request):
+    # services/privacy.py. The name column then holds "Dữ liệu cá nhân đã xoá ngày …".
+    personal_erased_at: Mapped[datetime | None]
 
     # Each list the desk shows reads its first page straight off one of these. The folded
     # names are also in the FTS5 table ``dossier_search`` (trigram), kept by triggers
@@ -241,6 +244,41 @@ class Alarm(Base):
     message_vi: Mapped[str] = mapped_column(String(1000))
     created_at: Mapped[datetime]
     acknowledged: Mapped[bool] = mapped_column(default=False)
+
+
+class ProcessingEntry(Base):
+    """The processing log: who viewed, printed, exported, disclosed or erased a dossier's
+    personal data, when, and why (services/privacy.py). Kept apart from the signed log; it
+    names the officer and the dossier, never the citizen."""
+
+    __tablename__ = "processing_log"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime]
+    officer: Mapped[str] = mapped_column(String(64))
+    dossier_code: Mapped[str | None] = mapped_column(String(64))
+    action: Mapped[str] = mapped_column(String(20))  # services/privacy.ACTIONS
+    purpose: Mapped[str] = mapped_column(String(300))
+    __table_args__ = (
+        Index("ix_processing_log_at", "at", "id"),
+        Index("ix_processing_log_dossier", "dossier_code", "at"),
+        Index("ix_processing_log_officer", "officer", "at"),
+    )
+
+
+class ErasureRun(Base):
+    """One run of the erasure of personal data (the retention job, or one dossier on a lawful
+    request), with its report: how many dossiers, notifications, and how long it took."""
+
+    __tablename__ = "erasure_run"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(10))  # retention | request
+    started_at: Mapped[datetime]
+    finished_at: Mapped[datetime | None]
+    officer: Mapped[str] = mapped_column(String(64))
+    reason: Mapped[str] = mapped_column(String(500), default="")
+    dossiers: Mapped[int] = mapped_column(default=0)
+    notifications: Mapped[int] = mapped_column(default=0)
+    milliseconds: Mapped[int] = mapped_column(default=0)
 
 
 # Server-side page sessions and guess counters (common_io.web_sessions, common_io.throttle).

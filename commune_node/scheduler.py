@@ -1,4 +1,5 @@
-"""Background sync: APScheduler runs one sync at a time and backs off after failures.
+"""Background sync: APScheduler runs one sync at a time and backs off after failures; and
+once a day the erasure of personal data whose retention period ended (:func:`retention_tick`).
 
 :func:`start` is called by ``commune-node run`` (never in tests or other commands). "Sync
 now" (page or CLI) goes through :func:`run_sync`, which shares the same lock, so two syncs
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import random
+import sys
 import threading
 import time
 from dataclasses import dataclass, field
@@ -100,6 +102,18 @@ def _tick(app: Flask) -> None:
         log.warning("sync failed: %s (%s)", exc.code, exc.en)
 
 
+def retention_tick(app: Flask) -> None:
+    """Once a day: erase the personal data of closed dossiers past their retention period
+    (services/privacy.py); the report goes to this log and the admin's erasure page."""
+    from commune_node.services import privacy
+
+    try:
+        run = privacy.run_retention(database(app), now=app.extensions["clock"]())
+        sys.stderr.write(privacy.report_line(run) + "\n")  # the run log of `commune-node run`
+    except DossierError as exc:
+        log.warning("retention run failed: %s (%s)", exc.code, exc.en)
+
+
 def init_app(app: Flask) -> None:
     app.extensions["sync_state"] = SyncState()
 
@@ -120,6 +134,15 @@ def start(app: Flask, interval: int) -> Any:
         max_instances=1,
         coalesce=True,
         next_run_time=datetime.now(UTC) + timedelta(seconds=2),
+    )
+    scheduler.add_job(
+        retention_tick,
+        "interval",
+        hours=24,
+        args=[app],
+        max_instances=1,
+        coalesce=True,
+        next_run_time=datetime.now(UTC) + timedelta(minutes=5),
     )
     scheduler.start()
     app.extensions["scheduler"] = scheduler

@@ -7,6 +7,7 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from central_hub.models import HubDossier
+from central_hub.services import privacy
 from common import lifecycle, record
 from common.errors import TransitionError
 from common.lifecycle import Side
@@ -33,6 +34,7 @@ def apply_record(session: Session, rec: record.Record, *, side: Side, now: datet
             procedure_code=new.procedure,
             procedure_name=str(rec.data.get("procedure_name", ""))[:300],
             applicant_name=str(applicant.get("name", ""))[:100],
+            id_digest=privacy.id_digest(session, str(applicant.get("id_number", ""))),
         )
         session.add(row)
     row.status = int(new.status)

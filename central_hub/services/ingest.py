@@ -30,7 +30,7 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from central_hub.models import Checkpoint, Equivocation, HubDossier, LogRecord, Node, NodeKey
-from central_hub.services import dossiers, nodes, portal_outbox, translog, witness
+from central_hub.services import dossiers, nodes, portal_outbox, privacy, translog, witness
 from central_hub.services.identity import Clock, HubIdentity
 from common import chain_break, events, keys, lifecycle, protocol, record, record_fast
 from common.errors import (
@@ -276,6 +276,7 @@ class _Projection:
                 "procedure_code": new.procedure,
                 "procedure_name": str(rec.data.get("procedure_name", ""))[:300],
                 "applicant_name": str(applicant.get("name", ""))[:100],
+                "id_digest": privacy.id_digest(self.session, str(applicant.get("id_number", ""))),
             }
         self.changes.append((rec, self.states.get(rec.dossier), new))
         self.states[rec.dossier] = new

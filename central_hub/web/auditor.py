@@ -14,9 +14,10 @@ from typing import Any
 
 from flask import Blueprint, Response, abort, redirect, render_template, request, url_for
 
-from central_hub.services import health
+from central_hub.services import health, privacy
 from central_hub.web.auth import login_required
 from central_hub.web.context import database, hub_identity
+from central_hub.web.privacy import log_processing
 from common import protocol
 
 bp = Blueprint("audit", __name__)
@@ -46,6 +47,7 @@ def records_bin(code: str) -> Any:
         abort(404)
     with database().read() as session:
         raws = health.dossier_raws(session, code)
+    log_processing(privacy.EXPORT, code, "signed records (records.bin)")
     return Response(
         protocol.encode_frames(raws),
         mimetype="application/octet-stream",

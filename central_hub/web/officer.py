@@ -15,9 +15,10 @@ from flask import Blueprint, abort, flash, g, redirect, render_template, request
 from marshmallow import fields
 from werkzeug.datastructures import MultiDict
 
-from central_hub.services import health, portal_delivery, processing
+from central_hub.services import health, portal_delivery, privacy, processing
 from central_hub.web.auth import login_required
 from central_hub.web.context import clock, database, hub_identity
+from central_hub.web.privacy import log_processing
 from common import lifecycle
 from common.calendar import classify
 from common.errors import DossierError, FieldProblem, ValidationError
@@ -197,7 +198,9 @@ def queue() -> Any:
 @bp.get("/dossiers/<code>")
 @login_required(ADMIN, OFFICER, AUDITOR)
 def dossier(code: str) -> Any:
-    return render_dossier(code)
+    page = render_dossier(code)
+    log_processing(privacy.VIEW, code, "dossier page")
+    return page
 
 
 @bp.post("/dossiers/<code>/actions/<action>")

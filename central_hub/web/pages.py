@@ -16,7 +16,7 @@ from flask import Blueprint, current_app, g, render_template
 from flask.blueprints import BlueprintSetupState
 
 from central_hub.services import gateway, health
-from central_hub.web import admin, auditor, officer, portal_admin
+from central_hub.web import admin, auditor, officer, portal_admin, privacy
 from central_hub.web.auth import login_required
 from central_hub.web.context import clock, database, hub_identity
 from common import lifecycle
@@ -29,6 +29,7 @@ bp.register_blueprint(admin.bp)
 bp.register_blueprint(officer.bp)
 bp.register_blueprint(auditor.bp)
 bp.register_blueprint(portal_admin.bp)
+bp.register_blueprint(privacy.bp)
 
 ADMIN, OFFICER, AUDITOR = "administrator", "hub_officer", "auditor"
 # (endpoint, vi, en, roles that see it)
@@ -43,6 +44,7 @@ NAV = (
     ("pages.admin.enrol", "Cấp mã đăng ký", "Enrolment", (ADMIN,)),
     ("pages.admin.publish", "Ban hành", "Publication", (ADMIN,)),
     ("pages.audit.audit", "Kiểm toán", "Audit", (ADMIN, AUDITOR)),
+    ("pages.privacy.processing_log", "Dữ liệu cá nhân", "Personal data", (ADMIN,)),
 )
 ROLE_NAMES = {
     ADMIN: ("Quản trị viên", "Administrator"),

@@ -11,10 +11,11 @@ from typing import Any
 from flask import Blueprint, Response, abort, render_template, request, url_for
 from markupsafe import Markup
 
-from central_hub.services import health
+from central_hub.services import health, privacy
 from central_hub.services import reports as service
 from central_hub.web.auth import login_required
 from central_hub.web.context import clock, database, hub_identity
+from central_hub.web.privacy import log_processing
 from common import charts, indicators, reporting
 from common.periods import KIND_NAMES, KINDS, today_vn
 from common.reporting import Report
@@ -144,6 +145,7 @@ def export(fmt: str) -> Any:
         body, mimetype = reporting.to_xlsx(report, title=title), XLSX
     else:
         abort(404)
+    log_processing(privacy.EXPORT, None, f"report {name}.{fmt}")
     resp = Response(body, mimetype=mimetype)
     resp.headers["Content-Disposition"] = f'attachment; filename="{name}.{fmt}"'
     resp.headers["Cache-Control"] = "no-store"

@@ -37,7 +37,7 @@ from common import lifecycle, record
 from common.errors import DossierError
 from common.lifecycle import Side
 from commune_node.models import DayCounter, Dossier, Event, Inbound, Receipt
-from commune_node.services import projection
+from commune_node.services import privacy, projection
 from commune_node.services.backup import RESTORED_SERIAL_FROM
 from commune_node.services.identity import get_setting
 
@@ -234,6 +234,9 @@ def rebuild_dossiers(session: Session) -> int:
         row = projection.new_row(code, data, at)
         row.last_seq = last
         projection.store_state(row, state)
+        before = old.get(code)
+        if before is not None and before.personal_erased_at is not None:
+            privacy.erase_columns(row, before.personal_erased_at)  # erased stays erased
         session.add(row)
     return len(rows)
 

@@ -12,6 +12,7 @@ from commune_node.web import (
     outbox_view,
     pages,
     printing,
+    privacy,
     public,
     reports,
     syncpage,
@@ -31,3 +32,4 @@ def init_app(app: Flask) -> None:
     outbox_view.init_app(app)
     app.register_blueprint(public.bp)
     app.register_blueprint(reports.bp)
+    app.register_blueprint(privacy.bp)

@@ -18,7 +18,15 @@ from common import canonical, keys
 from common.errors import DossierError
 from common_web import schemas
 from commune_node.db import read_session, write_session
-from commune_node.services import catalogue, dossiers, eventlog, idempotency, intake, officers
+from commune_node.services import (
+    catalogue,
+    dossiers,
+    eventlog,
+    idempotency,
+    intake,
+    officers,
+    privacy,
+)
 from commune_node.web import serialize
 from commune_node.web.auth import csrf
 from commune_node.web.context import calendar, clock, current_actor, node_identity
@@ -163,6 +171,15 @@ def get_dossier(code: str) -> Any:
         row = dossiers.get(db, code)
         body = serialize.dossier(row)
         body["events"] = [serialize.event(e) for e in dossiers.events_of(db, code)]
+    with write_session() as db:
+        privacy.record(
+            db,
+            officer=current_actor().username,
+            action=privacy.VIEW,
+            dossier_code=code,
+            purpose="API",
+            at=clock()(),
+        )
     return jsonify({"dossier": body})
 
 

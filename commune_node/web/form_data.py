@@ -6,7 +6,7 @@ Every form is in Vietnamese whatever the officer's page language: it is a legal 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -52,7 +52,39 @@ class Facts:
     id_type: str = "cccd"  # or "passport", "other" (common.validators.ID_TYPES)
 
 
+# Payload fields that name or may name a person: the applicant, who collected the result,
+# and free text. Once a dossier's personal data is erased, pages and forms leave them out
+# (records in the old format still hold them in clear).
+PERSONAL_KEYS = frozenset({"applicant", "collected_by", "reason", "note", "result", "request"})
+
+
+def scrub(row: Dossier, events: list[EventView]) -> list[EventView]:
+    """The events as pages may show them: without personal fields once erased."""
+    if row.personal_erased_at is None:
+        return events
+    return [
+        replace(e, data={k: v for k, v in e.data.items() if k not in PERSONAL_KEYS}) for e in events
+    ]
+
+
 def facts(row: Dossier, events: list[EventView]) -> Facts:
+    if row.personal_erased_at is not None:
+        # Erased: the form says so where the name was (old records still hold the data).
+        return Facts(
+            name=row.applicant_name,
+            id_number="",
+            address="",
+            phone="",
+            email="",
+            request="",
+            procedure_name=next(
+                (str(e.data["procedure_name"]) for e in events if "procedure_name" in e.data),
+                row.procedure_code,
+            ),
+            sets=1,
+            notify="",
+            receiver="",
+        )
     data = next((e.data for e in events if "applicant" in e.data), {})
     person = data.get("applicant", {})
     return Facts(

@@ -22,11 +22,12 @@ from common.lifecycle import Side, Status
 from common_web import schemas
 from commune_node.db import read_session, write_session
 from commune_node.models import Dossier
-from commune_node.services import dossiers, queries
+from commune_node.services import dossiers, privacy, queries
 from commune_node.services.dossiers import DossierFilter
 from commune_node.web import admin, display, form_data, inputs, intake_page
 from commune_node.web.auth import login_required
 from commune_node.web.context import calendar, clock, current_actor, node_identity
+from commune_node.web.proclog import log_processing
 
 bp = Blueprint("pages", __name__)
 bp.register_blueprint(intake_page.bp)
@@ -160,12 +161,14 @@ def _dossier_page(
     now = clock()()
     with read_session() as db:
         row = dossiers.get(db, code)
-        events = queries.history(db, code)
+        events = form_data.scrub(row, queries.history(db, code))
         names = queries.officer_names(db, {e.actor for e in events})
         procedure = queries.procedure(db, row.procedure_code)
     state = lifecycle.state_from_dict(row.state)
     actions = lifecycle.allowed_actions(state, side=Side.COMMUNE, roles=current_actor().roles)
     facts = next((e.data for e in events if "applicant" in e.data), {})
+    if row.personal_erased_at is not None:  # old records still hold it: not shown again
+        facts = {}
     types = {e.type for e in events}
     forms = [("06", _("Processing-control slip (form 06)"))]
     if form_data.receipt(events) is not None:
@@ -206,7 +209,9 @@ def _dossier_page(
 @bp.get("/dossiers/<code>")
 @login_required()
 def dossier_page(code: str) -> Any:
-    return _dossier_page(code)
+    page = _dossier_page(code)
+    log_processing(privacy.VIEW, code, "dossier page")
+    return page
 
 
 @bp.post("/dossiers/<code>/actions/<action>")

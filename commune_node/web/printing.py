@@ -24,11 +24,12 @@ from common.catalogue import Procedure as CatalogueProcedure
 from common.catalogue import limit_text
 from common_web import schemas
 from commune_node.db import read_session
-from commune_node.services import dossiers, form_numbers, queries
+from commune_node.services import dossiers, form_numbers, privacy, queries
 from commune_node.services.identity import get_setting
 from commune_node.web import form_data
 from commune_node.web.auth import login_required
 from commune_node.web.context import clock, node_identity
+from commune_node.web.proclog import log_processing
 
 bp = Blueprint("printing", __name__, url_prefix="/print")
 
@@ -79,7 +80,7 @@ def qr_svg(payload: str) -> Markup:
     return Markup(svg)
 
 
-def _sheet(when: datetime) -> dict[str, Any]:
+def sheet(when: datetime) -> dict[str, Any]:
     """What every form's header needs: agency, unit, place and date line. The unit type (xã,
     phường, đặc khu) comes from the first word(s) of the commune's name."""
     commune = node_identity().commune_name
@@ -112,7 +113,7 @@ def form(kind: str, code: str) -> Any:
         abort(404)
     with read_session() as db:
         row = dossiers.get(db, code)
-        events = queries.history(db, code)
+        events = form_data.scrub(row, queries.history(db, code))
         names = queries.officer_names(db, {e.actor for e in events})
         procedure = queries.procedure(db, row.procedure_code)
         phone = get_setting(db, "contact_phone", "") or ""
@@ -132,7 +133,7 @@ def form(kind: str, code: str) -> Any:
         "procedure": procedure,
         "officer_name": names.get(source.actor, source.actor) if source else "",
         "contact_phone": phone,
-        **_sheet(source.at if source else clock()()),
+        **sheet(source.at if source else clock()()),
     }
     if kind == "01":
         assert source is not None
@@ -170,7 +171,9 @@ def form(kind: str, code: str) -> Any:
             "rows": form_data.handovers(events, names, facts.name),
             "lead": form_data.lead_agency(level, node_identity().commune_name),
         }
-    return render_template(template, **context)
+    page = render_template(template, **context)
+    log_processing(privacy.PRINT, code, f"form {kind}")
+    return page
 
 
 class BookRange(Schema):
@@ -212,7 +215,16 @@ def book() -> Any:
         if r.created_at.astimezone(VN_TZ).year != year:
             no, year = 1, r.created_at.astimezone(VN_TZ).year
         rows.append(
-            form_data.book_row(no, r, histories[r.code], names.get(r.procedure_code, ""), commune)
+            form_data.book_row(
+                no,
+                r,
+                form_data.scrub(r, histories[r.code]),
+                names.get(r.procedure_code, ""),
+                commune,
+            )
         )
         no += 1
-    return render_template("form07.html", rows=rows, start=start, end=end, **_sheet(clock()()))
+    page = render_template("form07.html", rows=rows, start=start, end=end, **sheet(clock()()))
+    # One row for the whole book (it prints many dossiers' names, no more than a list).
+    log_processing(privacy.PRINT, None, f"tracking book (form 07) {start:%d/%m/%Y}-{end:%d/%m/%Y}")
+    return page

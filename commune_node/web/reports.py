@@ -15,10 +15,11 @@ from common import charts, indicators, reporting
 from common.periods import KIND_NAMES, KINDS, today_vn
 from common.reporting import Report
 from commune_node.db import read_session
-from commune_node.services import queries
+from commune_node.services import privacy, queries
 from commune_node.services import reports as service
 from commune_node.web.auth import login_required
 from commune_node.web.context import calendar, clock, node_identity
+from commune_node.web.proclog import log_processing
 
 bp = Blueprint("reports", __name__, url_prefix="/reports")
 ROLES = ("leader", "admin")
@@ -130,6 +131,7 @@ def export(fmt: str) -> Any:
         body, mimetype = reporting.to_xlsx(report, title=title), XLSX
     else:
         abort(404)
+    log_processing(privacy.EXPORT, None, f"report {name}.{fmt}")
     resp = Response(body, mimetype=mimetype)
     resp.headers["Content-Disposition"] = f'attachment; filename="{name}.{fmt}"'
     resp.headers["Cache-Control"] = "no-store"

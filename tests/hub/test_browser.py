@@ -121,3 +121,34 @@ def test_administrator_sorts_node_health_and_officer_resolves_a_dossier(
     sync(a)
     r = a.api(a.app.test_client(), "GET", f"/dossiers/{code}")
     assert r.json["dossier"]["status"]["code"] == 9
+
+
+def test_administrator_prints_a_citizens_data_across_communes_to_pdf(site: Site) -> None:
+    from playwright.sync_api import expect, sync_playwright
+
+    a = site.node("a", "000.00.12.H26", commune="Xã Đăk Pxi")
+    b = site.node("b", "000.00.13.H26", commune="Xã Đăk Pne")
+    codes = [take_in(a, name="Trần Thị Mai"), take_in(b, name="Trần Thị Mai")]
+    sync(a)
+    sync(b)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        page = browser.new_page(locale="vi-VN")
+        page.goto(site.url + "/login")
+        page.fill("#username", "admin")
+        page.fill("#password", HUB_PASSWORD)
+        page.click("button[type=submit]")
+        page.click("nav >> text=Dữ liệu cá nhân")
+        page.click("text=Dữ liệu của công dân")
+        page.fill("input[name=id_number]", "062095001234")  # tests.sync.helpers.take_in
+        page.click("form.card button[type=submit]")
+        expect(page.locator("#asked-id")).to_have_text("062095001234")
+        for code in codes:
+            expect(page.locator(f'section.held[data-code="{code}"]')).to_contain_text(
+                "Trần Thị Mai"
+            )
+        expect(page.locator("body")).to_contain_text("Xã Đăk Pne")
+        pdf = page.pdf(format="A4")
+        assert pdf.startswith(b"%PDF")
+        (SHOTS / "hub-citizen-data.pdf").write_bytes(pdf)
+        browser.close()

@@ -57,6 +57,11 @@ ACCESS: dict[str, frozenset[str]] = {
     "pages.portal.resend": frozenset({ADMIN}),
     "pages.audit.audit": frozenset({ADMIN, AUDITOR}),
     "pages.audit.records_bin": frozenset({ADMIN, AUDITOR}),
+    "pages.privacy.processing_log": frozenset({ADMIN}),
+    "pages.privacy.erasure": frozenset({ADMIN}),
+    "pages.privacy.erase": frozenset({ADMIN}),
+    "pages.privacy.citizen_form": frozenset({ADMIN}),
+    "pages.privacy.citizen_report": frozenset({ADMIN}),
 }
 _TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
 _NODE_ROW = re.compile(r'data-node="([0-9a-f]{32})"')

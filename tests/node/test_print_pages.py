@@ -95,3 +95,32 @@ def test_a_form_longer_than_a_page_is_counted_as_such(
     page.goto(f"{base_url}/print/07?from=2026-11-23&to=2026-11-23")
     assert pdf_pages(page.pdf(prefer_css_page_size=True)) >= 2
     context.close()
+
+
+def test_the_citizens_rights_page_prints_to_pdf(browser: object, base_url: str, node: Node) -> None:
+    """The leader types the ID number from the card, the page lists the citizen's dossiers
+    and who viewed them, and Chromium prints it to PDF on A4."""
+    from playwright.sync_api import Browser, expect
+
+    assert isinstance(browser, Browser)
+    client = node.app.test_client()
+    login(client, "receiver")
+    codes = [take_in(client, MARITAL), take_in(client, MARITAL)]
+    client.get(f"/dossiers/{codes[0]}")
+    logout(client)
+    context = browser.new_context(locale="vi-VN")
+    page = context.new_page()
+    log_in(page, base_url, "leader")
+    page.goto(f"{base_url}/citizen-data")
+    page.fill("#c-id", "001090012345")
+    page.click("form.card button[type=submit]")
+    expect(page.locator("#asked-id")).to_have_text("001090012345")
+    assert page.locator("section.held").count() == 2
+    expect(page.locator(f'section.held[data-code="{codes[0]}"] table.views')).to_contain_text(
+        "hoa.le"
+    )
+    pdf = page.pdf(prefer_css_page_size=True, print_background=True)
+    assert 1 <= pdf_pages(pdf) <= 2
+    with open("/tmp/citizen-data.pdf", "wb") as fh:
+        fh.write(pdf)
+    context.close()

@@ -69,6 +69,11 @@ NODE_ACCESS: dict[str, Any] = {
     "api.get_dossier": TOKEN,
     "api.apply_action": TOKEN,
     "api.read_events": TOKEN,
+    "privacy.processing_log": frozenset({ADMIN}),
+    "privacy.erasure": frozenset({ADMIN}),
+    "privacy.erase": frozenset({ADMIN}),
+    "privacy.citizen_form": frozenset({LEADER, ADMIN}),
+    "privacy.citizen_report": frozenset({LEADER, ADMIN}),
 }
 HUB_SIGNED = {
     "sync.status",
