@@ -909,6 +909,24 @@ class World:
         self.ever_restored = True
         self.start_hub()
 
+    def recovering(self) -> bool:
+        """Whether the hub rebuilds its log after a restore (``log-recovery`` open)."""
+        with self.observer.hub_engine.connect() as c:
+            value = c.execute(text("select value from hub_setting where key = 'log_recovery'"))
+            return bool(value.scalar())
+
+    def close_recovery(self) -> bool:
+        """The administrator closes the log recovery early (``central-hub log-recovery
+        --close``): what the communes have not given back yet is a declared break."""
+        out = subprocess.run(
+            [sys.executable, "-m", "central_hub.cli", "--instance", str(self.hub_dir),
+             "log-recovery", "--close", "--by", "admin", "--reason", "a commune is late"],
+            capture_output=True, text=True, timeout=PATIENCE, check=False,
+            env={**os.environ, **_hub_env(self.hub_database)},
+        )  # fmt: skip
+        assert out.returncode == 0, (out.stdout[-500:], out.stderr[-500:])
+        return "Declared log break" in out.stdout
+
     # -- invariants
 
     def check(self, *, final: bool = False) -> list[str]:

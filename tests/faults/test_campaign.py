@@ -118,7 +118,8 @@ def arm(world: World, i: int, kind: str, n: int) -> None:
 # hypothesis draws low list positions more often than high ones.
 WEIGHTS = {"intake": 20, "act": 21, "sync": 14, "fault": 14, "link": 4, "clock": 3,
            "crash_node": 3, "crash_hub": 3, "backup": 3, "restore": 3, "hub_act": 5,
-           "rotate": 2, "node_backup": 3, "node_restore": 3, "flip": 2}  # fmt: skip
+           "rotate": 2, "node_backup": 3, "node_restore": 3, "flip": 2,
+           "close_recovery": 2}  # fmt: skip
 PROCESS_WEIGHTS = {"kill_mid_sync": 6, "sync_command": 2}
 
 
@@ -273,6 +274,12 @@ def machine(
                 self.world.restore_hub(which)
                 stats.restores += 1
                 stats.count("hub_restore")
+
+        def do_close_recovery(self, i: int, data: st.DataObject) -> None:
+            """After a restore, the administrator closes the log recovery before every
+            commune gave back its records (``central-hub log-recovery --close``)."""
+            if self.world.hub_up and self.world.recovering() and self.world.close_recovery():
+                stats.count("early_close")
 
         def do_hub_act(self, i: int, data: st.DataObject) -> None:
             """The hub officer acts on a forwarded dossier (a hub record to its node)."""
