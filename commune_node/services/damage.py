@@ -195,6 +195,10 @@ def restore(
         return f"the hub's copy of seq {seq} does not fit this node's chain: {exc.en}"
     if row.record_id != rec.id and after is None and seq > 1 and before is None:
         return f"the hub's copy of seq {seq} cannot be checked against this node's chain"
+    earlier = session.get(DamagedRecord, seq)  # damaged and restored before: the latest
+    if earlier is not None:
+        session.delete(earlier)
+        session.flush()
     session.add(
         DamagedRecord(
             seq=seq,

@@ -493,6 +493,13 @@ class Observer:
         )
 
 
+def node_codes(path: Path) -> list[str]:
+    """The codes of the dossiers a node holds, oldest first."""
+    uri = f"file:{path}?mode=ro"
+    with contextlib.closing(sqlite3.connect(uri, uri=True, timeout=PATIENCE)) as c:
+        return [r[0] for r in c.execute("select code from dossier order by created_at, code")]
+
+
 def chain_problems(hub: HubView, node_id: str) -> list[str]:
     """Every break in the hub's copy of one node's chain: gaps, twins, prev links. A declared
     ``chain.break`` is not one: the record after it is its ``last_seq + 1`` and names its
@@ -611,6 +618,7 @@ class NodeRun:
     signer: str = ""  # the public key (hex) that signs the record after it ("": the first)
     max_acked_seen: int = 0
     codes: list[str] = field(default_factory=list)
+    backups: list[Path] = field(default_factory=list)  # copies of its instance folder
 
     @property
     def url(self) -> str:
@@ -657,6 +665,7 @@ class World:
         hub_url = hub_database or f"sqlite:///{self.hub_dir / 'hub.sqlite3'}"
         self.observer = Observer(hub_url)
         self.restored_since: set[int] = set()  # nodes not yet synced since a hub restore
+        self.node_restored: set[int] = set()  # nodes put back from a copy, not yet synced
         self.ever_restored = False
 
     # -- servers: implemented by the two kinds of world
@@ -761,7 +770,75 @@ class World:
         ok = Observer.node(n.db).last_error == ""
         if ok:
             self.restored_since.discard(i)
+            if i in self.node_restored:  # it took back what the copy lacked
+                self.node_restored.discard(i)
+                n.codes = node_codes(n.db)
         return ok
+
+    # -- the node's instance folder
+
+    def backup_node(self, i: int) -> None:
+        """``commune-node backup`` while the desk runs (SQLite's backup API)."""
+        from commune_node.services import backup
+
+        n = self.nodes[i]
+        target = self.root / f"{n.seed.name}-copy-{len(n.backups)}.tar.gz"
+        backup.make(n.dir, target, database=n.db, now=datetime.now(UTC))
+        n.backups.append(target)
+
+    def forget_node_backups(self, i: int) -> None:
+        """A rotation: copies made before it hold the replaced key and are destroyed, as
+        docs/operations.md tells the officer."""
+        for path in self.nodes[i].backups:
+            path.unlink(missing_ok=True)
+        self.nodes[i].backups.clear()
+
+    def restore_node(self, i: int, which: int) -> None:
+        """The laptop's disk dies; ``commune-node restore`` puts an older copy back (the
+        folder's files moved aside), and the node starts again."""
+        from commune_node.services import backup
+
+        n = self.nodes[i]
+        self.stop_node(i, kill=True)
+        backup.restore(n.backups[which], n.dir, force=True, now=datetime.now(UTC))
+        for aside in n.dir.glob("replaced-*"):
+            shutil.rmtree(aside, ignore_errors=True)
+        n.verified, n.signer = 0, ""  # its chain is checked again from the start
+        n.codes = node_codes(n.db)
+        n.csrf = ""
+        n.http.cookies.clear()
+        self.node_restored.add(i)
+        self.start_node(i)
+
+    def flip_synced_record(self, i: int, pick: int) -> int | None:
+        """One bit of a record the hub holds flips on the node's disk; the officer runs
+        ``commune-node repair``, which takes it back from the hub. The seq flipped."""
+        n = self.nodes[i]
+        view = Observer.node(n.db)
+        held = [s for s in sorted(view.ids) if s <= min(view.acked, n.verified)]
+        if not held or i in self.node_restored or not self.hub_up:
+            return None
+        seq = held[pick % len(held)]
+        with contextlib.closing(sqlite3.connect(n.db, timeout=PATIENCE)) as c, c:
+            raw = bytearray(
+                c.execute("select record from event where seq = ?", (seq,)).fetchone()[0]
+            )
+            raw[-1] ^= 0x01
+            c.execute("update event set record = ? where seq = ?", (bytes(raw), seq))
+        restored = self.repair_node(i)
+        assert restored == [seq], (seq, restored)
+        return seq
+
+    def repair_node(self, i: int) -> list[int]:
+        """``commune-node repair``: the seqs it restored from the hub's copy."""
+        n = self.nodes[i]
+        out = subprocess.run(
+            [sys.executable, "-m", "commune_node.cli", "--instance", str(n.dir), "repair"],
+            capture_output=True, text=True, timeout=PATIENCE, check=False,
+            env={**os.environ, "DOSSIER_CLOCK_OFFSET_SECONDS": str(n.clock_offset)},
+        )  # fmt: skip
+        assert out.returncode == 0, (out.stdout[-500:], out.stderr[-500:])
+        return [int(m) for m in re.findall(r"seq (\d+): restored", out.stdout)]
 
     # -- the hub
 
@@ -838,6 +915,24 @@ class World:
         self.ever_restored = True
         self.start_hub()
 
+    def recovering(self) -> bool:
+        """Whether the hub rebuilds its log after a restore (``log-recovery`` open)."""
+        with self.observer.hub_engine.connect() as c:
+            value = c.execute(text("select value from hub_setting where key = 'log_recovery'"))
+            return bool(value.scalar())
+
+    def close_recovery(self) -> bool:
+        """The administrator closes the log recovery early (``central-hub log-recovery
+        --close``): what the communes have not given back yet is a declared break."""
+        out = subprocess.run(
+            [sys.executable, "-m", "central_hub.cli", "--instance", str(self.hub_dir),
+             "log-recovery", "--close", "--by", "admin", "--reason", "a commune is late"],
+            capture_output=True, text=True, timeout=PATIENCE, check=False,
+            env={**os.environ, **_hub_env(self.hub_database)},
+        )  # fmt: skip
+        assert out.returncode == 0, (out.stdout[-500:], out.stderr[-500:])
+        return "Declared log break" in out.stdout
+
     # -- invariants
 
     def check(self, *, final: bool = False) -> list[str]:
@@ -858,6 +953,8 @@ class World:
             problems += broken
             hub_rows = hub.records.get(nid, [])
             for seq, rid, _ in hub_rows:
+                if i in self.node_restored and seq not in node.ids:
+                    break  # a restored copy: it takes these back at its next sync
                 if node.ids.get(seq) != rid:
                     problems.append(f"hub record {seq} of {n.seed.name} is not the node's")
                     break
@@ -869,7 +966,41 @@ class World:
                 )
             if final:
                 problems += self._final(i, n, node, hub, hub_head)
+        problems += self.codes_held_twice()
         return problems
+
+    def codes_held_twice(self) -> list[str]:
+        """A dossier code the hub holds for one citizen and a node for another (a different
+        record opened it), and the hub has not flagged it."""
+        hub_first: dict[str, str] = {}
+        with self.observer.hub_engine.connect() as c:
+            flags = {
+                code: flag for code, flag in c.execute(text("select code, flag from hub_dossier"))
+            }
+            ours = {n.seed.node_id for n in self.nodes}
+            for node_id, code, rid in c.execute(
+                text(
+                    "select node_id, dossier_code, record_id from log_record where dossier_code "
+                    "is not null and not dead order by leaf"
+                )
+            ):
+                if node_id in ours:
+                    hub_first.setdefault(code, rid)
+        out = []
+        for n in self.nodes:
+            uri = f"file:{n.db}?mode=ro"
+            with contextlib.closing(sqlite3.connect(uri, uri=True, timeout=PATIENCE)) as c:
+                rows = c.execute(
+                    "select dossier_code, record_id from event where dossier_code is not null "
+                    "order by seq"
+                ).fetchall()
+            first: dict[str, str] = {}
+            for code, rid in rows:
+                first.setdefault(code, rid)
+            for code, rid in first.items():
+                if code in hub_first and hub_first[code] != rid and not flags.get(code):
+                    out.append(f"{n.seed.name}: code {code} held by two citizens, no flag")
+        return out
 
     def _final(self, i: int, n: NodeRun, node: NodeView, hub: HubView, hub_head: int) -> list[str]:
         out = []
@@ -887,6 +1018,8 @@ class World:
         for code, state in node.states.items():
             if hub.states.get(code) != state:
                 out.append(f"{n.seed.name}: dossier {code} differs at the hub")
+        _, _, broken = verify_node_chain(n.db, n.seed.public_key)  # every record, repaired
+        out += broken
         page = self.sync_page(i)
         if f'data-acked="{node.head}"' not in page or 'data-waiting="0"' not in page:
             out.append(f"{n.seed.name}: sync page does not show everything synced")
@@ -972,6 +1105,23 @@ def bind(app: Any, port: int) -> ThreadServer:
 
 class ThreadWorld(World):
     """Hub and nodes served in threads of this process."""
+
+    def repair_node(self, i: int) -> list[int]:
+        from commune_node import db
+        from commune_node.scheduler import _transport
+        from commune_node.services import repair
+        from commune_node.services.hublink import Client
+        from commune_node.web.context import node_identity
+
+        app = self.nodes[i].app
+        with app.app_context():
+            database = db.database(app)
+            instance = Path(app.instance_path)
+            client = Client(database, node_identity(), _transport(app), app.extensions["clock"],
+                            instance=instance)  # fmt: skip
+            report = repair.repair(database, client, instance=instance, actor="admin")
+        assert not report.failed and not report.lost, (report.failed, report.lost)
+        return list(report.restored)
 
     def start_hub(self) -> None:
         app = hub_app(self.hub_dir, self.hub_database)

@@ -89,6 +89,7 @@ SUMMARIES: list[str] = []
 # sync the hub refuses with ``log_recovering`` does not count: it waits for the other
 # commune to give back its records (the recovery's end is checked at convergence).
 SYNC_BOUND = 2
+YEARS = 3 * 365 + 1  # days: a clock years off
 
 
 def arm(world: World, i: int, kind: str, n: int) -> None:
@@ -115,14 +116,10 @@ def arm(world: World, i: int, kind: str, n: int) -> None:
 
 # What a step does, and how often (per 100). The list interleaves the kinds, since
 # hypothesis draws low list positions more often than high ones.
-WEIGHTS = {"intake": 22, "act": 24, "sync": 14, "fault": 16, "link": 4, "clock": 3,
-           "crash_node": 3, "crash_hub": 3, "backup": 3, "restore": 3, "hub_act": 5}  # fmt: skip
-# Key rotation at random moments (``CAMPAIGN_ROTATE=1``): opt-in for now. Any new kind of
-# step changes every scenario drawn, and the new draws found a divergence between a hub
-# officer's action and the commune's own on a forwarded dossier (a dead letter; no rotation
-# in the scenario) that is not fixed yet: docs/reliability.md.
-if os.environ.get("CAMPAIGN_ROTATE"):
-    WEIGHTS = {**WEIGHTS, "intake": 21, "act": 22, "rotate": 3}
+WEIGHTS = {"intake": 20, "act": 21, "sync": 14, "fault": 14, "link": 4, "clock": 3,
+           "crash_node": 3, "crash_hub": 3, "backup": 3, "restore": 3, "hub_act": 5,
+           "rotate": 2, "node_backup": 3, "node_restore": 3, "flip": 2,
+           "close_recovery": 2}  # fmt: skip
 PROCESS_WEIGHTS = {"kill_mid_sync": 6, "sync_command": 2}
 
 
@@ -209,10 +206,14 @@ def machine(
                 stats.count("link_down")
 
         def do_clock(self, i: int, data: st.DataObject) -> None:
-            """The node's computer clock is set days ahead or behind (or put right)."""
-            days = data.draw(st.sampled_from([-5, -2, -1, 1, 3, 30, 0]), label="days")
+            """The node's computer clock is set days or years ahead or behind (a dead CMOS
+            battery), or put right."""
+            days = data.draw(st.sampled_from([-5, -2, -1, 1, 3, 30, 0, -YEARS, YEARS]),
+                             label="days")  # fmt: skip
             self.world.set_clock(i, days * 86400 + (7 if days else 0))
-            if days:
+            if abs(days) == YEARS:
+                stats.count("clock_years_off")
+            elif days:
                 stats.count("clock_off")
 
         def do_crash_node(self, i: int, data: st.DataObject) -> None:
@@ -231,7 +232,36 @@ def machine(
             """The commune's officer replaces its key (``commune-node rotate-key`` beside
             the running desk), at any moment: between syncs, offline, after a restore."""
             self.world.rotate_key(i)
+            self.world.forget_node_backups(i)  # copies with the replaced key are destroyed
             stats.count("rotate_key")
+
+        def do_node_backup(self, i: int, data: st.DataObject) -> None:
+            """``commune-node backup`` while the desk works."""
+            if self.world.nodes[i].up and len(self.world.nodes[i].backups) < 2:
+                self.world.backup_node(i)
+
+        def do_node_restore(self, i: int, data: st.DataObject) -> None:
+            """The laptop's disk dies and an older copy of its instance folder is put back;
+            the desk takes dossiers offline before the next sync."""
+            n = self.world.nodes[i]
+            if not n.backups:
+                return
+            which = data.draw(st.integers(0, 1), label="copy") % len(n.backups)
+            self.world.restore_node(i, which)
+            stats.count("node_restore")
+            n.proxy.set_down(True)
+            for _ in range(data.draw(st.integers(0, 2), label="offline")):
+                if self.world.intake(i, MARITAL, data.draw(st.sampled_from(NAMES))):
+                    stats.events += 1
+            n.proxy.set_down(self.link_down[i])
+
+        def do_flip(self, i: int, data: st.DataObject) -> None:
+            """One bit of a record the hub holds flips on the laptop's disk; the officer
+            runs ``commune-node repair``."""
+            if not self.world.nodes[i].up or self.link_down[i]:
+                return
+            if self.world.flip_synced_record(i, data.draw(st.integers(0, 10**6))) is not None:
+                stats.count("flipped_byte")
 
         def do_backup(self, i: int, data: st.DataObject) -> None:
             if len(self.world.backups) < 3:
@@ -244,6 +274,12 @@ def machine(
                 self.world.restore_hub(which)
                 stats.restores += 1
                 stats.count("hub_restore")
+
+        def do_close_recovery(self, i: int, data: st.DataObject) -> None:
+            """After a restore, the administrator closes the log recovery before every
+            commune gave back its records (``central-hub log-recovery --close``)."""
+            if self.world.hub_up and self.world.recovering() and self.world.close_recovery():
+                stats.count("early_close")
 
         def do_hub_act(self, i: int, data: st.DataObject) -> None:
             """The hub officer acts on a forwarded dossier (a hub record to its node)."""

@@ -14,7 +14,18 @@ from typing import Any
 
 import pytest
 
-from tests.faults.harness import _link, _stop, listens, start_server
+from tests.faults.harness import (
+    MARITAL,
+    Observer,
+    Template,
+    ThreadWorld,
+    _link,
+    _stop,
+    build_template,
+    listens,
+    start_server,
+)
+from tests.faults.lifecycle import syncs_again
 from tests.support import ThreadServer, serve
 
 # A tiny server with the CLIs' calling convention (``… --port N``): it answers "mine".
@@ -87,3 +98,41 @@ def test_a_link_whose_port_is_taken_moves_and_the_node_follows(
             assert c.execute("select value from setting").fetchone() == (proxy.url,)
     finally:
         proxy.close()
+
+
+@pytest.fixture(scope="module")
+def two_communes(tmp_path_factory: pytest.TempPathFactory) -> Template:
+    return build_template(tmp_path_factory.mktemp("tmpl-life"), nodes=2, processes=False)
+
+
+def test_the_campaigns_life_events_end_with_every_commune_syncing(
+    two_communes: Template, tmp_path: Path
+) -> None:
+    """The steps the campaign draws at random, in one fixed order: a laptop put back from an
+    older copy with offline intake, a flipped byte repaired from the hub, a hub restore
+    closed early, a clock years off; every commune syncs again and the invariants hold."""
+    w = ThreadWorld(two_communes, tmp_path / "w")
+    try:
+        w.start()
+        assert w.intake(0, MARITAL, "Nguyễn Văn Đức") and w.sync(0)
+        w.backup_node(0)
+        w.backup_hub()
+        assert w.intake(0, MARITAL, "Trần Thị Mai") and w.intake(1, MARITAL, "Lê Hoàng Ánh")
+        assert w.sync(0) and w.sync(1)
+        w.restore_node(0, 0)
+        w.nodes[0].proxy.set_down(True)
+        offline = w.intake(0, MARITAL, "Phạm Thị Ngọc Hân")
+        assert offline is not None and offline.endswith("-5001")
+        w.nodes[0].proxy.set_down(False)
+        assert w.sync(0), Observer.node(w.nodes[0].db).last_error
+        assert w.check() == []
+        assert w.flip_synced_record(0, 1) is not None
+        w.restore_hub(0)
+        assert not w.sync(1) and w.recovering()  # it waits for node 0's records
+        assert w.close_recovery()
+        assert syncs_again(w, 0, within=2) and syncs_again(w, 1, within=2)
+        w.set_clock(1, (3 * 365 + 1) * 86400)
+        assert w.intake(1, MARITAL, "Y Bơ Niê") and w.sync(1)
+        assert w.converge() == []
+    finally:
+        w.close()

@@ -96,6 +96,23 @@ def test_a_synced_damaged_record_is_restored_from_the_hub(site: Site) -> None:
     assert sync(b).pushed == 0
 
 
+def test_a_record_damaged_again_after_its_repair_is_restored_again(site: Site) -> None:
+    """Found by the fault campaign: the second repair of one seq crashed on the row the
+    first had left (``damaged_record.seq`` is unique); the latest damage is kept."""
+    a = site.node("a", "000.00.12.H26")
+    take_in(a)
+    take_in(a)
+    sync(a)
+    for _ in range(2):
+        flip(a, 1)
+        code, out = cli(a, "repair")
+        assert code == 0 and "seq 1: restored" in out, out
+    code, out = cli(a, "verify-log")
+    assert code == 0 and "chain intact" in out, out
+    with node_db.read_session(a.app) as s:
+        assert [(r.seq, r.outcome) for r in s.scalars(select(DamagedRecord))] == [(1, "restored")]
+
+
 def test_an_unsynced_damaged_record_becomes_a_declared_break_and_the_rest_go(
     site: Site,
 ) -> None:
