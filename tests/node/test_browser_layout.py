@@ -1,0 +1,116 @@
+"""The desk's layout in a real headless Chromium: the list's filter bar lies in a row that
+wraps, and list tables stay inside their box on a phone and a tablet."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from commune_node import sample
+from tests.node.conftest import OFFICERS, PASSWORD, Node
+from tests.support import live_server
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+SHOTS = Path("/tmp")
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    if not CHROMIUM.exists():
+        if os.environ.get("CI"):
+            pytest.fail(f"{CHROMIUM} is missing; CI must run the browser tests")
+        pytest.skip(f"{CHROMIUM} is not installed (apt-get install -y chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def seeded(node: Node) -> Iterator[tuple[Node, str]]:
+    sample.seed(node.app, count=30, password=PASSWORD)
+    with live_server(node.app) as url:
+        yield node, url
+        time.sleep(0.3)  # let the browser's closed connections drain before the server stops
+
+
+def log_in(page: object, base: str, role: str) -> None:
+    from playwright.sync_api import Page, expect
+
+    assert isinstance(page, Page)
+    page.goto(f"{base}/login")
+    page.fill("#username", OFFICERS[role][0])
+    page.fill("#password", PASSWORD)
+    page.click("#login-form button[type=submit]")
+    expect(page.locator(".who")).to_contain_text(OFFICERS[role][1])
+
+
+def _boxes(page: object, selector: str) -> list[dict[str, float]]:
+    from playwright.sync_api import Page
+
+    assert isinstance(page, Page)
+    boxes = []
+    for i in range(page.locator(selector).count()):
+        box = page.locator(selector).nth(i).bounding_box()
+        assert box is not None, f"{selector} #{i} is not laid out"
+        boxes.append(box)
+    return boxes
+
+
+def test_the_filter_bar_is_a_row_on_a_desktop_and_wraps_on_a_phone(
+    browser: object, seeded: tuple[Node, str]
+) -> None:
+    from playwright.sync_api import Browser, expect
+
+    assert isinstance(browser, Browser)
+    _node, base = seeded
+    context = browser.new_context(viewport={"width": 1366, "height": 900}, locale="vi-VN")
+    page = context.new_page()
+    log_in(page, base, "receiver")
+    page.goto(f"{base}/dossiers")
+    bar = page.locator("form[role=search]")
+    assert bar.evaluate("f => getComputedStyle(f).display") == "flex"
+    fields = _boxes(page, "form[role=search] > .field")
+    assert len(fields) == 4
+    # A row at 1366 px: the search, status and due fields stand side by side, their inputs
+    # on one line (bottoms aligned), and the whole bar takes at most two rows.
+    bottoms = [round(b["y"] + b["height"]) for b in fields]
+    assert len(set(bottoms[:3])) == 1, fields
+    assert fields[0]["x"] < fields[1]["x"] < fields[2]["x"]
+    assert len(set(bottoms)) <= 2, fields
+    page.screenshot(path=str(SHOTS / "desk-filter-1366.png"))
+
+    # Filtering still works from the bar.
+    page.select_option("#status", "4")
+    page.locator("form[role=search] button[type=submit]").first.click()
+    expect(page.locator("table tbody tr").first).to_contain_text("Đang xử lý")
+
+    page.set_viewport_size({"width": 400, "height": 900})
+    page.goto(f"{base}/dossiers")
+    fields = _boxes(page, "form[role=search] > .field")
+    form_box = bar.bounding_box()
+    assert form_box is not None
+    # On a phone the fields wrap onto rows of their own, each inside the bar.
+    assert len({round(b["y"]) for b in fields}) >= 3, fields
+    assert page.evaluate("document.documentElement.scrollWidth") <= 400
+    for b in fields:
+        assert b["x"] >= form_box["x"] and b["x"] + b["width"] <= form_box["x"] + form_box["width"]
+    page.screenshot(path=str(SHOTS / "desk-filter-400.png"))
+    context.close()
