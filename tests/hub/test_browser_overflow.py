@@ -111,6 +111,7 @@ def hub_pages(w: World) -> dict[str, list[str]]:
             "/alerts",
             "/enrol",
             "/publish",
+            "/users",
             "/portal",
             "/audit",
             "/reports/",

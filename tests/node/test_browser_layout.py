@@ -114,3 +114,28 @@ def test_the_filter_bar_is_a_row_on_a_desktop_and_wraps_on_a_phone(
         assert b["x"] >= form_box["x"] and b["x"] + b["width"] <= form_box["x"] + form_box["width"]
     page.screenshot(path=str(SHOTS / "desk-filter-400.png"))
     context.close()
+
+
+def test_the_administrator_deactivates_an_officer_after_confirming(
+    browser: object, seeded: tuple[Node, str]
+) -> None:
+    from playwright.sync_api import Browser, expect
+
+    assert isinstance(browser, Browser)
+    _node, base = seeded
+    context = browser.new_context(viewport={"width": 400, "height": 900}, locale="vi-VN")
+    page = context.new_page()
+    log_in(page, base, "admin")
+    page.click("nav >> text=Cán bộ")
+    manage = page.locator("#manage-hoa\\.le")
+    manage.locator("summary").click()
+    form = manage.locator("form.deactivate")
+    form.locator("button").click()  # the browser asks for the confirmation box first
+    expect(page.locator(".flash li.success")).to_have_count(0)
+    form.locator("input[name=confirm]").check()
+    form.locator("button").click()
+    expect(page.locator(".flash li.success")).to_contain_text("hoa.le: Đã khoá tài khoản")
+    expect(page.locator("#manage-hoa\\.le form.activate")).to_have_count(1)
+    assert page.evaluate("document.documentElement.scrollWidth") <= 400
+    page.screenshot(path=str(SHOTS / "desk-officers-400.png"), full_page=True)
+    context.close()

@@ -53,6 +53,7 @@ NODE_ACCESS: dict[str, Any] = {
     "pages.intake.create": frozenset({RECEIVER}),
     "pages.admin.officer_list": frozenset({ADMIN}),
     "pages.admin.officer_add": frozenset({ADMIN}),
+    "pages.admin.officer_manage": frozenset({ADMIN}),
     "printing.form": ALL,
     "printing.book": ALL,
     "syncpage.show": ALL,
@@ -86,7 +87,7 @@ HUB_OPEN = {"sync.openapi", "sync.hello", "sync.enrol", "sync.reintroduce"}
 
 def _args(code: str) -> dict[str, Any]:
     return {"code": code, "action": "processing", "kind": "01", "alarm_id": 999999,
-            "lang": "vi", "filename": "desk.css", "fmt": "csv"}  # fmt: skip
+            "lang": "vi", "filename": "desk.css", "fmt": "csv", "username": "nobody"}  # fmt: skip
 
 
 def test_every_node_route_for_every_role(node: Node) -> None:
