@@ -203,7 +203,11 @@ def handovers(events: list[EventView], names: dict[str, str], applicant: str) ->
             giver, receiver = actor, applicant
             if name != "apologised":
                 holder = applicant
-        else:  # processing: from whoever holds it to the officer who takes it on
+        elif e.data.get("recipient"):  # processing handed to a named officer
+            recipient = str(e.data["recipient"])
+            giver, receiver = actor, names.get(recipient, recipient)
+            holder = receiver
+        else:  # processing, no recipient named: whoever holds it to the officer taking it on
             giver, receiver, holder = holder, actor, actor
         outcome = timeliness(e.at, due)
         due = parse_time(e.data.get("new_due")) or parse_time(e.data.get("due")) or due

@@ -93,10 +93,14 @@ def home() -> Any:
     now, cal = clock()(), calendar()
     with read_session() as db:
         counts = queries.status_counts(db)
+        waiting = dossiers.waiting_for(db, current_actor().username)
+        waiting_names = queries.procedure_names(db, {r.procedure_code for r in waiting})
     panel, names = _due_panel(now, cal)
+    names = {**waiting_names, **names}
     return render_template(
         "home.html",
         counts=counts,
+        waiting=waiting,
         statuses=[s for s in Status if s is not Status.NEW],
         panel=panel,
         names=names,
@@ -163,8 +167,14 @@ def _dossier_page(
         events = queries.history(db, code)
         names = queries.officer_names(db, {e.actor for e in events})
         procedure = queries.procedure(db, row.procedure_code)
+        handed_to = [(o.username, o.full_name, "leader" in o.role_set)
+                     for o in dossiers.recipients(db)]  # fmt: skip
+        if row.state.get("holder"):
+            names.update(queries.officer_names(db, {row.state["holder"]}))
     state = lifecycle.state_from_dict(row.state)
-    actions = lifecycle.allowed_actions(state, side=Side.COMMUNE, roles=current_actor().roles)
+    actions = lifecycle.likely_first(
+        state, lifecycle.allowed_actions(state, side=Side.COMMUNE, roles=current_actor().roles)
+    )
     facts = next((e.data for e in events if "applicant" in e.data), {})
     types = {e.type for e in events}
     forms = [("06", _("Processing-control slip (form 06)"))]
@@ -199,6 +209,8 @@ def _dossier_page(
         errors=errors or {},
         values=request.form if failed else {},
         ratings=schemas.RATINGS,
+        recipients=handed_to,
+        destructive=lifecycle.DESTRUCTIVE,
         now=now,
     ), status
 

@@ -4,6 +4,7 @@ wraps, and list tables stay inside their box on a phone and a tablet."""
 from __future__ import annotations
 
 import os
+import re
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -138,4 +139,38 @@ def test_the_administrator_deactivates_an_officer_after_confirming(
     expect(page.locator("#manage-hoa\\.le form.activate")).to_have_count(1)
     assert page.evaluate("document.documentElement.scrollWidth") <= 400
     page.screenshot(path=str(SHOTS / "desk-officers-400.png"), full_page=True)
+    context.close()
+
+
+def test_the_leader_finds_what_waits_and_the_next_step_first(
+    browser: object, seeded: tuple[Node, str]
+) -> None:
+    from playwright.sync_api import Browser, expect
+
+    from tests.node.desk import act, login, take_in
+
+    assert isinstance(browser, Browser)
+    node, base = seeded
+    desk = node.app.test_client()
+    login(desk, "receiver")
+    code = take_in(desk)
+    assert act(desk, code, "processing", recipient="minh.tran").status_code == 302
+
+    context = browser.new_context(viewport={"width": 400, "height": 900}, locale="vi-VN")
+    page = context.new_page()
+    log_in(page, base, "leader")
+    waiting = page.locator("#waiting-for-me")
+    expect(waiting.locator(f"tr[data-code='{code}']")).to_be_visible()
+    waiting.locator(f"tr[data-code='{code}'] a").click()
+    forms = page.locator(".action-forms > form")
+    expect(forms.first).to_have_attribute("id", "action-resolved")
+    stop = page.locator("#action-stopped")
+    expect(stop).to_have_class(re.compile("danger"))
+    colour = stop.locator("button").evaluate("b => getComputedStyle(b).backgroundColor")
+    assert colour == "rgb(179, 38, 30)"
+    stop.locator("textarea[name=reason]").fill("Hồ sơ giả mạo")
+    stop.locator("button").click()  # not confirmed: the browser keeps the dossier as it is
+    expect(page.locator(".hero .badge").first).to_contain_text("Đang xử lý")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 400
+    page.screenshot(path=str(SHOTS / "desk-dossier-leader-400.png"), full_page=True)
     context.close()
