@@ -394,10 +394,12 @@ def check(
             vi="Hồ sơ thuộc thẩm quyền cấp trên phải được chuyển liên thông trước khi xử lý",
         )
     if action.name == "apologised" and state is not None and now is not None:
-        if state.due_at is not None and now >= state.due_at:
+        # After the due date an apology is still issued (the citizen needs the letter and a
+        # new date) but its record must say it is late (common.calendar.apology_timing).
+        if state.due_at is not None and now >= state.due_at and not (data or {}).get("late"):
             raise TransitionError(
-                "an apology must be issued before the due date passes",
-                vi="Văn bản xin lỗi phải được ban hành trước khi quá hạn",
+                "an apology after the due date must be recorded as late",
+                vi="Văn bản xin lỗi sau khi quá hạn phải được ghi nhận là xin lỗi muộn",
             )
         new_due = _parse_time((data or {}).get("new_due"))
         if new_due is not None and state.due_at is not None and new_due <= state.due_at:
@@ -431,7 +433,8 @@ def apply(
     ``received``/``registered``/``refused``/``supplement_requested`` (when creating):
     ``procedure``, ``level``, ``channel``; ``received``/``accepted``/``supplement_received``
     (when the clock starts): ``due``; ``supplement_received``: ``due`` (the extended
-    appointment); ``apologised``: ``new_due``; ``fee_paid``: ``amount``; ``rated``: ``rating``;
+    appointment); ``apologised``: ``new_due`` (and ``late`` when issued after the last day);
+    ``fee_paid``: ``amount``; ``rated``: ``rating``;
     ``processing``: ``recipient`` (the officer it is handed to, if named).
     """
     action = ACTION_BY_EVENT.get(event_type)

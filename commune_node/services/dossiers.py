@@ -20,7 +20,14 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 
 from common import lifecycle, validators
-from common.calendar import CLOSE, VN_TZ, WorkingCalendar, appointment, extend_appointment
+from common.calendar import (
+    CLOSE,
+    VN_TZ,
+    WorkingCalendar,
+    apology_timing,
+    appointment,
+    extend_appointment,
+)
 from common.catalogue import Procedure as CatalogueProcedure
 from common.errors import ErrorList, NotFound
 from common.lifecycle import Side, Status
@@ -119,6 +126,8 @@ def act(
             )
         data["new_due"] = datetime.combine(new_day, CLOSE, tzinfo=VN_TZ).isoformat()
         data["old_due"] = state.due_at.isoformat() if state.due_at else None
+        if state.due_at is not None and apology_timing(calendar, state.due_at, now) == "late":
+            data["late"] = True  # after the last day, or past the due date: issued late
     errors.raise_if_any()
     return projection.record_event(
         session,

@@ -8,7 +8,7 @@ form lives in :mod:`commune_node.web.intake_page` and node administration in
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
@@ -16,7 +16,7 @@ from flask_babel import gettext as _
 from marshmallow import EXCLUDE, Schema, fields, validate
 
 from common import lifecycle
-from common.calendar import VN_TZ, WorkingCalendar
+from common.calendar import VN_TZ, WorkingCalendar, apology_deadline, apology_timing
 from common.errors import ValidationError
 from common.lifecycle import Side, Status
 from commune_node import schemas
@@ -79,12 +79,6 @@ def _due_panel(now: datetime, cal: WorkingCalendar) -> tuple[DuePanel, dict[str,
     today = [r for r in today if r.code not in seen]
     seen |= {r.code for r in today}
     return DuePanel(overdue, today, [r for r in soon if r.code not in seen]), names
-
-
-def apology_deadline(cal: WorkingCalendar, due: datetime) -> date:
-    """The last day to issue an apology: one working day before the due date (BRIEF §4,
-    rule 3)."""
-    return cal.previous_working_day(due.astimezone(VN_TZ).date())
 
 
 @bp.get("/")
@@ -210,6 +204,7 @@ def _dossier_page(
         values=request.form if failed else {},
         ratings=schemas.RATINGS,
         recipients=handed_to,
+        apology=apology_timing(calendar(), row.due_at, now) if row.due_at else None,
         destructive=lifecycle.DESTRUCTIVE,
         now=now,
     ), status
