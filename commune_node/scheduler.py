@@ -3,8 +3,10 @@
 :func:`start` is called by ``commune-node run`` (never in tests or other commands). "Sync
 now" (page or CLI) goes through :func:`run_sync`, which shares the same lock, so two syncs
 never overlap. After a failure the next automatic attempt waits ``interval * 2**failures``
-seconds (at most ``SYNC_MAX_BACKOFF``) plus random jitter, so a hundred communes coming back
-after an outage do not all knock at once.
+seconds (at most ``SYNC_MAX_BACKOFF``, 120 s) plus random jitter, so a hundred communes
+coming back after an outage do not all knock at once. While it waits after a link failure,
+each tick sends one cheap probe (``GET /sync/v1/hello``, a few hundred bytes): as soon as the
+hub answers, the sync runs at once, so a short 2G window is not missed.
 """
 
 from __future__ import annotations
@@ -25,6 +27,8 @@ from commune_node.services.sync import SyncResult, sync_once
 from commune_node.transport import HttpTransport, Transport
 
 log = logging.getLogger("commune_node.sync")
+MAX_BACKOFF = 120  # seconds: the longest wait between automatic attempts after failures
+PROBE_PATH = "/sync/v1/hello"
 
 
 @dataclass
@@ -74,17 +78,29 @@ def run_sync(app: Flask, *, wait: bool = True) -> SyncResult | None:
         state.storage_problem = exc if exc.code in ("disk_full", "database_damaged") else None
         state.failures += 1
         interval = float(app.config.get("SYNC_INTERVAL") or 60)
-        backoff = min(interval * 2**state.failures, float(app.config.get("SYNC_MAX_BACKOFF", 900)))
+        most = float(app.config.get("SYNC_MAX_BACKOFF", MAX_BACKOFF))
+        backoff = min(interval * 2**state.failures, most)
         state.not_before = time.monotonic() + backoff * (0.5 + random.random() / 2)
         raise
     finally:
         state.lock.release()
 
 
+def probe(app: Flask) -> bool:
+    """True when the hub answers a cheap request now (the link is back)."""
+    try:
+        _transport(app).request("GET", PROBE_PATH)
+    except DossierError:
+        return False
+    return True
+
+
 def _tick(app: Flask) -> None:
     state: SyncState = app.extensions["sync_state"]
     if time.monotonic() < state.not_before:
-        return
+        if state.storage_problem is not None or not probe(app):
+            return
+        log.info("the hub answers again: syncing now")
     try:
         run_sync(app, wait=False)
     except DossierError as exc:

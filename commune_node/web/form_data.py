@@ -187,7 +187,7 @@ def handovers(events: list[EventView], names: dict[str, str], applicant: str) ->
     for e in events:
         if e.type in NOT_HANDOVER or e.action is None:
             continue
-        actor = names.get(e.actor, e.actor)
+        actor = names.get(e.actor) or str(e.data.get("actor_name") or e.actor)
         agency = HUB if e.actor not in names else DESK
         name = e.type.removeprefix("dossier.")
         if name in ("received", "accepted", "registered", "supplement_received"):

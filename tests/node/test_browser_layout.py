@@ -174,3 +174,34 @@ def test_the_leader_finds_what_waits_and_the_next_step_first(
     assert page.evaluate("document.documentElement.scrollWidth") <= 400
     page.screenshot(path=str(SHOTS / "desk-dossier-leader-400.png"), full_page=True)
     context.close()
+
+
+def test_no_404_the_icon_and_the_phone_marked_for_sms(
+    browser: object, seeded: tuple[Node, str]
+) -> None:
+    from playwright.sync_api import Browser, expect
+
+    assert isinstance(browser, Browser)
+    _node, base = seeded
+    context = browser.new_context(viewport={"width": 1366, "height": 900}, locale="vi-VN")
+    page = context.new_page()
+    missing: list[str] = []
+    page.on("response", lambda r: missing.append(r.url) if r.status == 404 else None)
+    log_in(page, base, "receiver")
+    icon = page.request.get(f"{base}/favicon.ico")
+    assert icon.status == 200 and icon.headers["content-type"].startswith("image/svg+xml")
+    assert page.locator("link[rel=icon]").get_attribute("href") == "/favicon.ico"
+    page.goto(f"{base}/dossiers/new?procedure=1.004873.000.00.00.H38")
+    name = page.locator("#f-applicant_name")
+    assert name.get_attribute("maxlength") == "100"
+    phone, mark = page.locator("#f-phone"), page.locator("#phone-required")
+    # SMS is the default notice: the phone is required and says so.
+    expect(mark).to_be_visible()
+    assert phone.evaluate("p => p.required") is True
+    page.check("input[name=notify][value=none]")
+    expect(mark).to_be_hidden()
+    assert phone.evaluate("p => p.required") is False
+    page.check("input[name=notify][value=sms]")
+    expect(mark).to_be_visible()
+    assert missing == [], missing
+    context.close()
