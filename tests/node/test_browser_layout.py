@@ -205,3 +205,42 @@ def test_no_404_the_icon_and_the_phone_marked_for_sms(
     expect(mark).to_be_visible()
     assert missing == [], missing
     context.close()
+
+
+def test_an_overdue_dossier_gets_its_apology_marked_late(
+    browser: object, seeded: tuple[Node, str]
+) -> None:
+    from datetime import datetime
+
+    from playwright.sync_api import Browser, expect
+
+    from tests.node.desk import act, login, take_in
+    from tests.support import VN
+
+    assert isinstance(browser, Browser)
+    node, base = seeded
+    desk = node.app.test_client()
+    login(desk, "receiver")
+    code = take_in(desk)  # Mon 23 Nov 2026 09:00, 3 working days: due Fri 27 Nov 17:00
+    assert act(desk, code, "processing", recipient="minh.tran").status_code == 302
+
+    context = browser.new_context(viewport={"width": 1366, "height": 900}, locale="vi-VN")
+    page = context.new_page()
+    log_in(page, base, "leader")
+    node.clock.set(datetime(2026, 11, 26, 9, 0, tzinfo=VN))  # the last day to apologise
+    page.goto(f"{base}/dossiers/{code}")
+    expect(page.locator("#action-apologised [data-apology=last_day]")).to_be_visible()
+    node.clock.set(datetime(2026, 11, 30, 9, 0, tzinfo=VN))  # past the due date
+    page.goto(f"{base}/")
+    expect(page.locator("[data-apology=late]").first).to_be_visible()
+    page.goto(f"{base}/dossiers/{code}")
+    form = page.locator("#action-apologised")
+    expect(form.locator("[data-apology=late]")).to_be_visible()
+    form.locator("textarea[name=reason]").fill("Chờ xác minh của công an huyện")
+    form.locator("input[name=new_due]").fill("2026-12-04")
+    form.locator("button[type=submit]").click()
+    page.wait_for_url(re.compile(r"/print/04/"))  # the letter, to print and sign
+    page.goto(f"{base}/dossiers/{code}")
+    expect(page.locator(".timeline .badge.late")).to_have_text("xin lỗi muộn")
+    page.screenshot(path=str(SHOTS / "desk-late-apology-1366.png"), full_page=True)
+    context.close()
