@@ -643,3 +643,21 @@ def working_days_elapsed(
         total -= paused_working_days(calendar, paused_from, resumed_at)
         previous_end = to_vn(resumed_at)
     return max(total, 0)
+
+
+def apology_deadline(calendar: WorkingCalendar, due: datetime) -> date:
+    """The last day to issue an apology (form 04) in time: the working day before the due
+    date — it must reach the citizen at least one working day ahead."""
+    return calendar.previous_working_day(due.astimezone(VN_TZ).date())
+
+
+def apology_timing(calendar: WorkingCalendar, due: datetime, now: datetime) -> str:
+    """Where ``now`` stands for an apology against the appointment ``due``: ``"in_time"``
+    before the last day, ``"last_day"`` on it (warn: tomorrow it is late), ``"late"`` after
+    it — on the due date or once it has passed; a late apology is still issued, marked late
+    (its record carries ``late: true``) and counted as such (docs/reports.md)."""
+    today = now.astimezone(VN_TZ).date()
+    last = apology_deadline(calendar, due)
+    if today < last:
+        return "in_time"
+    return "last_day" if today == last else "late"

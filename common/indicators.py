@@ -48,8 +48,8 @@ from common.lifecycle import OPEN, Channel, DossierState, Status
 from common.periods import Period
 
 Timeliness = Literal["early", "on_time", "late", "pending"]
-LateReason = Literal["", "after_deadline", "supplements", "overdue_unfinished"]
-_DATA_KEYS = ("due", "electronic_result", "rating", "limit_days", "limit_hours")
+LateReason = Literal["", "after_deadline", "supplements", "overdue_unfinished", "late_apology"]
+_DATA_KEYS = ("due", "electronic_result", "rating", "limit_days", "limit_hours", "late")
 
 
 @dataclass(frozen=True)
@@ -114,6 +114,7 @@ class Verdict:
     digitised: bool = False
     rating: int | None = None  # a rating given in the period
     apologies: int = 0  # apologies issued in the period
+    late_apologies: int = 0  # of which issued late (after the last day, record ``late``)
     overdue_now: bool = False
 
 
@@ -154,6 +155,14 @@ def _supplements_by(d: DossierInput, when: datetime) -> int:
     )
 
 
+def _late_apology_by(d: DossierInput, when: datetime) -> bool:
+    """An apology recorded as late (``late``: after its last day) by ``when``."""
+    return any(
+        f.type == "dossier.apologised" and f.data.get("late") is True and f.at <= when
+        for f in d.facts
+    )
+
+
 def _limit(d: DossierInput, key: str) -> int | None:
     """The legal limit the intake record carried: ``limit_days`` or ``limit_hours``."""
     for f in d.facts:
@@ -176,6 +185,8 @@ def _judge_finished(
     deadline = deadline_at(d, end, calendar)
     if _supplements_by(d, end) > 1:
         return "late", "supplements", deadline
+    if _late_apology_by(d, end):
+        return "late", "late_apology", deadline
     if deadline is not None:
         kind = classify(end, deadline)
         return kind, ("after_deadline" if kind == "late" else ""), deadline
@@ -218,6 +229,8 @@ def verdict(
             out["deadline"] = deadline
             if _supplements_by(d, measured_at) > 1:  # late already, whatever the dates
                 out["timeliness"], out["late_reason"] = "late", "supplements"
+            elif _late_apology_by(d, measured_at):  # so is one apologised too late
+                out["timeliness"], out["late_reason"] = "late", "late_apology"
             else:
                 late = deadline is not None and deadline < measured_at
                 out["timeliness"] = "late" if late else "pending"
@@ -243,6 +256,11 @@ def verdict(
         out["rating"] = int(ratings[-1].data["rating"])
     out["apologies"] = sum(
         1 for f in d.facts if f.type == "dossier.apologised" and period.contains(f.at)
+    )
+    out["late_apologies"] = sum(
+        1
+        for f in d.facts
+        if f.type == "dossier.apologised" and f.data.get("late") is True and period.contains(f.at)
     )
     if state.status in OPEN and received is not None and received <= now:
         deadline_now = deadline_at(d, now, calendar)
@@ -316,6 +334,7 @@ class Figures:
     rated: int = 0
     satisfied: int = 0
     apologies: int = 0
+    late_apologies: int = 0
     overdue_now: int = 0
 
     def add(self, v: Verdict) -> None:
@@ -337,6 +356,7 @@ class Figures:
             self.rated += 1
             self.satisfied += int(v.rating >= 2)
         self.apologies += v.apologies
+        self.late_apologies += v.late_apologies
         self.overdue_now += int(v.overdue_now)
 
     @property
@@ -435,6 +455,7 @@ MEASURES: dict[str, Callable[[Verdict], bool]] = {
     "rated": lambda v: v.rating is not None,
     "satisfied": lambda v: v.rating is not None and v.rating >= 2,
     "apologies": lambda v: v.apologies > 0,
+    "late_apologies": lambda v: v.late_apologies > 0,
     "overdue_now": lambda v: v.overdue_now,
 }
 

@@ -277,6 +277,7 @@ class DossierState:
     fees_paid: int = 0
     rating: int | None = None
     ended_at: datetime | None = None  # the first terminal status
+    holder: str | None = None  # the officer "Chuyển xử lý" handed it to (its recipient)
 
     @property
     def is_open(self) -> bool:
@@ -299,6 +300,37 @@ def allowed_actions(
             continue
         out.append(action)
     return out
+
+
+# Actions that end a dossier against the applicant's wish or undo the desk's work: shown
+# last, in red, and asked to be confirmed.
+DESTRUCTIVE = frozenset({"refused", "stopped", "withdrawn"})
+# The step a dossier in each status most likely waits for.
+_NEXT = {
+    _S.NEW: "received",
+    _S.SUBMITTED: "accepted",
+    _S.ACCEPTED: "processing",
+    _S.PROCESSING: "resolved",
+    _S.SUPPLEMENT: "supplement_received",
+    _S.PAYMENT: "fee_paid",
+    _S.RESOLVED: "result_returned",
+    _S.RETURNED: "rated",
+}
+
+
+def likely_first(state: DossierState | None, actions: list[Action]) -> list[Action]:
+    """``actions`` in the order a desk shows them: the step the dossier most likely waits
+    for first (forwarding, for an accepted dossier of a higher level), the destructive ones
+    last, the rest as listed in :data:`ACTIONS`."""
+    status = state.status if state else Status.NEW
+    nxt = _NEXT.get(status)
+    if status is Status.ACCEPTED and state is not None and state.level != "commune":
+        nxt = "forwarded"
+    order = list(ACTIONS)
+    return sorted(
+        actions,
+        key=lambda a: (a.name != nxt, a.name in DESTRUCTIVE, order.index(a.name)),
+    )
 
 
 def check(
@@ -362,10 +394,12 @@ def check(
             vi="Hồ sơ thuộc thẩm quyền cấp trên phải được chuyển liên thông trước khi xử lý",
         )
     if action.name == "apologised" and state is not None and now is not None:
-        if state.due_at is not None and now >= state.due_at:
+        # After the due date an apology is still issued (the citizen needs the letter and a
+        # new date) but its record must say it is late (common.calendar.apology_timing).
+        if state.due_at is not None and now >= state.due_at and not (data or {}).get("late"):
             raise TransitionError(
-                "an apology must be issued before the due date passes",
-                vi="Văn bản xin lỗi phải được ban hành trước khi quá hạn",
+                "an apology after the due date must be recorded as late",
+                vi="Văn bản xin lỗi sau khi quá hạn phải được ghi nhận là xin lỗi muộn",
             )
         new_due = _parse_time((data or {}).get("new_due"))
         if new_due is not None and state.due_at is not None and new_due <= state.due_at:
@@ -399,7 +433,9 @@ def apply(
     ``received``/``registered``/``refused``/``supplement_requested`` (when creating):
     ``procedure``, ``level``, ``channel``; ``received``/``accepted``/``supplement_received``
     (when the clock starts): ``due``; ``supplement_received``: ``due`` (the extended
-    appointment); ``apologised``: ``new_due``; ``fee_paid``: ``amount``; ``rated``: ``rating``.
+    appointment); ``apologised``: ``new_due`` (and ``late`` when issued after the last day);
+    ``fee_paid``: ``amount``; ``rated``: ``rating``;
+    ``processing``: ``recipient`` (the officer it is handed to, if named).
     """
     action = ACTION_BY_EVENT.get(event_type)
     if action is None:
@@ -448,6 +484,8 @@ def apply(
             changes["paused_since"] = None
     if action.name == "forwarded":
         changes["forwarded"] = True
+    if action.name == "processing":
+        changes["holder"] = str(data.get("recipient") or "") or None
     if action.name == "apologised":
         changes["apologies"] = state.apologies + 1
         new_due = _parse_time(data.get("new_due"))
@@ -488,6 +526,7 @@ def state_to_dict(state: DossierState) -> dict[str, Any]:
         "fees_paid": state.fees_paid,
         "rating": state.rating,
         "ended_at": t(state.ended_at),
+        **({"holder": state.holder} if state.holder else {}),
     }
 
 
@@ -516,4 +555,5 @@ def state_from_dict(d: dict[str, Any]) -> DossierState:
         fees_paid=d["fees_paid"],
         rating=d["rating"],
         ended_at=t(d["ended_at"]),
+        holder=d.get("holder"),
     )

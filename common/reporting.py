@@ -53,6 +53,7 @@ COLUMNS: tuple[Column, ...] = (
     Column("rated", "Lượt đánh giá", "Ratings", "rated"),
     Column("satisfaction_share", "Tỷ lệ hài lòng", "Satisfied", share=True),
     Column("apologies", "Văn bản xin lỗi", "Apologies", "apologies"),
+    Column("late_apologies", "Xin lỗi muộn", "Late apologies", "late_apologies"),
     Column("overdue_now", "Đang quá hạn (hiện tại)", "Overdue now", "overdue_now"),
 )
 GROUP_NAMES = {

@@ -140,3 +140,70 @@ def deactivate(session: Session, sessions: Table, account: Account) -> int:
     if listener is not None:
         listener(account)
     return web_sessions.end_all(session, sessions, account.id)
+
+
+def activate(account: Account) -> None:
+    """A deactivated account may log in again (with its password; no session comes back)."""
+    account.active = True
+
+
+# What an administrator may do to an account from the accounts page of either app.
+ADMIN_ACTIONS = ("deactivate", "activate", "reset-password")
+
+
+def admin_action(
+    session: Session,
+    sessions: Table,
+    account: Account,
+    *,
+    action: str,
+    form: Mapping[str, str],
+    acting_id: int,
+) -> tuple[str, str]:
+    """One administrator's action from the accounts page, confirmed by its form's
+    ``confirm`` box: ``deactivate`` (not oneself), ``activate`` or ``reset-password``
+    (``new_password`` and ``confirm_password``). Returns what was done (vi, en); raises
+    :class:`ValidationError` (under the form's field names) when it was not."""
+    if action not in ADMIN_ACTIONS:
+        raise ValueError(action)
+    errors = ErrorList()
+    if form.get("confirm") != "yes":
+        errors.add(
+            "confirm",
+            "not_confirmed",
+            "Hãy đánh dấu ô xác nhận rồi bấm lại.",
+            "Tick the confirmation box, then press again.",
+        )
+    if action == "deactivate" and account.id == acting_id:
+        errors.add(
+            "confirm",
+            "own_account",
+            "Không thể tự khoá tài khoản đang dùng; nhờ một quản trị viên khác.",
+            "You cannot deactivate the account you are using; ask another administrator.",
+        )
+    new = form.get("new_password", "")[:1000]
+    if action == "reset-password":
+        check_new_password(errors, new, field="new_password")
+        if new != form.get("confirm_password", "")[:1000]:
+            errors.add(
+                "confirm_password",
+                "mismatch",
+                "Hai lần nhập mật khẩu mới không khớp.",
+                "The two new passwords differ.",
+            )
+    errors.raise_if_any()
+    if action == "deactivate":
+        ended = deactivate(session, sessions, account)
+        return (
+            f"Đã khoá tài khoản; {ended} phiên đăng nhập đã kết thúc.",
+            f"Account deactivated; {ended} session(s) ended.",
+        )
+    if action == "activate":
+        activate(account)
+        return ("Đã mở lại tài khoản.", "Account active again.")
+    ended = reset_password(session, sessions, account, new)
+    return (
+        f"Đã đặt mật khẩu mới; {ended} phiên đăng nhập đã kết thúc. Hãy báo mật khẩu cho "
+        "người dùng trực tiếp.",
+        f"New password set; {ended} session(s) ended. Give it to the user in person.",
+    )

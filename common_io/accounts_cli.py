@@ -1,5 +1,6 @@
-"""The commands that end an account at once, for both CLIs: ``commune-node officer
-deactivate|reset-password`` and ``central-hub user deactivate|reset-password``."""
+"""The commands that end or restore an account at once, for both CLIs: ``commune-node
+officer deactivate|activate|reset-password`` and ``central-hub user
+deactivate|activate|reset-password``."""
 
 from __future__ import annotations
 
@@ -44,6 +45,19 @@ def add_commands(group: click.Group, of: AccountsOf, *, password_envvar: str) ->
             account = _find(of, session, username)
             ended = accounts.deactivate(session, of.sessions, account)
         click.echo(f"{username} deactivated; {ended} session(s) ended.")
+
+    @group.command(
+        "activate",
+        help=f"Let the {of.noun} USERNAME log in again after a deactivation (with their "
+        f"password; reset it if they no longer know it).\n\n\b\nExample:\n"
+        f"    {prog} activate {of.example}",
+    )
+    @click.argument("username")
+    @click.pass_context
+    def activate(ctx: click.Context, username: str) -> None:
+        with of.database(ctx).write() as session:
+            accounts.activate(_find(of, session, username))
+        click.echo(f"{username} can log in again.")
 
     @group.command(
         "reset-password",

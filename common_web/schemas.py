@@ -200,6 +200,11 @@ class _SupplementReceived(_Action):
     )
 
 
+class _Processing(_Action):
+    # The officer "Chuyển xử lý" hands the dossier to (form 06's receiver); their user name.
+    recipient = Text(load_default="", validate=validate.Length(0, 64))
+
+
 class _Payment(_Action):
     amount = fields.Integer(required=True, strict=True, validate=validate.Range(1, 10**12))
 
@@ -234,7 +239,7 @@ _ACTION_SCHEMAS: dict[str, type[Schema]] = {
     "supplement_requested": _Supplement,
     "supplement_received": _SupplementReceived,
     "forwarded": _Action,
-    "processing": _Action,
+    "processing": _Processing,
     "payment_requested": _Payment,
     "fee_paid": _FeePaid,
     "resolved": _Resolved,

@@ -4,10 +4,13 @@ once a day the erasure of personal data whose retention period ended (:func:`ret
 :func:`start` is called by ``commune-node run`` (never in tests or other commands). "Sync
 now" (page or CLI) goes through :func:`run_sync`, which shares the same lock, so two syncs
 never overlap. After a failure the next automatic attempt waits ``interval * 2**failures``
-seconds (at most ``SYNC_MAX_BACKOFF``) plus random jitter, so a hundred communes coming back
-after an outage do not all knock at once. A hub that answers "busy" (:class:`HubBusy`) says
-when to come back: the next attempt waits that long plus up to half as much again, and the
-busy answer does not count as a failure of the link.
+seconds (at most ``SYNC_MAX_BACKOFF``, 120 s) plus random jitter, so a hundred communes
+coming back after an outage do not all knock at once. While it waits after a link failure,
+each tick sends one cheap probe (``GET /sync/v1/hello``, a few hundred bytes): as soon as the
+hub answers, the sync runs at once, so a short 2G window is not missed.
+A hub that answers "busy" (:class:`HubBusy`) says when to come back: the next attempt waits
+that long plus up to half as much again, sends no probe meanwhile (the hub asked for quiet),
+and the busy answer does not count as a failure of the link.
 """
 
 from __future__ import annotations
@@ -29,6 +32,8 @@ from commune_node.services.sync import SyncResult, sync_once
 from commune_node.transport import HttpTransport, HubBusy, Transport
 
 log = logging.getLogger("commune_node.sync")
+MAX_BACKOFF = 120  # seconds: the longest wait between automatic attempts after failures
+PROBE_PATH = "/sync/v1/hello"
 
 
 @dataclass
@@ -38,6 +43,7 @@ class SyncState:
     not_before: float = 0.0
     last_result: SyncResult | None = None
     storage_problem: DossierError | None = None  # a full disk: the database cannot say it
+    hub_busy: bool = False  # waiting because the hub asked to (Retry-After): no probes
 
 
 def _transport(app: Flask) -> Transport:
@@ -73,19 +79,32 @@ def run_sync(app: Flask, *, wait: bool = True) -> SyncResult | None:
         state.not_before = 0.0
         state.last_result = result
         state.storage_problem = None
+        state.hub_busy = False
         return result
     except HubBusy as exc:
+        state.hub_busy = True
         state.not_before = time.monotonic() + exc.retry_after * (1 + random.random() / 2)
         raise
     except DossierError as exc:
+        state.hub_busy = False
         state.storage_problem = exc if exc.code in ("disk_full", "database_damaged") else None
         state.failures += 1
         interval = float(app.config.get("SYNC_INTERVAL") or 60)
-        backoff = min(interval * 2**state.failures, float(app.config.get("SYNC_MAX_BACKOFF", 900)))
+        most = float(app.config.get("SYNC_MAX_BACKOFF", MAX_BACKOFF))
+        backoff = min(interval * 2**state.failures, most)
         state.not_before = time.monotonic() + backoff * (0.5 + random.random() / 2)
         raise
     finally:
         state.lock.release()
+
+
+def probe(app: Flask) -> bool:
+    """True when the hub answers a cheap request now (the link is back)."""
+    try:
+        _transport(app).request("GET", PROBE_PATH)
+    except DossierError:
+        return False
+    return True
 
 
 def _tick(app: Flask) -> None:
@@ -95,7 +114,9 @@ def _tick(app: Flask) -> None:
     if vault.desk_key(app).locked:
         return  # the data key is in no memory before the first log-in: nothing to send yet
     if time.monotonic() < state.not_before:
-        return
+        if state.hub_busy or state.storage_problem is not None or not probe(app):
+            return
+        log.info("the hub answers again: syncing now")
     try:
         run_sync(app, wait=False)
     except DossierError as exc:

@@ -6,13 +6,14 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from central_hub.models import HubDossier
+from central_hub.models import HubDossier, HubUser
 from central_hub.services import feed
 from central_hub.services.identity import Clock, HubIdentity
 from common import lifecycle, record
-from common.calendar import CLOSE, VN_TZ, WorkingCalendar
+from common.calendar import CLOSE, VN_TZ, WorkingCalendar, apology_timing
 from common.errors import ErrorList, NotFound
 from common.lifecycle import Role, Side
 
@@ -56,7 +57,13 @@ def act(
             )
         data["new_due"] = datetime.combine(new_day, CLOSE, tzinfo=VN_TZ).isoformat()
         data["old_due"] = state.due_at.isoformat() if state.due_at else None
+        if state.due_at is not None and apology_timing(calendar, state.due_at, now) == "late":
+            data["late"] = True  # after the last day, or past the due date: issued late
     errors.raise_if_any()
+    # The commune shows who acted by name: its officers know no hub user names.
+    name = session.scalar(select(HubUser.full_name).where(HubUser.username == actor))
+    if name:
+        data["actor_name"] = name
     lifecycle.check(
         state, action, side=Side.HUB, roles=frozenset({Role.HUB_OFFICER}), now=now, data=data
     )

@@ -7,15 +7,29 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from flask import Blueprint, current_app, flash, g, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from sqlalchemy import select
 
+from central_hub.models import WEB_SESSION, HubUser
 from central_hub.services import health, portal_delivery, publishing, recovery
 from central_hub.services import nodes as node_service
+from central_hub.services import users as user_service
 from central_hub.web.auth import login_required
 from central_hub.web.context import clock, database, hub_identity
 from common.calendar import CalendarOverrides
 from common.catalogue import Catalogue
 from common.errors import DossierError, ErrorList, FieldProblem, ValidationError
+from common_io import accounts
 
 bp = Blueprint("admin", __name__)
 ADMIN, AUDITOR = "administrator", "auditor"
@@ -333,3 +347,40 @@ def acknowledge(alert_id: int) -> Any:
         health.acknowledge_alert(session, alert_id)
     flash("Đã xác nhận cảnh báo. / Alert acknowledged.", "success")
     return redirect(url_for(".alerts"))
+
+
+# -------------------------------------------------------------------------------- users
+
+
+def _users_page(errors: dict[str, list[tuple[str, str]]], failed: str | None, status: int) -> Any:
+    with database().read() as session:
+        rows = list(session.scalars(select(HubUser).order_by(HubUser.username)))
+    return render_template(
+        "users.html", rows=rows, errors=errors, failed=failed, me=g.user.id
+    ), status
+
+
+@bp.get("/users")
+@login_required(ADMIN)
+def users() -> Any:
+    """The hub's user accounts: deactivate, activate again, reset a password."""
+    return _users_page({}, None, 200)
+
+
+@bp.post("/users/<username>/<action>")
+@login_required(ADMIN)
+def user_manage(username: str, action: str) -> Any:
+    if action not in accounts.ADMIN_ACTIONS:
+        abort(404)
+    try:
+        with database().write() as session:
+            user = user_service.by_username(session, username)
+            if user is None:
+                abort(404)
+            vi, en = accounts.admin_action(
+                session, WEB_SESSION, user, action=action, form=request.form, acting_id=g.user.id
+            )
+    except ValidationError as exc:
+        return _users_page(_problems(exc.problems), username, 422)
+    flash(f"{username}: {vi} / {en}", "success")
+    return redirect(url_for(".users"))

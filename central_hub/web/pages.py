@@ -43,6 +43,7 @@ NAV = (
     ("pages.portal.outbox", "Cổng DVCQG", "National portal", (ADMIN, AUDITOR)),
     ("pages.admin.enrol", "Cấp mã đăng ký", "Enrolment", (ADMIN,)),
     ("pages.admin.publish", "Ban hành", "Publication", (ADMIN,)),
+    ("pages.admin.users", "Tài khoản", "Users", (ADMIN,)),
     ("pages.audit.audit", "Kiểm toán", "Audit", (ADMIN, AUDITOR)),
     ("pages.privacy.processing_log", "Dữ liệu cá nhân", "Personal data", (ADMIN,)),
 )

@@ -20,11 +20,18 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 
 from common import lifecycle, validators
-from common.calendar import CLOSE, VN_TZ, WorkingCalendar, appointment, extend_appointment
+from common.calendar import (
+    CLOSE,
+    VN_TZ,
+    WorkingCalendar,
+    apology_timing,
+    appointment,
+    extend_appointment,
+)
 from common.catalogue import Procedure as CatalogueProcedure
 from common.errors import ErrorList, NotFound
 from common.lifecycle import Side, Status
-from commune_node.models import Dossier, Event, Procedure
+from commune_node.models import Dossier, Event, Officer, Procedure
 from commune_node.services import projection
 from commune_node.services.identity import Clock, NodeIdentity, get_setting
 from commune_node.services.officers import Actor
@@ -99,6 +106,15 @@ def act(
                 now,
                 in_hours=procedure.limit_hours is not None,
             ).isoformat()
+    elif action == "processing" and data.get("recipient"):
+        to = session.scalar(select(Officer).where(Officer.username == data["recipient"]))
+        if to is None or not to.active or not (to.role_set & PROCESSOR_ROLES):
+            errors.add(
+                "recipient",
+                "not_an_officer",
+                "Người nhận phải là cán bộ tiếp nhận hoặc lãnh đạo đang làm việc.",
+                "The recipient must be an active receiving officer or leader.",
+            )
     elif action == "apologised":
         new_day: date = form["new_due"]
         if not calendar.is_working_day(new_day):
@@ -110,6 +126,8 @@ def act(
             )
         data["new_due"] = datetime.combine(new_day, CLOSE, tzinfo=VN_TZ).isoformat()
         data["old_due"] = state.due_at.isoformat() if state.due_at else None
+        if state.due_at is not None and apology_timing(calendar, state.due_at, now) == "late":
+            data["late"] = True  # after the last day, or past the due date: issued late
     errors.raise_if_any()
     return projection.record_event(
         session,
@@ -121,6 +139,28 @@ def act(
         actor=actor,
         side=Side.COMMUNE,
         now=now,
+    )
+
+
+PROCESSOR_ROLES = frozenset({"receiver", "leader"})  # who "Chuyển xử lý" may hand a dossier to
+
+
+def recipients(session: Session) -> list[Officer]:
+    """The officers a dossier may be handed to: active receivers and leaders."""
+    rows = session.scalars(select(Officer).where(Officer.active).order_by(Officer.full_name))
+    return [o for o in rows if o.role_set & PROCESSOR_ROLES]
+
+
+def waiting_for(session: Session, username: str, limit: int = 50) -> list[Dossier]:
+    """Dossiers in processing handed to ``username`` ("waiting for me"), oldest due first."""
+    holder = func.json_extract(Dossier.state, "$.holder")
+    return list(
+        session.scalars(
+            select(Dossier)
+            .where(Dossier.status == int(Status.PROCESSING), holder == username)
+            .order_by(Dossier.due_at, Dossier.code)
+            .limit(limit)
+        )
     )
 
 

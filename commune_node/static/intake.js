@@ -123,6 +123,26 @@
     if (summary) summary.focus();
   }
 
+  // The phone is needed when the citizen is told by SMS: required (and marked) only then.
+  function setupPhoneRequired() {
+    var phone = document.getElementById("f-phone");
+    var mark = document.getElementById("phone-required");
+    if (!phone || !mark) return;
+    var radios = document.querySelectorAll("input[name=notify]");
+    function sync() {
+      var sms = false;
+      Array.prototype.forEach.call(radios, function (r) {
+        if (r.checked && r.value === "sms") sms = true;
+      });
+      phone.required = sms;
+      mark.setAttribute("data-sms-required", sms ? "true" : "false");
+      mark.hidden = !sms;
+    }
+    Array.prototype.forEach.call(radios, function (r) { r.addEventListener("change", sync); });
+    sync();
+  }
+
   setupProcedureFilter();
   setupChecklist();
+  setupPhoneRequired();
 })();

@@ -141,6 +141,7 @@ def init(bp: Blueprint) -> None:
             "node": node_identity,
             "ROLES": ROLES,
             "clock_skew": _clock_skew(),
+            "hub_offline": _hub_offline(),
         }
 
 
@@ -165,3 +166,24 @@ def _clock_skew() -> int:
     clock = current_app.extensions.get("clock")
     offset = clock.offset() if isinstance(clock, deskclock.DeskClock) else 0
     return offset if abs(offset) > deskclock.WARN else 0
+
+
+def _hub_offline() -> dict[str, Any] | None:
+    """While the last sync could not reach the hub: since when it last could (``since``,
+    None if never) — every page shows the banner; the sync page says the rest."""
+    import json
+    from datetime import datetime
+
+    from flask import request
+
+    from commune_node.db import read_session
+    from commune_node.services.identity import get_setting
+
+    if request.endpoint in (None, "static") or current_officer() is None:
+        return None
+    with read_session() as db:
+        error = json.loads(get_setting(db, "last_error") or "null") or {}
+        if error.get("code") != "no_link":
+            return None
+        last_ok = get_setting(db, "last_sync_ok") or ""
+    return {"since": datetime.fromisoformat(last_ok) if last_ok else None}

@@ -219,7 +219,7 @@ def handovers(events: list[EventView], names: dict[str, str], applicant: str) ->
     for e in events:
         if e.type in NOT_HANDOVER or e.action is None:
             continue
-        actor = names.get(e.actor, e.actor)
+        actor = names.get(e.actor) or str(e.data.get("actor_name") or e.actor)
         agency = HUB if e.actor not in names else DESK
         name = e.type.removeprefix("dossier.")
         if name in ("received", "accepted", "registered", "supplement_received"):
@@ -235,7 +235,11 @@ def handovers(events: list[EventView], names: dict[str, str], applicant: str) ->
             giver, receiver = actor, applicant
             if name != "apologised":
                 holder = applicant
-        else:  # processing: from whoever holds it to the officer who takes it on
+        elif e.data.get("recipient"):  # processing handed to a named officer
+            recipient = str(e.data["recipient"])
+            giver, receiver = actor, names.get(recipient, recipient)
+            holder = receiver
+        else:  # processing, no recipient named: whoever holds it to the officer taking it on
             giver, receiver, holder = holder, actor, actor
         outcome = timeliness(e.at, due)
         due = parse_time(e.data.get("new_due")) or parse_time(e.data.get("due")) or due

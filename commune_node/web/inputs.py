@@ -33,6 +33,7 @@ FIELD_LABELS: dict[str, Any] = {
     "collected_by": _l("Collected by"),
     "new_due": _l("New appointment date"),
     "rating": _l("Satisfaction"),
+    "recipient": _l("Hand to (officer)"),
 }
 _LONG_TEXT = frozenset({"note", "reason", "result"})
 
@@ -53,6 +54,8 @@ class FieldSpec:
 def _kind(name: str, field: fields.Field) -> str:
     if name == "rating":
         return "rating"
+    if name == "recipient":
+        return "officer"
     if isinstance(field, fields.List):
         return "missing"
     if isinstance(field, fields.Dict):

@@ -8,7 +8,7 @@ form lives in :mod:`commune_node.web.intake_page` and node administration in
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
@@ -16,7 +16,7 @@ from flask_babel import gettext as _
 from marshmallow import EXCLUDE, Schema, fields, validate
 
 from common import lifecycle
-from common.calendar import VN_TZ, WorkingCalendar
+from common.calendar import VN_TZ, WorkingCalendar, apology_deadline, apology_timing
 from common.errors import ValidationError
 from common.lifecycle import Side, Status
 from common_web import schemas
@@ -82,22 +82,20 @@ def _due_panel(now: datetime, cal: WorkingCalendar) -> tuple[DuePanel, dict[str,
     return DuePanel(overdue, today, [r for r in soon if r.code not in seen]), names
 
 
-def apology_deadline(cal: WorkingCalendar, due: datetime) -> date:
-    """The last day to issue an apology: one working day before the due date (BRIEF §4,
-    rule 3)."""
-    return cal.previous_working_day(due.astimezone(VN_TZ).date())
-
-
 @bp.get("/")
 @login_required()
 def home() -> Any:
     now, cal = clock()(), calendar()
     with read_session() as db:
         counts = queries.status_counts(db)
+        waiting = dossiers.waiting_for(db, current_actor().username)
+        waiting_names = queries.procedure_names(db, {r.procedure_code for r in waiting})
     panel, names = _due_panel(now, cal)
+    names = {**waiting_names, **names}
     return render_template(
         "home.html",
         counts=counts,
+        waiting=waiting,
         statuses=[s for s in Status if s is not Status.NEW],
         panel=panel,
         names=names,
@@ -164,8 +162,14 @@ def _dossier_page(
         events = form_data.scrub(row, queries.history(db, code))
         names = queries.officer_names(db, {e.actor for e in events})
         procedure = queries.procedure(db, row.procedure_code)
+        handed_to = [(o.username, o.full_name, "leader" in o.role_set)
+                     for o in dossiers.recipients(db)]  # fmt: skip
+        if row.state.get("holder"):
+            names.update(queries.officer_names(db, {row.state["holder"]}))
     state = lifecycle.state_from_dict(row.state)
-    actions = lifecycle.allowed_actions(state, side=Side.COMMUNE, roles=current_actor().roles)
+    actions = lifecycle.likely_first(
+        state, lifecycle.allowed_actions(state, side=Side.COMMUNE, roles=current_actor().roles)
+    )
     facts = next((e.data for e in events if "applicant" in e.data), {})
     if row.personal_erased_at is not None:  # old records still hold it: not shown again
         facts = {}
@@ -202,6 +206,9 @@ def _dossier_page(
         errors=errors or {},
         values=request.form if failed else {},
         ratings=schemas.RATINGS,
+        recipients=handed_to,
+        apology=apology_timing(calendar(), row.due_at, now) if row.due_at else None,
+        destructive=lifecycle.DESTRUCTIVE,
         now=now,
     ), status
 

@@ -114,7 +114,8 @@ def form(kind: str, code: str) -> Any:
     with read_session() as db:
         row = dossiers.get(db, code)
         events = form_data.scrub(row, queries.history(db, code))
-        names = queries.officer_names(db, {e.actor for e in events})
+        handed = {str(e.data["recipient"]) for e in events if e.data.get("recipient")}
+        names = queries.officer_names(db, {e.actor for e in events} | handed)
         procedure = queries.procedure(db, row.procedure_code)
         phone = get_setting(db, "contact_phone", "") or ""
         year_start = datetime(row.created_at.astimezone(VN_TZ).year, 1, 1, tzinfo=VN_TZ)

@@ -530,3 +530,54 @@ def test_no_appointment_falls_back_to_the_limit_in_hours() -> None:
     late = HourDossier("H6", "H4").intake(at(12)).then("resolved", at(12, 15))
     out = judge(ok, late)
     assert out["H5"].timeliness == "on_time" and out["H6"].timeliness == "late"
+
+
+def test_an_apology_issued_late_makes_the_dossier_late_and_is_counted() -> None:
+    # P5 Tue 20 Oct -> due Tue 27 Oct; the last day to apologise in time is Mon 26 Oct.
+    from common.calendar import apology_deadline, apology_timing
+
+    due_27 = datetime.fromisoformat(due(27))
+    assert apology_deadline(CAL, due_27) == date(2026, 10, 26)
+    assert apology_timing(CAL, due_27, at(23)) == "in_time"
+    assert apology_timing(CAL, due_27, at(26, 16)) == "last_day"
+    assert apology_timing(CAL, due_27, at(27, 8)) == "late"  # the due day itself is too late
+    assert apology_timing(CAL, due_27, at(28)) == "late"
+
+    def judged(d: Dossier) -> Verdict:
+        return indicators.verdict(d.input(), OCTOBER, now=NOW, calendar=CAL,
+                                  requires_electronic=lambda p: False)  # fmt: skip
+
+    in_time = (
+        Dossier("A", "P5")
+        .intake(at(20), due_on=due(27))
+        .then("apologised", at(23), reason="Chờ xác minh", new_due=due(30), old_due=due(27))
+        .then("resolved", at(26), result="Xong")
+    )
+    v = judged(in_time)
+    assert (v.timeliness, v.apologies, v.late_apologies) == ("early", 1, 0)
+    late = (
+        Dossier("B", "P5")
+        .intake(at(20), due_on=due(27))
+        .then(
+            "apologised",
+            at(27, 8),
+            reason="Chờ xác minh",
+            new_due=due(30),
+            old_due=due(27),
+            late=True,
+        )
+        .then("resolved", at(27, 10), result="Xong")
+    )
+    v = judged(late)  # finished before its first due time, yet its apology came too late
+    assert (v.timeliness, v.late_reason, v.late_apologies) == ("late", "late_apology", 1)
+    overdue = (
+        Dossier("C", "P5")
+        .intake(at(20), due_on=due(27))
+        .then("apologised", at(28), reason="Chậm", new_due=due(4, 11), old_due=due(27), late=True)
+    )
+    v = judged(overdue)
+    assert (v.timeliness, v.late_reason) == ("late", "late_apology")
+    totals = indicators.Figures()
+    for d in (in_time, late, overdue):
+        totals.add(judged(d))
+    assert (totals.apologies, totals.late_apologies, totals.late) == (3, 2, 2)

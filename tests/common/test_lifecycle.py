@@ -198,12 +198,15 @@ def test_first_terminal_status_ends_the_clock() -> None:
     assert s.ended_at == T0
 
 
-def test_apology_only_before_due_and_only_later() -> None:
+def test_apology_after_due_is_recorded_late_and_only_later() -> None:
     s = state(4)
     assert s.due_at is not None
     late = s.due_at + timedelta(minutes=1)
-    with pytest.raises(TransitionError, match="before the due date"):
+    with pytest.raises(TransitionError, match="recorded as late"):
         lifecycle.check(s, "apologised", side=Side.COMMUNE, now=late)
+    new_due = (s.due_at + timedelta(days=3)).isoformat()
+    lifecycle.check(s, "apologised", side=Side.COMMUNE, now=late,
+                    data={"late": True, "new_due": new_due})  # fmt: skip
     with pytest.raises(TransitionError, match="later than"):
         lifecycle.check(
             s, "apologised", side=Side.COMMUNE, now=T0, data={"new_due": T0.isoformat()}

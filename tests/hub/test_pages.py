@@ -49,6 +49,8 @@ ACCESS: dict[str, frozenset[str]] = {
     "pages.admin.publish_calendar": frozenset({ADMIN}),
     "pages.admin.alerts": frozenset({ADMIN}),
     "pages.admin.acknowledge": frozenset({ADMIN}),
+    "pages.admin.users": frozenset({ADMIN}),
+    "pages.admin.user_manage": frozenset({ADMIN}),
     "pages.dossiers.dossier_list": EVERYONE,
     "pages.dossiers.queue": frozenset({OFFICER}),
     "pages.dossiers.dossier": EVERYONE,
@@ -147,6 +149,7 @@ def test_access_matrix_covers_every_page_route(site: Site) -> None:
         "action": "resolved",  # posted without its required result: refused, nothing written
         "alert_id": 999999,
         "message_id": 999999,
+        "username": "lan.pham",
     }
     app = site.hub.app
     rules = [r for r in app.url_map.iter_rules() if r.endpoint.startswith("pages.")]

@@ -280,9 +280,18 @@ def test_apology_by_leader_before_due_with_a_later_working_day(
         node, client, code, "apologised", who="leader", reason="Chờ xác minh", new_due="2026-12-02"
     )
     assert r.status_code == 200 and r.json["dossier"]["due_at"] == "2026-12-02T17:00:00+07:00"
+    # Past the due date a second letter is still issued: recorded as late, with its new date.
     node.clock.set(datetime(2026, 12, 3, 9, 0, tzinfo=VN))
     r = act(node, client, code, "apologised", who="leader", reason="Lần hai", new_due="2026-12-09")
-    assert r.status_code == 409 and "before the due date" in r.json["error"]["message"]
+    assert r.status_code == 200 and r.json["dossier"]["due_at"] == "2026-12-09T17:00:00+07:00"
+    r = act(node, client, code, "apologised", who="leader", reason="Lần ba", new_due="2026-12-08")
+    assert r.status_code == 409 and "later than" in r.json["error"]["message"]
+    from tests.node.desk import login
+
+    desk = node.app.test_client()
+    login(desk, "leader")
+    page = desk.get(f"/dossiers/{code}").get_data(as_text=True)
+    assert page.count('<span class="badge late">xin lỗi muộn</span>') == 1  # the second one
 
 
 def test_list_filters(node: Node, client: FlaskClient) -> None:

@@ -46,11 +46,11 @@ def test_failures_back_off_exponentially_with_jitter(enrolled: Node) -> None:
         after = time.monotonic()
         assert state.failures == n
         # the wait was drawn at some moment between before and after, however long that took
-        full = min(10 * 2**n, 900)
+        full = min(10 * 2**n, scheduler.MAX_BACKOFF)
         assert state.not_before - after <= full and state.not_before - before >= full * 0.5
     calls = DeadLink.calls
-    scheduler._tick(enrolled.app)  # within the backoff: the tick does not even try
-    assert DeadLink.calls == calls
+    scheduler._tick(enrolled.app)  # within the backoff: one cheap probe, which fails; no sync
+    assert DeadLink.calls == calls + 1 and state.failures == 4
 
 
 def test_only_one_sync_runs_at_a_time(enrolled: Node) -> None:

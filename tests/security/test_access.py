@@ -38,6 +38,7 @@ TOKEN = "token"  # the API: any officer's bearer token, never the session cookie
 # Every node endpoint and who may use it. A route missing here fails the matrix.
 NODE_ACCESS: dict[str, Any] = {
     "static": PUBLIC,
+    "favicon": PUBLIC,
     "auth.login": PUBLIC,
     "auth.logout": PUBLIC,
     "auth.set_language": PUBLIC,
@@ -53,6 +54,7 @@ NODE_ACCESS: dict[str, Any] = {
     "pages.intake.create": frozenset({RECEIVER}),
     "pages.admin.officer_list": frozenset({ADMIN}),
     "pages.admin.officer_add": frozenset({ADMIN}),
+    "pages.admin.officer_manage": frozenset({ADMIN}),
     "printing.form": ALL,
     "printing.book": ALL,
     "syncpage.show": ALL,
@@ -91,7 +93,7 @@ HUB_OPEN = {"sync.openapi", "sync.hello", "sync.enrol", "sync.reintroduce"}
 
 def _args(code: str) -> dict[str, Any]:
     return {"code": code, "action": "processing", "kind": "01", "alarm_id": 999999,
-            "lang": "vi", "filename": "desk.css", "fmt": "csv"}  # fmt: skip
+            "lang": "vi", "filename": "desk.css", "fmt": "csv", "username": "nobody"}  # fmt: skip
 
 
 def test_every_node_route_for_every_role(node: Node) -> None:

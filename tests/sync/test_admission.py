@@ -98,6 +98,7 @@ def test_a_busy_hub_turns_the_node_away_and_the_node_comes_back(
     assert hub_count(site.hub, _node_id(node)) == 0
     state = node.app.extensions["sync_state"]
     assert state.failures == 0  # a busy hub is not a broken link
+    assert state.hub_busy  # and it asked for quiet: no probes until Retry-After
     assert state.not_before >= time.monotonic() + 0.5 * caught.value.retry_after
 
     # The hub is free again: the next sync stores every record once.
