@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import copy
 import hashlib
+import hmac
 import re
 import secrets
 from collections.abc import Callable, Iterable, Mapping
@@ -298,3 +299,42 @@ def unseal(box: bytes, *, key: X25519PrivateKey, record_id: str) -> tuple[Disclo
     except (InvalidTag, ValueError) as exc:
         raise DisclosureError("the box does not open: altered, or for another record") from exc
     return decode_disclosures(raw)
+
+
+# ------------------------------------------------------------------ at rest, at the hub
+
+DATA_KEY_BYTES = 32
+_AT_REST = b"vn-dossier/at-rest/v1\n"
+_LOOKUP_INFO = b"vn-dossier/lookup/v1"
+
+
+def encrypt_at_rest(data_key: bytes, disclosure: Disclosure, *, record_id: str) -> bytes:
+    """``nonce (12) ‖ ChaCha20-Poly1305(data key, encoded disclosure)``, bound to the record
+    and the path: what the hub stores, so that a dump of its tables reveals nothing."""
+    nonce = secrets.token_bytes(12)
+    aad = _AT_REST + record_id.encode("ascii") + b"\n" + disclosure.path.encode("ascii")
+    return nonce + ChaCha20Poly1305(data_key).encrypt(nonce, disclosure.encode(), aad)
+
+
+def decrypt_at_rest(data_key: bytes, box: bytes, *, record_id: str, path: str) -> Disclosure:
+    aad = _AT_REST + record_id.encode("ascii") + b"\n" + path.encode("ascii")
+    try:
+        raw = ChaCha20Poly1305(data_key).decrypt(box[:12], box[12:], aad)
+    except (InvalidTag, ValueError) as exc:
+        raise DisclosureError("a stored disclosure does not open with this data key") from exc
+    found = Disclosure.from_value(canonical.decode(raw))
+    if found.path != path:
+        raise DisclosureError("a stored disclosure is filed under another path")
+    return found
+
+
+def lookup_key(data_key: bytes) -> bytes:
+    """The key of the keyed hashes the hub looks people up by (derived from the data key)."""
+    return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=_LOOKUP_INFO).derive(data_key)
+
+
+def lookup_hash(key: bytes, kind: str, text: str) -> str:
+    """HMAC-SHA256 of ``kind`` and a normalised value (e.g. a folded name or an ID number):
+    equal values meet, and the table holds no value a dump could read or guess offline."""
+    message = kind.encode("ascii") + b"\n" + " ".join(text.lower().split()).encode("utf-8")
+    return hmac.new(key, message, hashlib.sha256).hexdigest()

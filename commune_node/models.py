@@ -162,6 +162,19 @@ class FormNumber(Base):
     __table_args__ = (UniqueConstraint("kind", "year", "number"),)
 
 
+class PersonalDisclosure(Base):
+    """A personal value a record commits to (``data.pd``), with its salt: kept apart from the
+    signed log so that erasing it (``services/personal_data.erase_disclosures``) leaves
+    every record, chain and proof intact (docs/records.md, "Personal data")."""
+
+    __tablename__ = "disclosure"
+    record_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    path: Mapped[str] = mapped_column(String(64), primary_key=True)
+    dossier_code: Mapped[str | None] = mapped_column(String(64), index=True)
+    salt: Mapped[str] = mapped_column(String(32))
+    value: Mapped[Any] = mapped_column(JSON)
+
+
 class Receipt(Base):
     """A hub-signed receipt: the hub stored this node's chain up to ``seq`` (kept forever)."""
 

@@ -17,6 +17,7 @@ from werkzeug.exceptions import BadRequest, RequestEntityTooLarge, UnsupportedMe
 from central_hub import journal
 from central_hub.models import Node
 from central_hub.services import (
+    disclosures,
     feed,
     ingest,
     logbreak,
@@ -30,11 +31,12 @@ from central_hub.services import (
 from central_hub.services import history as history_service
 from central_hub.services import refill as refill_service
 from central_hub.services import reintroduce as reintroduce_service
+from central_hub.services.identity import HubIdentity
 from central_hub.web.auth import csrf
 from central_hub.web.context import clock, database, hub_identity
 from central_hub.web.openapi import openapi_document
-from common import canonical, protocol
-from common.errors import DossierError
+from common import canonical, personal, protocol
+from common.errors import DossierError, EncodingError
 from common_io import throttle
 
 bp = Blueprint("sync", __name__, url_prefix="/sync/v1")
@@ -292,6 +294,7 @@ def enrol() -> Any:
             "origin": hub.origin,
             "level": hub.level,
             "hub_name": hub.name,
+            "encryption_key": _encryption_key_json(hub),
         }
         if result.key.key_id == node.node_id:
             # kept by the node: it re-introduces itself to a hub restored from an older backup
@@ -365,9 +368,20 @@ def status() -> Any:
                 "time": int(clock()().timestamp()),
                 "checkpoint": _checkpoint_json(cp),
                 "recovery": _recovery_json(session),
+                "encryption_key": _encryption_key_json(hub_identity()),
                 **({"log_break": g.log_break} if g.get("log_break") else {}),
             }
         )
+
+
+def _encryption_key_json(hub: HubIdentity) -> str:
+    """The hub's signed statement of its current encryption key (nodes seal personal data
+    to it; docs/sync-protocol.md)."""
+    return protocol.b64(
+        protocol.encryption_key_statement(
+            hub_id=hub.hub_id, public_hex=hub.encryption_public_hex, key=hub.key
+        )
+    )
 
 
 def _recovery_json(session: Session) -> dict[str, Any] | None:
@@ -407,7 +421,7 @@ def push() -> Any:
     _authenticate()
     if request.mimetype != protocol.BATCH_CONTENT_TYPE:
         raise UnsupportedMediaType(f"send the batch as {protocol.BATCH_CONTENT_TYPE}")
-    raws = protocol.decode_batch(request.get_data(cache=True))
+    raws, sealed = protocol.decode_batch_sealed(request.get_data(cache=True))
     known = _int_arg("known", 0, 0, 2**53) or 0
     node_id = g.node.node_id
     db = database()
@@ -419,6 +433,10 @@ def push() -> Any:
             nodes.refused_record(session, node_id, stopped.code, stopped.en, clock()())
     with db.write() as session:
         recovery.guard(session)
+        if sealed:  # the personal data beside the records: checked, kept encrypted
+            disclosures.store_sealed(
+                session, node_id, records, sealed, hub=hub_identity(), now=clock()()
+            )
         out = ingest.accept_batch(
             session,
             node_id,
@@ -571,6 +589,16 @@ def history() -> Any:
             session, node.node_id, after=after, max_bytes=max_bytes
         )
         history_service.note_taken_back(session, node, after=after, key_id=g.key, clock=clock())
-    resp = Response(protocol.encode_batch(raws), mimetype=protocol.BATCH_CONTENT_TYPE)
+        sealed: dict[str, bytes] = {}
+        seal_to = request.args.get("seal_to")
+        if seal_to:  # the node's personal data back, sealed to the one-time key it sent
+            try:
+                to = personal.encryption_public_from_hex(seal_to)
+            except EncodingError as exc:
+                raise BadRequest("seal_to is a 64-hex-digit X25519 public key") from exc
+            sealed = disclosures.sealed_for(session, raws, to=to, hub=hub_identity())
+    resp = Response(
+        protocol.encode_batch(raws, sealed=sealed), mimetype=protocol.BATCH_CONTENT_TYPE
+    )
     resp.headers["X-History-Head"] = str(head)
     return resp

@@ -39,7 +39,7 @@ from common.lifecycle import Side
 from common_io.database import Database
 from commune_node.models import DeadLetter, Dossier, Event, SupersededEvent
 from commune_node.notify_models import OutboxMessage
-from commune_node.services import eventlog, inbound, intake, projection, replay
+from commune_node.services import eventlog, inbound, intake, personal_data, projection, replay
 from commune_node.services.hublink import Client, HubLink, refused
 from commune_node.services.identity import (
     NodeIdentity,
@@ -299,7 +299,8 @@ def _resign(session: Session, ev: Event, *, identity: NodeIdentity, out: Outcome
         return
     code = out.renumbered.get(rec.dossier or "", rec.dossier)
     row = session.get(Dossier, code) if code else None
-    creating = "applicant" in rec.data and "procedure" in rec.data
+    data = personal_data.data_of(session, rec)  # signed again with fresh commitments
+    creating = "applicant" in data and "procedure" in data
     if code is not None and creating and row is not None:
         day = rec.at_time.astimezone(VN_TZ).strftime("%y%m%d")
         code = intake.next_code(session, agency_code=identity.agency_code, day=day)
@@ -313,7 +314,7 @@ def _resign(session: Session, ev: Event, *, identity: NodeIdentity, out: Outcome
                 state = lifecycle.apply(
                     projection.state_of(row),
                     event_type=rec.type,
-                    data=rec.data,
+                    data=data,
                     at=rec.at_time,
                     code=code,
                     side=Side.COMMUNE,
@@ -325,11 +326,11 @@ def _resign(session: Session, ev: Event, *, identity: NodeIdentity, out: Outcome
                 dossier=code,
                 type=rec.type,
                 actor=rec.actor,
-                data=rec.data,
+                data=data,
             )
             if code is not None:
                 if row is None:
-                    row = projection.new_row(code, rec.data, rec.at_time)
+                    row = projection.new_row(code, data, rec.at_time)
                     session.add(row)
                 row.last_seq = new.seq
                 projection.store_state(row, state)

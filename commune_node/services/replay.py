@@ -19,19 +19,24 @@ from common import lifecycle, record
 from common.errors import DossierError
 from common.lifecycle import Side
 from commune_node.models import DayCounter, Dossier, Event, Inbound
-from commune_node.services import projection
+from commune_node.services import personal_data, projection
 from commune_node.services.backup import RESTORED_SERIAL_FROM
 
 
 def rebuild_dossiers(session: Session) -> int:
     """Replace every dossier row by the fold of its records; returns how many rows."""
     items: list[tuple[datetime, int, int, str, str, dict[str, Any], Side]] = []
-    for seq, raw in session.execute(
-        select(Event.seq, Event.record).where(Event.dossier_code.is_not(None))
-    ):
-        rec = record.parse(raw)
+    own = [
+        (seq, record.parse(raw))
+        for seq, raw in session.execute(
+            select(Event.seq, Event.record).where(Event.dossier_code.is_not(None))
+        )
+    ]
+    found = personal_data.disclosures_of(session, [rec.id for _, rec in own])
+    for seq, rec in own:
         assert rec.dossier is not None
-        items.append((rec.at_time, 0, seq, rec.dossier, rec.type, rec.data, Side.COMMUNE))
+        data = personal_data.reveal(rec, found)  # the person's data, kept apart
+        items.append((rec.at_time, 0, seq, rec.dossier, rec.type, data, Side.COMMUNE))
     for feed_id, raw in session.execute(
         select(Inbound.feed_id, Inbound.raw).where(
             Inbound.dossier_code.is_not(None), Inbound.problem.is_(None)

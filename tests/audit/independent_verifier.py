@@ -21,7 +21,8 @@ from typing import Any
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-EVENT = b"vn-dossier/event/v1\n"
+EVENTS = (b"vn-dossier/event/v2\n", b"vn-dossier/event/v1\n")  # v2: personal data committed
+EVENT = EVENTS[0]  # both prefixes are 20 bytes
 CHECKPOINT = b"vn-dossier/checkpoint/v1\n"
 LOG_BREAK = b"vn-dossier/log-break/v1\n"
 COSIG = {
@@ -119,11 +120,13 @@ def canonical(body: bytes) -> Any:
 
 
 def parse_record(raw: bytes) -> dict[str, Any]:
-    if not raw.startswith(EVENT) or not len(EVENT) + 2 + 64 <= len(raw) <= 65536:
+    if not raw.startswith(EVENTS) or not len(EVENT) + 2 + 64 <= len(raw) <= 65536:
         raise Bad("size or prefix")
     b = canonical(raw[len(EVENT) : -64])
     if not isinstance(b, dict) or b.keys() != RECORD_FIELDS:
         raise Bad("fields")
+    if not isinstance(b["data"], dict) or ("pd" in b["data"] and raw.startswith(EVENTS[1])):
+        raise Bad("data")
     seq, prev = b["seq"], b["prev"]
     if type(seq) is not int or seq < 1:
         raise Bad("seq")

@@ -1,0 +1,187 @@
+"""The personal data of version 2 records at the hub: received sealed beside the records,
+kept encrypted with the hub's data key in the erasable ``disclosure`` table, decrypted only
+to be shown to a hub officer or handed to someone entitled to it.
+
+* A push carries, after each record that commits to personal data, the disclosures sealed
+  to the hub's encryption key (``common/personal.py``). :func:`store_sealed` opens each box
+  with the key it names (old keys open boxes sealed before a rotation), checks every value
+  against the record's signed commitment and stores it encrypted at rest. A box that does
+  not open or match raises a ``disclosure_refused`` alert naming the record, never a value.
+* :func:`sealed_for` gives a commune's disclosures back to its node (history, after a
+  restore or on a replacement laptop), sealed to the one-time key the node asked with.
+* :func:`erase_disclosures` destroys one dossier's personal data; records, chain, log and
+  proofs are untouched and still verify.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.orm import Session
+
+from central_hub.models import DisclosureExport, HubDisclosure, HubDossier, LogRecord
+from central_hub.services import nodes
+from central_hub.services.identity import HubIdentity
+from common import personal, record, record_fast, validators
+
+
+def _key_for(hub: HubIdentity, box: bytes) -> personal.EncryptionKey:
+    kid = personal.sealed_key_id(box)
+    key = hub.encryption.get(kid)
+    if key is None:
+        raise personal.DisclosureError("sealed to an encryption key this hub does not hold")
+    return key
+
+
+def store_sealed(
+    session: Session,
+    node_id: str,
+    records: Iterable[record.Record],
+    sealed: Mapping[str, bytes],
+    *,
+    hub: HubIdentity,
+    now: datetime,
+) -> int:
+    """Open, check and keep the disclosures sealed beside ``records``; returns how many
+    values were stored (already stored ones are left as they are)."""
+    stored = 0
+    for rec in records:
+        box = sealed.get(rec.id)
+        if box is None:
+            continue
+        try:
+            if personal.COMMITMENTS not in rec.data:
+                raise personal.DisclosureError("the record commits to no personal data")
+            found = personal.unseal(box, key=_key_for(hub, box), record_id=rec.id)
+            personal.reveal(rec.data, found)  # each value must match its commitment
+        except personal.DisclosureError as exc:
+            nodes.alert(
+                session,
+                "disclosure_refused",
+                node_id,
+                f"seq {rec.seq}: the personal data sent with record {rec.id[:12]} was not "
+                f"kept ({exc.en.split(':')[0]})",
+                now,
+            )
+            continue
+        have = set(
+            session.scalars(select(HubDisclosure.path).where(HubDisclosure.record_id == rec.id))
+        )
+        for d in found:
+            if d.path in have:
+                continue
+            session.add(
+                HubDisclosure(
+                    record_id=rec.id,
+                    path=d.path,
+                    dossier_code=rec.dossier,
+                    box=personal.encrypt_at_rest(hub.data_key, d, record_id=rec.id),
+                    stored_at=now,
+                )
+            )
+            stored += 1
+            if d.path == "applicant.name" and rec.dossier is not None:
+                session.flush()
+                session.execute(
+                    update(HubDossier)
+                    .where(HubDossier.code == rec.dossier)
+                    .values(applicant_key=name_key(hub, str(d.value)))
+                )
+    return stored
+
+
+def name_key(hub: HubIdentity, name: str) -> str:
+    """The keyed hash a dossier is found by its applicant's name with."""
+    return personal.lookup_hash(hub.lookup_key, "name", validators.fold_diacritics(name))
+
+
+def disclosures_of(
+    session: Session, record_ids: Iterable[str], *, hub: HubIdentity
+) -> dict[str, list[personal.Disclosure]]:
+    """The decrypted disclosures of these records (record id → disclosures)."""
+    ids = list(record_ids)
+    out: dict[str, list[personal.Disclosure]] = {}
+    for i in range(0, len(ids), 500):
+        rows = session.scalars(
+            select(HubDisclosure)
+            .where(HubDisclosure.record_id.in_(ids[i : i + 500]))
+            .order_by(HubDisclosure.record_id, HubDisclosure.path)
+        )
+        for row in rows:
+            out.setdefault(row.record_id, []).append(
+                personal.decrypt_at_rest(
+                    hub.data_key, row.box, record_id=row.record_id, path=row.path
+                )
+            )
+    return out
+
+
+def data_of(session: Session, rec: record.Record, *, hub: HubIdentity) -> dict[str, Any]:
+    """``rec``'s payload with its personal values back (a version 1 record has them)."""
+    if personal.COMMITMENTS not in rec.data:
+        return rec.data
+    return personal.reveal(rec.data, disclosures_of(session, [rec.id], hub=hub).get(rec.id, ()))
+
+
+def applicant(session: Session, code: str, *, hub: HubIdentity) -> dict[str, Any]:
+    """The applicant of a dossier as taken in (decrypted), or ``{}`` if erased or unknown."""
+    raw = session.scalars(
+        select(LogRecord.raw)
+        .where(LogRecord.dossier_code == code, LogRecord.dead.is_(False))
+        .order_by(LogRecord.leaf)
+        .limit(1)
+    ).first()
+    if raw is None:
+        return {}
+    found = data_of(session, record_fast.parse(raw), hub=hub).get("applicant")
+    return dict(found) if isinstance(found, dict) else {}
+
+
+def sealed_for(
+    session: Session, raws: Iterable[bytes], *, to: personal.EncryptionPublicKey, hub: HubIdentity
+) -> dict[str, bytes]:
+    """The disclosures of these records, sealed to ``to`` (record id → box)."""
+    ids = [record.record_id(raw) for raw in raws]
+    return {
+        rid: personal.seal(found, to=to, record_id=rid)
+        for rid, found in disclosures_of(session, ids, hub=hub).items()
+        if found
+    }
+
+
+def export(
+    session: Session, code: str, *, hub: HubIdentity, actor: str, reason: str, now: datetime
+) -> list[list[Any]]:
+    """One dossier's disclosures as ``[record id, salt, path, value]`` rows for an audit
+    bundle; the export is logged (who, when, why, which dossier)."""
+    if not reason.strip():
+        raise ValueError("a disclosure needs a reason")
+    ids = list(
+        session.scalars(select(HubDisclosure.record_id).where(HubDisclosure.dossier_code == code))
+    )
+    rows = [
+        [rid, d.salt, d.path, d.value]
+        for rid, found in sorted(disclosures_of(session, set(ids), hub=hub).items())
+        for d in found
+    ]
+    session.add(
+        DisclosureExport(
+            at=now, actor=actor[:64], dossier_code=code, reason=reason[:500], values=len(rows)
+        )
+    )
+    return rows
+
+
+def erase_disclosures(session: Session, dossier_code: str) -> int:
+    """Destroy one dossier's personal data at the hub; returns how many values were erased.
+    The records, the log and every proof stay verifiable; the dossier's name key goes too."""
+    result = session.execute(
+        delete(HubDisclosure).where(HubDisclosure.dossier_code == dossier_code)
+    )
+    session.execute(
+        update(HubDossier).where(HubDossier.code == dossier_code).values(applicant_key=None)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
