@@ -26,13 +26,12 @@ def apply_record(session: Session, rec: record.Record, *, side: Side, now: datet
         side=side,
     )
     if row is None:
-        applicant = rec.data.get("applicant") or {}
         row = HubDossier(
             code=rec.dossier,
             node_id=rec.node,
             procedure_code=new.procedure,
             procedure_name=str(rec.data.get("procedure_name", ""))[:300],
-            applicant_name=str(applicant.get("name", ""))[:100],
+            applicant_name="",  # personal data: only in ``disclosure`` (encrypted)
         )
         session.add(row)
     row.status = int(new.status)

@@ -15,7 +15,7 @@ from flask import Blueprint, abort, flash, g, redirect, render_template, request
 from marshmallow import fields
 from werkzeug.datastructures import MultiDict
 
-from central_hub.services import health, portal_delivery, processing
+from central_hub.services import disclosures, health, portal_delivery, processing
 from central_hub.web.auth import login_required
 from central_hub.web.context import clock, database, hub_identity
 from common import lifecycle
@@ -122,6 +122,7 @@ def render_dossier(
         cal = health.current_calendar(session, hub.hub_id)
         procedure = health.current_catalogue(session, hub.hub_id).procedures.get(row.procedure_code)
         portal_messages = portal_delivery.of_dossier(session, code)
+        applicant = disclosures.applicant(session, code, hub=hub)  # decrypted to be shown
     actions: list[tuple[lifecycle.Action, list[FieldSpec]]] = []
     if OFFICER in g.user.role_set:
         state = lifecycle.state_from_dict(row.state)
@@ -134,6 +135,7 @@ def render_dossier(
     body = render_template(
         "dossier.html",
         row=row,
+        applicant=applicant,
         portal_messages=portal_messages,
         history=history,
         names=names,

@@ -30,9 +30,11 @@ from common import protocol, record
 from common_io.database import Database
 from commune_node.models import DeadLetter, Event, Receipt
 from commune_node.services import (
+    hublink,
     inbound,
     keyring,
     notify_sync,
+    personal_data,
     reconcile,
     refill,
     reintroduce,
@@ -184,6 +186,9 @@ def _status(
     body = resp.json()
     if isinstance(body.get("time"), int):
         client.learn_offset(body["time"])  # how far our clock is from the hub's
+    if body.get("encryption_key"):
+        with db.write() as session:
+            hublink.learn_encryption_key(session, link.public, link.hub_id, body["encryption_key"])
     hub_head = int(body["head_seq"])
     # The hub's administrator gave up the checkpoint we verified (a declared break): verify
     # the hub's statement, tell the officers once, and go on from what it kept.
@@ -286,10 +291,11 @@ def _next_batch(session: Session, after: int, budget: int) -> list[bytes]:
     return out
 
 
-def encode_push(batch: list[bytes]) -> bytes:
+def encode_push(batch: list[bytes], sealed: dict[str, bytes] | None = None) -> bytes:
     """The body of one push: version 2 frames (each ``prev`` the hub can recompute left
-    out), zlib with the protocol's preset dictionary (docs/sync-protocol.md)."""
-    return protocol.encode_batch_v2(batch)
+    out), each record's personal data sealed to the hub's encryption key in the frame after
+    it, zlib with the protocol's preset dictionary (docs/sync-protocol.md)."""
+    return protocol.encode_batch_v2(batch, sealed=sealed)
 
 
 def resume_after(hub_head: int, acked: int) -> int:
@@ -318,9 +324,11 @@ def _push(
     for _ in range(MAX_ROUNDS):
         with db.read() as session:
             batch = _next_batch(session, after, budget)
+            hub_key = hublink.hub_encryption_key(session)
+            sealed = personal_data.sealed_for(session, batch, to=hub_key) if hub_key else {}
         if not batch:
             return
-        body = encode_push(batch)
+        body = encode_push(batch, sealed)
         known = witness.known_checkpoint(db)[0]
         resp = client.call(
             "POST",
