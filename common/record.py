@@ -209,8 +209,10 @@ def make(
     type: str,
     actor: str,
     data: dict[str, Any],
+    version: int = 2,
 ) -> Record:
-    """Build, sign and re-parse a record, so a record that is made is one that parses."""
+    """Build, sign and re-parse a record, so a record that is made is one that parses.
+    (``version=1`` writes the format before personal data was committed: for tests.)"""
     if at.tzinfo is None:
         raise EncodingError("record time must carry a UTC offset")
     body = {
@@ -226,7 +228,7 @@ def make(
         "type": type,
     }
     _check_body(body)
-    message = PREFIX + canonical.encode(body)
+    message = (PREFIX if version == 2 else PREFIX_V1) + canonical.encode(body)
     raw = message + keys.sign(private_key, message)
     if len(raw) > MAX_RECORD_SIZE:
         raise EncodingError(f"record would be {len(raw)} bytes; the limit is {MAX_RECORD_SIZE}")

@@ -24,8 +24,25 @@ from sqlalchemy.orm import Session
 
 from central_hub.models import DisclosureExport, HubDisclosure, HubDossier, LogRecord
 from central_hub.services import nodes
-from central_hub.services.identity import HubIdentity
+from central_hub.services.identity import HubIdentity, get_setting
 from common import personal, record, record_fast, validators
+
+_LOADED: dict[str, HubIdentity] = {}  # hub id → identity, as this process loaded it
+
+
+def register(hub: HubIdentity) -> None:
+    """Make the hub's keys known to :func:`data_in` (called where the identity is loaded)."""
+    _LOADED[hub.hub_id] = hub
+
+
+def data_in(session: Session, rec: record.Record) -> dict[str, Any]:
+    """``rec``'s payload with its personal values back, with the keys of the hub whose
+    database ``session`` reads (services that need an address or an ID number: the
+    citizen's notices, the public status look-up, the national portal)."""
+    if personal.COMMITMENTS not in rec.data:
+        return rec.data
+    hub = _LOADED.get(get_setting(session, "hub_id") or "")
+    return data_of(session, rec, hub=hub) if hub is not None else rec.data
 
 
 def _key_for(hub: HubIdentity, box: bytes) -> personal.EncryptionKey:

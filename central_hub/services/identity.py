@@ -20,7 +20,7 @@ from common_io.keyfile import load_private_key, save_private_key
 Clock = Callable[[], datetime]
 KEY_FILE = "hub_key.pem"
 DATA_KEY_FILE = "data.key"  # the key personal data is encrypted with at rest (hex, 32 bytes)
-ENCRYPTION_DIR = "encryption"  # X25519 keys nodes seal personal data to: <kid>.key, CURRENT
+ENCRYPTION_FILES = "hub_encryption_"  # X25519 keys nodes seal to: <kid>.key, and "current"
 LEVELS = ("district", "province", "area")
 
 
@@ -74,28 +74,27 @@ def new_encryption_key(instance: Path) -> str:
     """Make a new encryption key pair and make it the current one; returns its key id."""
     key = personal.generate_encryption_key()
     kid = personal.encryption_key_id(key)
-    folder = instance / ENCRYPTION_DIR
     raw = key.private_bytes_raw().hex()
-    _write_secret(folder / f"{kid}.key", raw)
-    tmp = folder / "CURRENT.tmp"
+    _write_secret(instance / f"{ENCRYPTION_FILES}{kid}.key", raw)
+    tmp = instance / f"{ENCRYPTION_FILES}current.tmp"
     tmp.write_text(kid + "\n")
-    tmp.replace(folder / "CURRENT")
+    tmp.replace(instance / f"{ENCRYPTION_FILES}current")
     return kid
 
 
 def load_encryption_keys(instance: Path) -> tuple[dict[str, personal.EncryptionKey], str]:
     """Every encryption key the hub has had (old ones open older sealed boxes) and the id
     of the current one; the first key is made on first use."""
-    folder = instance / ENCRYPTION_DIR
-    if not (folder / "CURRENT").exists():
+    current_file = instance / f"{ENCRYPTION_FILES}current"
+    if not current_file.exists():
         new_encryption_key(instance)
     ring: dict[str, personal.EncryptionKey] = {}
-    for path in sorted(folder.glob("*.key")):
+    for path in sorted(instance.glob(f"{ENCRYPTION_FILES}*.key")):
         key = personal.X25519PrivateKey.from_private_bytes(bytes.fromhex(path.read_text().strip()))
         ring[personal.encryption_key_id(key)] = key
-    current = (folder / "CURRENT").read_text().strip()
+    current = current_file.read_text().strip()
     if current not in ring:
-        raise ValueError(f"{folder}: the current encryption key {current} is missing")
+        raise ValueError(f"{instance}: the current encryption key {current} is missing")
     return ring, current
 
 
@@ -120,7 +119,9 @@ def create_identity(session: Session, instance: Path, *, name: str, level: str) 
     for k, v in (("hub_id", hub_id), ("name", name), ("level", level), ("origin", origin)):
         set_setting(session, k, v)
     ring, kid = load_encryption_keys(instance)
-    return HubIdentity(hub_id, key, name, level, origin, load_data_key(instance), ring, kid)
+    made = HubIdentity(hub_id, key, name, level, origin, load_data_key(instance), ring, kid)
+    _register(made)
+    return made
 
 
 def load_identity(session: Session, instance: Path) -> HubIdentity:
@@ -131,7 +132,7 @@ def load_identity(session: Session, instance: Path) -> HubIdentity:
             vi="Máy chủ chưa được khởi tạo; chạy lệnh: central-hub init",
         )
     ring, kid = load_encryption_keys(instance)
-    return HubIdentity(
+    loaded = HubIdentity(
         hub_id=settings["hub_id"],
         key=load_private_key(instance / KEY_FILE),
         name=settings["name"],
@@ -141,3 +142,11 @@ def load_identity(session: Session, instance: Path) -> HubIdentity:
         encryption=ring,
         encryption_kid=kid,
     )
+    _register(loaded)
+    return loaded
+
+
+def _register(hub: HubIdentity) -> None:
+    from central_hub.services import disclosures  # (it imports this module)
+
+    disclosures.register(hub)

@@ -37,7 +37,7 @@ from sqlalchemy.orm import Session
 
 from central_hub.models import HubDossier, LogRecord, Node
 from central_hub.notify_models import DELIVERED, FAILED, QUEUED, SENDING, HubNotification
-from central_hub.services import nodes
+from central_hub.services import disclosures, nodes
 from central_hub.services.gateway import Gateway, Outgoing, PermanentFailure, TemporaryFailure
 from common import notices, record
 from common.errors import FieldProblem, ValidationError
@@ -195,7 +195,7 @@ def _intake(session: Session, code: str) -> dict[str, Any]:
         .order_by(LogRecord.leaf)
         .limit(1)
     ).first()
-    return record.parse(raw).data if raw is not None else {}
+    return disclosures.data_in(session, record.parse(raw)) if raw is not None else {}
 
 
 def _notice(session: Session, node: Node, m: Incoming) -> _Notice | str:

@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 
 from central_hub.models import HubDossier, LogRecord, Node
 from central_hub.portal_models import QUEUED, REFUSED, PortalMessage
-from central_hub.services import health, nodes
+from central_hub.services import disclosures, health, nodes
 from central_hub.services.identity import get_setting
 from common import lifecycle, portal, record, record_fast
 from common.catalogue import Catalogue
@@ -90,7 +90,7 @@ def _intakes(session: Session, codes: set[str]) -> dict[str, Intake]:
         )
         for raw in session.scalars(select(LogRecord.raw).where(LogRecord.leaf.in_(first))):
             rec = record_fast.parse(raw)
-            applicant = rec.data.get("applicant") or {}
+            applicant = disclosures.data_in(session, rec).get("applicant") or {}
             assert rec.dossier is not None
             out[rec.dossier] = Intake(
                 owner_name=str(applicant.get("name", "")),
