@@ -19,6 +19,7 @@ record. The byte layouts are specified in ``docs/records.md``.
 
 from __future__ import annotations
 
+import base64
 import copy
 import hashlib
 import hmac
@@ -338,3 +339,32 @@ def lookup_hash(key: bytes, kind: str, text: str) -> str:
     equal values meet, and the table holds no value a dump could read or guess offline."""
     message = kind.encode("ascii") + b"\n" + " ".join(text.lower().split()).encode("utf-8")
     return hmac.new(key, message, hashlib.sha256).hexdigest()
+
+
+_TEXT_PREFIX = "enc1:"
+_AT_REST_TEXT = b"vn-dossier/at-rest-text/v1\n"
+
+
+def encrypt_text(data_key: bytes, text: str, *, context: str) -> str:
+    """A short personal text (a phone number, a name in an outgoing message) as the hub
+    stores it: ``enc1:`` and base64 of nonce ‖ ChaCha20-Poly1305, bound to ``context``."""
+    nonce = secrets.token_bytes(12)
+    aad = _AT_REST_TEXT + context.encode("utf-8")
+    box = nonce + ChaCha20Poly1305(data_key).encrypt(nonce, text.encode("utf-8"), aad)
+    return _TEXT_PREFIX + base64.b64encode(box).decode("ascii")
+
+
+def is_encrypted_text(text: str) -> bool:
+    return text.startswith(_TEXT_PREFIX)
+
+
+def decrypt_text(data_key: bytes, text: str, *, context: str) -> str:
+    """The clear text of :func:`encrypt_text` (a text stored before, in clear, is as is)."""
+    if not text.startswith(_TEXT_PREFIX):
+        return text
+    try:
+        box = base64.b64decode(text[len(_TEXT_PREFIX) :], validate=True)
+        aad = _AT_REST_TEXT + context.encode("utf-8")
+        return ChaCha20Poly1305(data_key).decrypt(box[:12], box[12:], aad).decode("utf-8")
+    except (InvalidTag, ValueError) as exc:
+        raise DisclosureError("a stored text does not open with this data key") from exc

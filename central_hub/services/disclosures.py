@@ -45,6 +45,27 @@ def data_in(session: Session, rec: record.Record) -> dict[str, Any]:
     return data_of(session, rec, hub=hub) if hub is not None else rec.data
 
 
+def protect(text: str, *, context: str) -> str:
+    """``text`` encrypted with the data key of the hub this process serves (for personal
+    data an outbox must keep until it is sent); as is when no hub is loaded."""
+    hub = next(reversed(_LOADED.values()), None)
+    if hub is None or not text or personal.is_encrypted_text(text):
+        return text
+    return personal.encrypt_text(hub.data_key, text, context=context)
+
+
+def unprotect(text: str, *, context: str) -> str:
+    """The clear text of :func:`protect` (a text stored in clear is as is)."""
+    if not personal.is_encrypted_text(text):
+        return text
+    for hub in reversed(list(_LOADED.values())):
+        try:
+            return personal.decrypt_text(hub.data_key, text, context=context)
+        except personal.DisclosureError:
+            continue
+    raise personal.DisclosureError("no data key of this hub opens a stored text")
+
+
 def _key_for(hub: HubIdentity, box: bytes) -> personal.EncryptionKey:
     kid = personal.sealed_key_id(box)
     key = hub.encryption.get(kid)

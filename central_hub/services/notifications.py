@@ -266,7 +266,7 @@ def accept(
                 record_id=built.record_id,
                 kind=m.kind,
                 channel=built.channel,
-                recipient=built.recipient,
+                recipient=disclosures.protect(built.recipient, context=RECIPIENT),
                 subject=built.rendered.subject,
                 text=built.rendered.text,
                 text_ascii=built.rendered.text_ascii,
@@ -330,6 +330,9 @@ def _claim(db: Database, message_id: str, now: datetime) -> HubNotification | No
         return row
 
 
+RECIPIENT = "hub_notification.recipient"  # kept encrypted until the message is final
+
+
 def _mask(recipient: str) -> str:
     if "@" in recipient:
         local, _, domain = recipient.partition("@")
@@ -355,7 +358,7 @@ def _record(
             fresh.status, fresh.last_error = QUEUED, error[:300]
             fresh.next_attempt_at = now + timedelta(seconds=min(30 * 2**fresh.attempts, 6 * 3600))
         if fresh.status in (DELIVERED, FAILED):
-            fresh.recipient = _mask(fresh.recipient)
+            fresh.recipient = _mask(disclosures.unprotect(fresh.recipient, context=RECIPIENT))
 
 
 def deliver_due(
@@ -392,7 +395,14 @@ def deliver_due(
         row = _claim(db, message_id, clock())
         if row is None:
             continue
-        out = Outgoing(row.id, row.channel, row.recipient, row.subject, row.text, row.text_ascii)
+        out = Outgoing(
+            row.id,
+            row.channel,
+            disclosures.unprotect(row.recipient, context=RECIPIENT),
+            row.subject,
+            row.text,
+            row.text_ascii,
+        )
         try:
             ref = gateway.send(out)
         except PermanentFailure as exc:

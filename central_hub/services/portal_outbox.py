@@ -77,6 +77,30 @@ def _catalogue(session: Session, hub_id: str) -> Catalogue:
     return found
 
 
+PERSONAL_FIELDS = ("ChuHoSo", "MaDoiTuong")  # the applicant's name and ID number
+
+
+def protect_body(msg: dict[str, Any]) -> dict[str, Any]:
+    """A message as the outbox keeps it: the applicant's name and ID number encrypted with
+    the hub's data key until it is sent (then emptied)."""
+    return {
+        k: disclosures.protect(v, context=f"portal_message.{k}")
+        if k in PERSONAL_FIELDS and isinstance(v, str)
+        else v
+        for k, v in msg.items()
+    }
+
+
+def open_body(body: dict[str, Any]) -> dict[str, Any]:
+    """The message as the portal gets it."""
+    return {
+        k: disclosures.unprotect(v, context=f"portal_message.{k}")
+        if k in PERSONAL_FIELDS and isinstance(v, str)
+        else v
+        for k, v in body.items()
+    }
+
+
 def _intakes(session: Session, codes: set[str]) -> dict[str, Intake]:
     """Each dossier's intake record (its first record that was not refused)."""
     out: dict[str, Intake] = {}
@@ -189,7 +213,7 @@ def _row(
         "leaf": leaf,
         "delivery_key": portal.delivery_key(msg),
         "status_code": int(msg["TrangThaiHoSo"]),
-        "body": msg,
+        "body": protect_body(msg),
         "origin": origin,
         "state": QUEUED,
         "attempts": 0,
@@ -288,7 +312,7 @@ def resend(session: Session, message_id: int, *, hub_id: str, now: datetime) -> 
         row.updated_at = now
         return found
     assert msg is not None
-    row.body, row.delivery_key = msg, portal.delivery_key(msg)
+    row.body, row.delivery_key = protect_body(msg), portal.delivery_key(msg)
     row.state, row.attempts, row.next_attempt_at = QUEUED, 0, now
     row.claim, row.claimed_until, row.updated_at = None, None, now
     return []

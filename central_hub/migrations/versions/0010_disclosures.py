@@ -47,9 +47,13 @@ def upgrade() -> None:
         batch.add_column(sa.Column("applicant_key", sa.String(64), nullable=True))
         batch.create_index("ix_hub_dossier_applicant_key", ["applicant_key"])
     op.execute("UPDATE hub_dossier SET applicant_name = ''")
+    with op.batch_alter_table("hub_notification") as batch:  # room for the encrypted address
+        batch.alter_column("recipient", type_=sa.String(512), existing_nullable=False)
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("hub_notification") as batch:
+        batch.alter_column("recipient", type_=sa.String(254), existing_nullable=False)
     with op.batch_alter_table("hub_dossier") as batch:
         batch.drop_index("ix_hub_dossier_applicant_key")
         batch.drop_column("applicant_key")
