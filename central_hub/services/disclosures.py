@@ -131,6 +131,27 @@ def store_sealed(
     return stored
 
 
+def keep(
+    session: Session,
+    rec: record.Record,
+    shown: Iterable[personal.Disclosure],
+    *,
+    hub: HubIdentity,
+    now: datetime,
+) -> None:
+    """Keep, encrypted, the disclosures of a record the hub itself wrote."""
+    for d in shown:
+        session.add(
+            HubDisclosure(
+                record_id=rec.id,
+                path=d.path,
+                dossier_code=rec.dossier,
+                box=personal.encrypt_at_rest(hub.data_key, d, record_id=rec.id),
+                stored_at=now,
+            )
+        )
+
+
 def name_key(hub: HubIdentity, name: str) -> str:
     """The keyed hash a dossier is found by its applicant's name with."""
     return personal.lookup_hash(hub.lookup_key, "name", validators.fold_diacritics(name))

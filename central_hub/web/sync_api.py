@@ -374,6 +374,19 @@ def status() -> Any:
         )
 
 
+def _sealed_to(session: Session, raws: list[bytes]) -> dict[str, bytes]:
+    """The personal data of ``raws``, sealed to the one-time X25519 key the node sent as
+    ``seal_to`` (none without it: an older node)."""
+    seal_to = request.args.get("seal_to")
+    if not seal_to:
+        return {}
+    try:
+        to = personal.encryption_public_from_hex(seal_to)
+    except EncodingError as exc:
+        raise BadRequest("seal_to is a 64-hex-digit X25519 public key") from exc
+    return disclosures.sealed_for(session, raws, to=to, hub=hub_identity())
+
+
 def _encryption_key_json(hub: HubIdentity) -> str:
     """The hub's signed statement of its current encryption key (nodes seal personal data
     to it; docs/sync-protocol.md)."""
@@ -569,7 +582,9 @@ def pull() -> Any:
     max_bytes = _int_arg("max_bytes", PULL_MAX_BYTES, 1024, 4 * 1024 * 1024) or PULL_MAX_BYTES
     with database().read() as session:
         items = feed.pull(session, g.node.node_id, after=after, max_bytes=max_bytes)
-    body = protocol.encode_batch([raw for _, raw in items])
+        raws = [raw for _, raw in items]
+        sealed = _sealed_to(session, raws)  # the free text of the hub's dossier records
+    body = protocol.encode_batch(raws, sealed=sealed)
     resp = Response(body, mimetype=protocol.BATCH_CONTENT_TYPE)
     resp.headers["X-Feed-Ids"] = ",".join(str(i) for i, _ in items)
     resp.headers["X-Feed-Next"] = str(items[-1][0] if items else after)
@@ -589,14 +604,7 @@ def history() -> Any:
             session, node.node_id, after=after, max_bytes=max_bytes
         )
         history_service.note_taken_back(session, node, after=after, key_id=g.key, clock=clock())
-        sealed: dict[str, bytes] = {}
-        seal_to = request.args.get("seal_to")
-        if seal_to:  # the node's personal data back, sealed to the one-time key it sent
-            try:
-                to = personal.encryption_public_from_hex(seal_to)
-            except EncodingError as exc:
-                raise BadRequest("seal_to is a 64-hex-digit X25519 public key") from exc
-            sealed = disclosures.sealed_for(session, raws, to=to, hub=hub_identity())
+        sealed = _sealed_to(session, raws)  # the node's personal data back
     resp = Response(
         protocol.encode_batch(raws, sealed=sealed), mimetype=protocol.BATCH_CONTENT_TYPE
     )

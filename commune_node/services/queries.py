@@ -70,10 +70,10 @@ def history(session: Session, code: str) -> list[EventView]:
     payloads parsed from the signed bytes; each says whether a hub receipt covers it."""
     acked = int(get_setting(session, "acked_seq", "0") or 0)
     own = list(session.scalars(select(Event.record).where(Event.dossier_code == code)))
-    hub = session.scalars(select(Inbound.raw).where(Inbound.dossier_code == code))
-    found = personal_data.disclosures_of(session, [record.record_id(raw) for raw in own])
+    hub = list(session.scalars(select(Inbound.raw).where(Inbound.dossier_code == code)))
+    found = personal_data.disclosures_of(session, [record.record_id(raw) for raw in own + hub])
     views = [_view(raw, acked=acked, found=found) for raw in own]
-    views += [_view(raw, from_hub=True) for raw in hub]
+    views += [_view(raw, from_hub=True, found=found) for raw in hub]
     return sorted(views, key=lambda v: (v.at, v.from_hub, v.seq))
 
 

@@ -26,7 +26,7 @@ from urllib.parse import urlencode
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from common import protocol, record
+from common import personal, protocol, record
 from common_io.database import Database
 from commune_node.models import DeadLetter, Event, Receipt
 from commune_node.services import (
@@ -446,8 +446,12 @@ def _pull(
     for _ in range(MAX_ROUNDS):
         with db.read() as session:
             cursor = int(get_setting(session, "feed_cursor", "0") or 0)
-        resp = client.call("GET", f"/sync/v1/pull?after={cursor}&{_report_query(db)}")
-        raws = protocol.decode_batch(resp.body)
+        once = personal.generate_encryption_key()  # the hub seals its records' free text
+        seal_to = personal.encryption_public_bytes(once).hex()
+        resp = client.call(
+            "GET", f"/sync/v1/pull?after={cursor}&seal_to={seal_to}&{_report_query(db)}"
+        )
+        raws, sealed = protocol.decode_batch_sealed(resp.body)
         ids_header = resp.headers.get("X-Feed-Ids", "")
         ids = [int(x) for x in ids_header.split(",") if x]
         if not raws:
@@ -466,10 +470,20 @@ def _pull(
             rec.verify(link.public)
             checked.append((feed_id, rec))
         now = client.clock()
+        opened = {
+            rec.id: personal.unseal(sealed[rec.id], key=once, record_id=rec.id)
+            for _, rec in checked
+            if rec.id in sealed
+        }
         with db.write() as session:
             for feed_id, rec in checked:
                 if feed_id <= cursor:
                     continue
+                if rec.id in opened and personal.COMMITMENTS in rec.data:
+                    personal.reveal(rec.data, opened[rec.id])  # each matches its commitment
+                    personal_data.keep(
+                        session, record_id=rec.id, dossier=rec.dossier, disclosures=opened[rec.id]
+                    )
                 inbound.apply_hub_record(session, rec, feed_id=feed_id, identity=identity, now=now)
                 result.pulled += 1
             set_setting(session, "feed_cursor", str(max(ids)))
