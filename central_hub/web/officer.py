@@ -18,7 +18,7 @@ from werkzeug.datastructures import MultiDict
 from central_hub.services import disclosures, health, portal_delivery, processing
 from central_hub.web.auth import login_required
 from central_hub.web.context import clock, database, hub_identity
-from common import lifecycle
+from common import lifecycle, personal
 from common.calendar import classify
 from common.errors import DossierError, FieldProblem, ValidationError
 from common.lifecycle import Role, Side
@@ -123,6 +123,9 @@ def render_dossier(
         procedure = health.current_catalogue(session, hub.hub_id).procedures.get(row.procedure_code)
         portal_messages = portal_delivery.of_dossier(session, code)
         applicant = disclosures.applicant(session, code, hub=hub)  # decrypted to be shown
+        found = disclosures.disclosures_of(session, [e.rec.id for e in history], hub=hub)
+        shown = {e.rec.id: personal.reveal(e.rec.data, found[e.rec.id])
+                 for e in history if e.rec.id in found}  # fmt: skip
     actions: list[tuple[lifecycle.Action, list[FieldSpec]]] = []
     if OFFICER in g.user.role_set:
         state = lifecycle.state_from_dict(row.state)
@@ -136,6 +139,7 @@ def render_dossier(
         "dossier.html",
         row=row,
         applicant=applicant,
+        shown=shown,
         portal_messages=portal_messages,
         history=history,
         names=names,
