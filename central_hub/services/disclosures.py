@@ -26,6 +26,7 @@ from central_hub.models import DisclosureExport, HubDisclosure, HubDossier, LogR
 from central_hub.services import nodes
 from central_hub.services.identity import HubIdentity, get_setting
 from common import personal, record, record_fast, validators
+from common.errors import NotFound
 
 _LOADED: dict[str, HubIdentity] = {}  # hub id → identity, as this process loaded it
 
@@ -218,6 +219,8 @@ def export(
     bundle; the export is logged (who, when, why, which dossier)."""
     if not reason.strip():
         raise ValueError("a disclosure needs a reason")
+    if session.get(HubDossier, code) is None:
+        raise NotFound(f"no dossier {code} at the hub", vi=f"Cấp trên không có hồ sơ {code}")
     ids = list(
         session.scalars(select(HubDisclosure.record_id).where(HubDisclosure.dossier_code == code))
     )
