@@ -19,7 +19,7 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.orm import Session
 
 from central_hub.models import DisclosureExport, HubDisclosure, HubDossier, LogRecord
@@ -85,12 +85,21 @@ def store_sealed(
     now: datetime,
 ) -> int:
     """Open, check and keep the disclosures sealed beside ``records``; returns how many
-    values were stored (already stored ones are left as they are)."""
-    stored = 0
-    for rec in records:
-        box = sealed.get(rec.id)
-        if box is None:
-            continue
+    values were stored (already stored ones are left as they are). One query for what is
+    already kept, one bulk insert, one update per applicant name."""
+    wanted = [rec for rec in records if rec.id in sealed]
+    have: set[tuple[str, str]] = set()
+    ids = [rec.id for rec in wanted]
+    for i in range(0, len(ids), 500):
+        for rid, path in session.execute(
+            select(HubDisclosure.record_id, HubDisclosure.path).where(
+                HubDisclosure.record_id.in_(ids[i : i + 500])
+            )
+        ):
+            have.add((rid, path))
+    rows: list[dict[str, Any]] = []
+    for rec in wanted:
+        box = sealed[rec.id]
         try:
             if personal.COMMITMENTS not in rec.data:
                 raise personal.DisclosureError("the record commits to no personal data")
@@ -106,30 +115,55 @@ def store_sealed(
                 now,
             )
             continue
-        have = set(
-            session.scalars(select(HubDisclosure.path).where(HubDisclosure.record_id == rec.id))
-        )
         for d in found:
-            if d.path in have:
+            if (rec.id, d.path) in have:
                 continue
-            session.add(
-                HubDisclosure(
-                    record_id=rec.id,
-                    path=d.path,
-                    dossier_code=rec.dossier,
-                    box=personal.encrypt_at_rest(hub.data_key, d, record_id=rec.id),
-                    stored_at=now,
+            have.add((rec.id, d.path))
+            rows.append(
+                {
+                    "record_id": rec.id,
+                    "path": d.path,
+                    "dossier_code": rec.dossier,
+                    "box": personal.encrypt_at_rest(hub.data_key, d, record_id=rec.id),
+                    "stored_at": now,
+                }
+            )
+    if rows:
+        session.execute(insert(HubDisclosure), rows)
+    return len(rows)
+
+
+def index_names(session: Session, codes: Iterable[str], *, hub: HubIdentity) -> int:
+    """Give the dossiers among ``codes`` that have none the keyed hash of their applicant's
+    name (after a push created them); returns how many."""
+    todo = sorted(codes)
+    done = 0
+    for i in range(0, len(todo), 500):
+        missing = list(
+            session.scalars(
+                select(HubDossier.code).where(
+                    HubDossier.code.in_(todo[i : i + 500]), HubDossier.applicant_key.is_(None)
                 )
             )
-            stored += 1
-            if d.path == "applicant.name" and rec.dossier is not None:
-                session.flush()
-                session.execute(
-                    update(HubDossier)
-                    .where(HubDossier.code == rec.dossier)
-                    .values(applicant_key=name_key(hub, str(d.value)))
-                )
-    return stored
+        )
+        if not missing:
+            continue
+        rows = session.scalars(
+            select(HubDisclosure).where(
+                HubDisclosure.dossier_code.in_(missing), HubDisclosure.path == "applicant.name"
+            )
+        )
+        for row in rows:
+            d = personal.decrypt_at_rest(
+                hub.data_key, row.box, record_id=row.record_id, path=row.path
+            )
+            session.execute(
+                update(HubDossier)
+                .where(HubDossier.code == row.dossier_code, HubDossier.applicant_key.is_(None))
+                .values(applicant_key=name_key(hub, str(d.value)))
+            )
+            done += 1
+    return done
 
 
 def keep(

@@ -459,6 +459,10 @@ def push() -> Any:
             stopped_by=stopped,
             dead_letters_per_hour=int(current_app.config.get("DEAD_LETTERS_PER_NODE_HOUR", 100)),
         )
+        if sealed:  # look-ups by the applicant's name go through a keyed hash
+            disclosures.index_names(
+                session, {r.dossier for r in records if r.dossier}, hub=hub_identity()
+            )
         body = {
             "receipt": protocol.b64(out.receipt),
             "head": {"seq": out.head_seq, "id": out.head_id},

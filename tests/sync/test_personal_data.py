@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlalchemy import MetaData, select
 
-from central_hub.models import DisclosureExport, HubDisclosure
+from central_hub.models import DisclosureExport, HubDisclosure, HubDossier
 from central_hub.services import disclosures
 from central_hub.services.export import export_bundle
 from common import bundle_format as bf
@@ -119,6 +119,10 @@ def test_the_hub_keeps_personal_data_only_encrypted_and_shows_it_to_its_officers
     with site.hub.db.read() as s:
         paths = set(s.scalars(select(HubDisclosure.path).where(HubDisclosure.dossier_code == code)))
     assert {"applicant.name", "applicant.id_number", "applicant.phone", "request"} <= paths
+    with site.hub.db.read() as s:  # found by the keyed hash of the name, not the name
+        row = s.get(HubDossier, code)
+        assert row is not None and row.applicant_name == ""
+        assert row.applicant_key == disclosures.name_key(site.hub.identity, "hoàng thị mỹ  linh")
     page = Person(site.hub.app, OFFICER).get(f"/dossiers/{code}").text
     assert NAME in page
 
