@@ -90,7 +90,9 @@ def run(settings: Settings, chosen: set[int]) -> list[Row]:
     backlog = settings.n(10_000, 120)
     log(f"seeding a node with a {backlog:,}-event backlog through the desk's services …")
     base = wire.prepare(settings, backlog)
-    specs = data.specs_of(data.raws_of_folder(base.folder / "node"))
+    specs = data.specs_of(
+        data.raws_of_folder(base.folder / "node"), data.disclosures_of_folder(base.folder / "node")
+    )
     log(f"{base.events:,} events")
     peer = couch.Peer(settings, specs)  # installed and measured on first use
     steps = [

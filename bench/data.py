@@ -12,8 +12,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -21,12 +21,12 @@ from typing import Any
 from flask import Flask
 from sqlalchemy import func, select
 
-from common import keys, record
+from common import keys, personal, record
 from common.catalogue import load_sample_catalogue
 from commune_node import create_app
 from commune_node import db as node_db
 from commune_node.models import Event
-from commune_node.services import catalogue, officers
+from commune_node.services import catalogue, officers, personal_data
 from commune_node.services import identity as identity_service
 from commune_node.services.identity import system_clock
 
@@ -111,12 +111,31 @@ def raws_of(app: Flask, after: int = 0) -> list[bytes]:
         )
 
 
-def specs_of(raws: Iterable[bytes]) -> list[Spec]:
+def specs_of(
+    raws: Iterable[bytes], disclosed: Mapping[str, list[personal.Disclosure]] | None = None
+) -> list[Spec]:
+    """The desk actions of ``raws``, with the personal data put back (``disclosed``: the
+    node's disclosure table): each is committed again, with fresh salts, when re-chained."""
     out = []
     for raw in raws:
         rec = record.parse(raw)
-        out.append(Spec(rec.at_time, rec.dossier, rec.type, rec.actor, rec.data))
+        data = personal_data.reveal(rec, disclosed or {})
+        out.append(Spec(rec.at_time, rec.dossier, rec.type, rec.actor, data))
     return out
+
+
+def disclosures_of_folder(instance: Path) -> dict[str, list[personal.Disclosure]]:
+    """The disclosure table of the node whose instance folder this is."""
+    from sqlalchemy import create_engine
+    from sqlalchemy.orm import Session
+
+    engine = create_engine(f"sqlite:///{instance / 'node.sqlite3'}")
+    try:
+        with Session(engine) as session:
+            ids = list(session.scalars(select(Event.record_id)))
+            return personal_data.disclosures_of(session, ids)
+    finally:
+        engine.dispose()
 
 
 def recode(dossier: str | None, agency: str) -> str | None:
@@ -135,12 +154,17 @@ class Chain:
     seq: int = 0
     prev: str | None = None
     anchor: record.Anchor | None = None
+    # the personal data of each record made, by record id (sealed beside it in a push)
+    shown: dict[str, tuple[personal.Disclosure, ...]] = field(default_factory=dict)
 
     @property
     def node_id(self) -> str:
         return keys.key_id(self.key)
 
     def append(self, spec: Spec, *, dossier: str | None = None) -> record.Record:
+        data, shown = spec.data, ()
+        if spec.dossier is not None and personal.COMMITMENTS not in data:
+            data, shown = personal.conceal(data)  # as the desk writes a version 2 record
         rec = record.make(
             private_key=self.key,
             node=self.node_id,
@@ -151,9 +175,11 @@ class Chain:
             dossier=dossier if dossier is not None else recode(spec.dossier, self.agency),
             type=spec.type,
             actor=spec.actor,
-            data=spec.data,
+            data=data,
         )
         self.seq, self.prev = rec.seq, rec.id
+        if shown:
+            self.shown[rec.id] = shown
         return rec
 
 

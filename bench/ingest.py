@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from bench import couch, data, servers
 from bench.core import Row, Settings, verify_rate, yes
 from bench.simnode import SimNode
+from common import personal
 from commune_node.services.sync import encode_push
 
 BATCH = 500
@@ -50,7 +51,12 @@ def _streams(
         chain = data.Chain(node.key, agency)
         raws = data.rechain(specs[:per_node], chain)
         batches = data.batches(raws, batch)
-        out.append(Stream(node, [encode_push(b) for b in batches], [len(b) for b in batches]))
+        to = node.hub_encryption
+        sealed = {  # each record's personal data beside it, as a node pushes it
+            rid: personal.seal(shown, to=to, record_id=rid) for rid, shown in chain.shown.items()
+        } if to is not None else {}  # fmt: skip
+        bodies = [encode_push(b, sealed) for b in batches]
+        out.append(Stream(node, bodies, [len(b) for b in batches]))
     return out
 
 

@@ -13,7 +13,7 @@ from typing import Any
 
 import requests
 
-from common import keys, protocol
+from common import keys, personal, protocol
 
 
 @dataclass
@@ -32,6 +32,7 @@ class SimNode:
     key: keys.PrivateKey = field(default_factory=keys.generate)
     session: requests.Session = field(default_factory=requests.Session)
     hub_public: keys.PublicKey | None = None
+    hub_encryption: personal.EncryptionPublicKey | None = None  # seal personal data to it
 
     @property
     def node_id(self) -> str:
@@ -51,6 +52,16 @@ class SimNode:
         if r.status_code != 201:
             raise RuntimeError(f"enrolment refused: {r.status_code} {r.text[:300]}")
         self.hub_public = keys.public_from_hex(r.json()["hub_public_key"])
+        sealed_to = r.json().get("encryption_key")  # the key personal data is sealed to
+        self.hub_encryption = (
+            personal.encryption_public_from_hex(
+                protocol.encryption_key_of(
+                    protocol.unb64(sealed_to), self.hub_public, hub_id=r.json()["hub_id"]
+                )
+            )
+            if sealed_to
+            else None
+        )
 
     def call(self, method: str, path: str, body: bytes = b"", *, content_type: str = "") -> Answer:
         headers = protocol.sign_request(

@@ -12,13 +12,14 @@ import os
 import sys
 from datetime import date, datetime, time
 from pathlib import Path
+from typing import Any
 
 import click
 from flask import Flask
 
 from central_hub.cli_app import app_of
+from central_hub.services import disclosures, privacy
 from central_hub.services import identity as identity_service
-from central_hub.services import privacy
 from central_hub.services.export import export_bundle, plan_export
 from common.calendar import VN_TZ
 from common.errors import DossierError
@@ -73,6 +74,17 @@ class _When(click.ParamType):
     type=click.IntRange(min=1),
     help="Also include the checkpoint of this size (the one the auditor holds); repeatable.",
 )
+@click.option(
+    "--disclose",
+    "disclose",
+    metavar="CODE",
+    help="Also add this dossier's personal data (logged with --reason; the bundle then "
+    "holds personal data).",
+)
+@click.option("--reason", default="", help="Why the dossier's personal data is disclosed.")
+@click.option(
+    "--by", "actor", default=None, help="Who asks for the disclosure (default: the OS user)."
+)
 @click.pass_context
 def audit_export(
     ctx: click.Context,
@@ -81,23 +93,33 @@ def audit_export(
     since: datetime | None,
     until: datetime | None,
     sizes: tuple[int, ...],
+    disclose: str | None,
+    reason: str,
+    actor: str | None,
 ) -> None:
     """Write the audit bundle for a period and some communes, for offline verification
     with ``dossier-audit verify``.
 
     The bundle holds every record those communes' nodes stored in the period with the
     records around it, their key history, the hub's records about them, the checkpoints
-    and every proof linking them. It contains personal data: hand it over as the
-    inspectorate's procedure requires.
+    and every proof linking them. Records carry commitments to personal data, not the data
+    (records written before format version 2 still hold it in clear). With ``--disclose``
+    and a ``--reason``, one dossier's personal data is added, and the disclosure is logged
+    (who, when, why, which dossier); the auditor's verifier checks it against the records.
 
     \b
     Example:
         central-hub --instance ./hub audit-export --out audit-2026-11.jsonl \\
             --commune 000.00.12.H26 --since 2026-11-01 --until 2026-12-01
         dossier-audit verify audit-2026-11.jsonl --hub-key <hub key hex>
+        central-hub --instance ./hub audit-export --out case-17.jsonl \\
+            --commune 000.00.12.H26 --disclose 000.00.12.H26-261123-0001 \\
+            --reason "Inspection decision 17/QĐ-TTr of 2026-12-01"
     """
     if since and until and since >= until:
         raise click.BadParameter("--since must be before --until")
+    if disclose and not reason.strip():
+        raise click.BadParameter("a disclosure needs --reason", param_hint="--reason")
     app: Flask = app_of(ctx)
     db: Database = app.extensions["db"]
     tmp = out_path.with_name(out_path.name + ".part")
@@ -114,6 +136,17 @@ def audit_export(
                 until=until,
                 checkpoint_sizes=sizes,
             )
+            shown: list[list[Any]] = []
+            if disclose:
+                with db.write() as logged:  # the disclosure is logged before it is written
+                    shown = disclosures.export(
+                        logged,
+                        disclose,
+                        hub=hub,
+                        actor=actor or getpass.getuser(),
+                        reason=reason.strip(),
+                        now=app.extensions["clock"](),
+                    )
             with (
                 tmp.open("wb") as out,
                 click.progressbar(
@@ -130,6 +163,7 @@ def audit_export(
                     progress=bar.update,
                     plan=plan,
                     clock=app.extensions["clock"],
+                    disclosures=shown,
                 )
         os.replace(tmp, out_path)
         with db.write() as session:  # the bundle carries personal data: logged once
@@ -149,7 +183,9 @@ def audit_export(
         raise click.ClickException(f"cannot write {out_path}: {exc.strerror}") from exc
     click.echo(
         f"Wrote {out_path}: {counts['record']} records, {counts['checkpoint']} checkpoints, "
-        f"{counts['key']} keys, {counts['node']} chains.\n"
+        f"{counts['key']} keys, {counts['node']} chains"
+        + (f", {counts['disclosure']} disclosed values of {disclose}" if disclose else "")
+        + ".\n"
         f"Hub key (give it to the auditor by another channel): {hub.public_hex}\n"
         f"Latest checkpoint in the bundle: size {plan.latest}."
     )

@@ -199,7 +199,9 @@ class HubDossier(Base):
     node_id: Mapped[str] = mapped_column(ForeignKey("node.node_id"), index=True)
     procedure_code: Mapped[str] = mapped_column(String(64))
     procedure_name: Mapped[str] = mapped_column(String(300), default="")
-    applicant_name: Mapped[str] = mapped_column(String(100), default="")
+    applicant_name: Mapped[str] = mapped_column(String(100), default="")  # kept empty: see
+    # ``disclosure``; look-ups by name go through ``applicant_key`` (HMAC, hub lookup key)
+    applicant_key: Mapped[str | None] = mapped_column(String(64), index=True)
     status: Mapped[int] = mapped_column(index=True)
     forwarded: Mapped[bool] = mapped_column(default=False, index=True)
     received_at: Mapped[datetime | None]
@@ -309,6 +311,31 @@ class ErasureRun(Base):
 # Server-side page sessions and guess counters (common_io.web_sessions, common_io.throttle).
 WEB_SESSION = web_sessions.define_table(Base.metadata)
 LOGIN_ATTEMPT = throttle.define_table(Base.metadata)
+
+
+class HubDisclosure(Base):
+    """A personal value a record commits to, encrypted with the hub's data key
+    (``common.personal.encrypt_at_rest``): the only place the hub keeps personal data of
+    version 2 records, erasable per dossier (``services/disclosures.erase_disclosures``)."""
+
+    __tablename__ = "disclosure"
+    record_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    path: Mapped[str] = mapped_column(String(64), primary_key=True)
+    dossier_code: Mapped[str | None] = mapped_column(String(64), index=True)
+    box: Mapped[bytes] = mapped_column(LargeBinary)
+    stored_at: Mapped[datetime]
+
+
+class DisclosureExport(Base):
+    """Who added a dossier's personal data to an audit bundle, when and why."""
+
+    __tablename__ = "disclosure_export"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime]
+    actor: Mapped[str] = mapped_column(String(64))
+    dossier_code: Mapped[str] = mapped_column(String(64), index=True)
+    reason: Mapped[str] = mapped_column(String(500))
+    values: Mapped[int]
 
 
 from central_hub import notify_models as _notify_models  # noqa: E402, F401  (their tables)

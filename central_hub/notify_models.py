@@ -27,7 +27,7 @@ class HubNotification(Base):
     dossier_code: Mapped[str] = mapped_column(String(64), index=True)
     kind: Mapped[str] = mapped_column(String(20))
     channel: Mapped[str] = mapped_column(String(10))
-    recipient: Mapped[str] = mapped_column(String(254))  # masked once final
+    recipient: Mapped[str] = mapped_column(String(512))  # encrypted; masked once final
     subject: Mapped[str] = mapped_column(String(200), default="")
     text: Mapped[str] = mapped_column(String(500))
     text_ascii: Mapped[str] = mapped_column(String(500))

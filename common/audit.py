@@ -26,12 +26,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from common import keys
+from common import keys, personal
 from common.audit_chain import Chain, chain_findings
 from common.audit_checkpoints import CheckpointChecks
 from common.audit_keys import KeyBook
 from common.audit_records import RecordChecks, inclusion_root
 from common.audit_report import (
+    BAD_DISCLOSURE,
     HUB_KEY_MISMATCH,
     TRUNCATED,
     UNLINKED_CHECKPOINT,
@@ -47,6 +48,7 @@ from common.bundle_format import (
     BreakLine,
     CheckpointLine,
     CosignatureLine,
+    DisclosureLine,
     EndLine,
     Header,
     KeyLine,
@@ -59,7 +61,7 @@ from common.errors import EncodingError
 
 __all__ = ["BundleError", "Verifier", "inclusion_root", "verify_bundle"]
 
-_COUNTED = ("node", "key", "break", "checkpoint", "cosignature", "record")
+_COUNTED = ("node", "key", "disclosure", "break", "checkpoint", "cosignature", "record")
 
 
 class Verifier(CheckpointChecks, RecordChecks, WitnessChecks):
@@ -105,6 +107,10 @@ class Verifier(CheckpointChecks, RecordChecks, WitnessChecks):
             if self.phase != 1:
                 return self.malformed(f"a {kind} line inside the log part", "out_of_place")
             self._node(line) if isinstance(line, NodeLine) else self._key(line)
+        elif isinstance(line, DisclosureLine):
+            if self.phase != 1:
+                return self.malformed("a disclosure line inside the log part", "out_of_place")
+            self._disclosure(line)
         elif isinstance(line, EndLine):
             self._end(line)
         else:
@@ -174,6 +180,17 @@ class Verifier(CheckpointChecks, RecordChecks, WitnessChecks):
             raise BundleError(f"more than {self.policy.max_keys_per_node} keys for one node")
         self.keybook.key_line(self.n, line, chain)
 
+    def _disclosure(self, line: DisclosureLine) -> None:
+        """Keep a disclosed value until its record is read (records.py checks it)."""
+        try:
+            found = personal.Disclosure.from_value([line.salt, line.path, line.value])
+            found.digest()  # a value that has no canonical form cannot match
+        except (personal.DisclosureError, EncodingError) as exc:
+            return self.malformed(f"a disclosure line: {exc.en}", "bad_disclosure")
+        if len(self.disclosed) >= self.policy.max_nodes:
+            raise BundleError(f"more than {self.policy.max_nodes} disclosed records")
+        self.disclosed.setdefault(line.record, []).append((self.n, found))
+
     def _end(self, line: EndLine) -> None:
         read = {k: self.kinds[k] for k in _COUNTED}
         if set(line.counts) - set(read) or any(line.counts.get(k, 0) != v for k, v in read.items()):
@@ -195,6 +212,10 @@ class Verifier(CheckpointChecks, RecordChecks, WitnessChecks):
         for chain in self.chains.values():
             self.flush_offline(chain)
         self.keybook.finish()
+        for rid, items in self.disclosed.items():  # disclosures no record in the bundle took
+            for n, d in items:
+                msg = f"{d.path} is disclosed for record {rid[:12]}, which is not in the bundle"
+                self.emit(Finding(BAD_DISCLOSURE, msg, line=n, detail={"path": d.path}))
         for chain in self.chains.values():
             chain_findings(chain, self.h.start, self.h.end, self.emit)
         self.period_edges()

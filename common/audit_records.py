@@ -34,7 +34,7 @@ from typing import Any
 
 from cryptography.exceptions import InvalidSignature
 
-from common import chain_break, record_fast
+from common import chain_break, personal, record_fast
 from common.audit_chain import F_AUTH, F_FORK, F_INCL, F_PREV, NO_KEY, Chain, OfflineWindow
 from common.audit_coverage import CoverageChecks
 from common.audit_labels import LabelChecks
@@ -42,6 +42,7 @@ from common.audit_report import (
     ALTERED_RECORD,
     ANCHOR_MISSING,
     BACKDATED,
+    BAD_DISCLOSURE,
     BAD_INCLUSION_PROOF,
     BAD_SIGNATURE,
     DECLARED_BREAK,
@@ -199,6 +200,8 @@ class RecordChecks(CoverageChecks, LabelChecks):
             return self._unreadable(line, incl, exc)
         where = (rec, leaf)
         seq = rec.seq
+        if self.disclosed and rec.id in self.disclosed:
+            self._check_disclosed(rec, where)
         chain = self.chains.get(rec.node)
         if chain is None:
             if incl is False:
@@ -283,6 +286,18 @@ class RecordChecks(CoverageChecks, LabelChecks):
         chain.breaks[rec.seq] = (last - 1, bytes.fromhex(next_prev[:32]))
         msg = f"the commune declared {chain_break.describe(rec.data)}"
         self.found(DECLARED_GAP, msg, where, {"first_seq": rec.seq, "last_seq": last - 1})
+
+    def _check_disclosed(self, rec: Record, where: tuple[Record, int]) -> None:
+        """The personal data disclosed for ``rec`` against the commitments it signs."""
+        items = self.disclosed.pop(rec.id)
+        try:
+            pd = personal.commitments(rec.data)
+        except personal.DisclosureError:
+            pd = {}
+        for _, d in items:
+            if pd.get(d.path) != d.digest():
+                msg = f"{d.path}: the disclosed value does not match the record's commitment"
+                self.found(BAD_DISCLOSURE, msg, where, {"path": d.path})
 
     def found(
         self,

@@ -44,6 +44,7 @@ TRUNCATED = "truncated"
 MISLABELLED = "mislabelled"
 DECLARED_BREAK = "declared_break"
 DECLARED_GAP = "declared_gap"
+BAD_DISCLOSURE = "bad_disclosure"
 # Notices: reported, but not failures (the bundle still proves the record whole around them).
 NOTICES = frozenset({DECLARED_GAP})
 
@@ -78,6 +79,8 @@ CLASSES: dict[str, str] = {
     MISLABELLED: "a commune's agency code in the bundle contradicts its signed records",
     DECLARED_BREAK: "the hub declared, signed, that it gave up checkpoints it had signed "
     "(a log recovery closed early), and what that touches",
+    BAD_DISCLOSURE: "personal data disclosed in the bundle does not match the commitment its "
+    "signed record carries (or no record in the bundle commits to it)",
     DECLARED_GAP: "notice, not a failure: a commune declared, in a record it signed "
     "(chain.break), that records of its chain were lost before they reached the hub",
 }

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from common import keys
+from common import keys, personal
 from common.audit_chain import Chain
 from common.audit_keys import KeyBook
 from common.audit_report import MALFORMED, Finding, Policy, Report
@@ -81,6 +81,8 @@ class State:
         self.n = 0  # the number of the line being read
         self.phase = 0  # 0: header next, 1: nodes and keys, 2: the log, 3: after the end line
         self.kinds: Counter[str] = Counter()  # lines read, by kind
+        # disclosed personal data, by record id, until that record is read: (line, value)
+        self.disclosed: dict[str, list[tuple[int, personal.Disclosure]]] = {}
         self.counts: Counter[str] = Counter()  # what verified, for the summary
         self.chains: dict[str, Chain] = {}
         self.checkpoints: dict[int, tuple[bytes, float]] = {}  # size -> root, time

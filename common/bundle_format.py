@@ -7,6 +7,7 @@ base64 blobs are raw bytes. The lines come in this order (see ``docs/audit.md``)
     header                      exactly one, first
     node*                       the chains the bundle covers
     key*                        every key of those chains, with its signed evidence inline
+    disclosure*                 only in an authorised export: one dossier's personal data
     ( checkpoint cosignature* record* )*     the log, in log order
     end                         exactly one, last, with the counts of each kind
 
@@ -22,6 +23,11 @@ base64 blobs are raw bytes. The lines come in this order (see ``docs/audit.md``)
   ``revoked_at``, ``reason``, ``rotation`` (the ``key.rotated`` record that introduced the
   key, base64, or null for a node's first key) and ``revocation`` (the hub's ``key.revoked``
   record, base64, or null).
+* ``disclosure``: ``record`` (the id of the record that commits to it), ``salt``, ``path``,
+  ``value``: the disclosure ``[salt, path, value]`` of docs/records.md ("Personal data").
+  A bundle carries none unless the hub was asked, with a logged reason, to disclose a
+  dossier (``central-hub audit-export --disclose``); the verifier checks each against the
+  commitment its record signs.
 * ``checkpoint``: ``signed`` (the hub's signed checkpoint statement) and ``consistency``
   {``from``: the previous checkpoint's size, ``hashes``: the RFC 9162 consistency proof},
   null for the first checkpoint. Checkpoints come in increasing size; the records that
@@ -51,7 +57,17 @@ from common.errors import DossierError
 from common.record import MAX_RECORD_SIZE
 
 FORMAT = "vn-dossier-audit/v1"
-KINDS = ("header", "node", "key", "break", "checkpoint", "cosignature", "record", "end")
+KINDS = (
+    "header",
+    "node",
+    "key",
+    "disclosure",
+    "break",
+    "checkpoint",
+    "cosignature",
+    "record",
+    "end",
+)
 MAX_DEPTH = 4
 MAX_STATEMENT = 4096
 MAX_PROOF_HASHES = 128
@@ -146,10 +162,19 @@ class EndLine:
     counts: dict[str, int]
 
 
+@dataclass(frozen=True)
+class DisclosureLine:
+    record: str  # 64 hex: the record whose data.pd commits to it
+    salt: str
+    path: str
+    value: Any
+
+
 Line = (
     Header
     | NodeLine
     | KeyLine
+    | DisclosureLine
     | BreakLine
     | CheckpointLine
     | CosignatureLine
@@ -261,6 +286,11 @@ def cosignature_line(*, node: str, signed: bytes, key: str | None = None) -> byt
 def record_line(leaf: int, raw: bytes, *, size: int | None, proof: Sequence[bytes] = ()) -> bytes:
     p = None if size is None else {"size": size, "hashes": _b64(b"".join(proof))}
     return _dump({"kind": "record", "leaf": leaf, "raw": _b64(raw), "proof": p})
+
+
+def disclosure_line(record: str, salt: str, path: str, value: Any) -> bytes:
+    return _dump({"kind": "disclosure", "record": record, "salt": salt, "path": path,
+                  "value": value})  # fmt: skip
 
 
 def end_line(counts: Mapping[str, int]) -> bytes:

@@ -27,6 +27,7 @@ from common.bundle_format import (
     BreakLine,
     CheckpointLine,
     CosignatureLine,
+    DisclosureLine,
     EndLine,
     Header,
     KeyLine,
@@ -139,6 +140,7 @@ _F_BREAK = frozenset({"kind", "signed"})
 _F_RECORD = frozenset({"kind", "leaf", "raw", "proof"})
 _F_PROOF = frozenset({"size", "hashes"})
 _F_END = frozenset({"kind", "counts"})
+_F_DISCLOSURE = frozenset({"kind", "record", "salt", "path", "value"})
 
 
 def _header(o: dict[str, Any]) -> Header:
@@ -233,6 +235,16 @@ def _record(o: dict[str, Any]) -> RecordLine:
     )
 
 
+def _disclosure(o: dict[str, Any]) -> DisclosureLine:
+    _fields(o, _F_DISCLOSURE, "disclosure line")
+    return DisclosureLine(
+        _hex(o["record"], "record", HEX64),
+        _text(o["salt"], "salt", 32),
+        _text(o["path"], "path", 64),
+        o["value"],
+    )
+
+
 def _end(o: dict[str, Any]) -> EndLine:
     _fields(o, _F_END, "end line")
     counts = o["counts"]
@@ -249,6 +261,7 @@ _READERS: dict[str, Callable[[dict[str, Any]], Line]] = {
     "cosignature": _cosignature,
     "break": _break,
     "record": _record,
+    "disclosure": _disclosure,
     "end": _end,
 }
 
@@ -342,6 +355,7 @@ _KIND_OF: dict[type, str] = {
     CosignatureLine: "cosignature",
     BreakLine: "break",
     RecordLine: "record",
+    DisclosureLine: "disclosure",
     EndLine: "end",
 }
 

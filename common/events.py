@@ -11,8 +11,10 @@ import re
 from datetime import datetime
 from typing import Any
 
+from common import personal
 from common.errors import FieldProblem, ValidationError
 from common.lifecycle import ACTION_BY_EVENT
+from common.personal import COMMITMENTS
 
 NODE_TYPES = frozenset({"key.rotated", "checkpoint.cosigned", "chain.break"})
 HUB_TYPES = frozenset({"catalogue.published", "calendar.published", "key.revoked", "key.replaced"})
@@ -62,7 +64,10 @@ def check_payload(
         if not _is_int(data.get("channel"), 1, 3):
             problems.append(_problem("data.channel", "must be 1, 2 or 3", "Phải là 1, 2 hoặc 3"))
         applicant = data.get("applicant")
-        if not isinstance(applicant, dict) or not isinstance(applicant.get("name"), str):
+        committed = "applicant.name" in (data.get(COMMITMENTS) or {})  # version 2
+        if not isinstance(applicant, dict) or not (
+            isinstance(applicant.get("name"), str) or committed
+        ):
             problems.append(
                 _problem(
                     "data.applicant", "applicant with a name required", "Thiếu người nộp hồ sơ"
@@ -93,5 +98,10 @@ def check_payload(
         for name in ("new_key", "proof"):
             if not isinstance(data.get(name), str):
                 problems.append(_problem(f"data.{name}", "required hex", "Thiếu"))
+    if COMMITMENTS in data:
+        try:
+            personal.commitments(data)
+        except personal.DisclosureError as exc:
+            problems.append(_problem(f"data.{COMMITMENTS}", exc.en, exc.vi))
     if problems:
         raise ValidationError(problems)

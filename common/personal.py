@@ -19,8 +19,10 @@ record. The byte layouts are specified in ``docs/records.md``.
 
 from __future__ import annotations
 
+import base64
 import copy
 import hashlib
+import hmac
 import re
 import secrets
 from collections.abc import Callable, Iterable, Mapping
@@ -298,3 +300,71 @@ def unseal(box: bytes, *, key: X25519PrivateKey, record_id: str) -> tuple[Disclo
     except (InvalidTag, ValueError) as exc:
         raise DisclosureError("the box does not open: altered, or for another record") from exc
     return decode_disclosures(raw)
+
+
+# ------------------------------------------------------------------ at rest, at the hub
+
+DATA_KEY_BYTES = 32
+_AT_REST = b"vn-dossier/at-rest/v1\n"
+_LOOKUP_INFO = b"vn-dossier/lookup/v1"
+
+
+def encrypt_at_rest(data_key: bytes, disclosure: Disclosure, *, record_id: str) -> bytes:
+    """``nonce (12) ‖ ChaCha20-Poly1305(data key, encoded disclosure)``, bound to the record
+    and the path: what the hub stores, so that a dump of its tables reveals nothing."""
+    nonce = secrets.token_bytes(12)
+    aad = _AT_REST + record_id.encode("ascii") + b"\n" + disclosure.path.encode("ascii")
+    return nonce + ChaCha20Poly1305(data_key).encrypt(nonce, disclosure.encode(), aad)
+
+
+def decrypt_at_rest(data_key: bytes, box: bytes, *, record_id: str, path: str) -> Disclosure:
+    aad = _AT_REST + record_id.encode("ascii") + b"\n" + path.encode("ascii")
+    try:
+        raw = ChaCha20Poly1305(data_key).decrypt(box[:12], box[12:], aad)
+    except (InvalidTag, ValueError) as exc:
+        raise DisclosureError("a stored disclosure does not open with this data key") from exc
+    found = Disclosure.from_value(canonical.decode(raw))
+    if found.path != path:
+        raise DisclosureError("a stored disclosure is filed under another path")
+    return found
+
+
+def lookup_key(data_key: bytes) -> bytes:
+    """The key of the keyed hashes the hub looks people up by (derived from the data key)."""
+    return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=_LOOKUP_INFO).derive(data_key)
+
+
+def lookup_hash(key: bytes, kind: str, text: str) -> str:
+    """HMAC-SHA256 of ``kind`` and a normalised value (e.g. a folded name or an ID number):
+    equal values meet, and the table holds no value a dump could read or guess offline."""
+    message = kind.encode("ascii") + b"\n" + " ".join(text.lower().split()).encode("utf-8")
+    return hmac.new(key, message, hashlib.sha256).hexdigest()
+
+
+_TEXT_PREFIX = "enc1:"
+_AT_REST_TEXT = b"vn-dossier/at-rest-text/v1\n"
+
+
+def encrypt_text(data_key: bytes, text: str, *, context: str) -> str:
+    """A short personal text (a phone number, a name in an outgoing message) as the hub
+    stores it: ``enc1:`` and base64 of nonce ‖ ChaCha20-Poly1305, bound to ``context``."""
+    nonce = secrets.token_bytes(12)
+    aad = _AT_REST_TEXT + context.encode("utf-8")
+    box = nonce + ChaCha20Poly1305(data_key).encrypt(nonce, text.encode("utf-8"), aad)
+    return _TEXT_PREFIX + base64.b64encode(box).decode("ascii")
+
+
+def is_encrypted_text(text: str) -> bool:
+    return text.startswith(_TEXT_PREFIX)
+
+
+def decrypt_text(data_key: bytes, text: str, *, context: str) -> str:
+    """The clear text of :func:`encrypt_text` (a text stored before, in clear, is as is)."""
+    if not text.startswith(_TEXT_PREFIX):
+        return text
+    try:
+        box = base64.b64decode(text[len(_TEXT_PREFIX) :], validate=True)
+        aad = _AT_REST_TEXT + context.encode("utf-8")
+        return ChaCha20Poly1305(data_key).decrypt(box[:12], box[12:], aad).decode("utf-8")
+    except (InvalidTag, ValueError) as exc:
+        raise DisclosureError("a stored text does not open with this data key") from exc

@@ -11,6 +11,10 @@
   the record before it in the batch; the decoder restores the exact bytes (the signature
   covers them). :func:`decode_batch` reads both, and bounds the inflated size, the frame
   count and each record's size, so a hostile body cannot exhaust memory.
+* **Sealed disclosures.** A frame that starts with ``vn-dossier/sealed/v1`` is not a
+  record: it holds the personal data of the record in the frame before it, sealed to the
+  hub's encryption key (or, in a history answer, to the key the node asked with);
+  :func:`decode_batch_sealed` gives them by record id (``common/personal.py``).
 * **Hub statements.** Receipts and checkpoints are canonical JSON bodies after their own
   domain prefix, followed by the hub's 64-byte signature — the same layout as a record.
 """
@@ -22,10 +26,11 @@ import gzip
 import hashlib
 import re
 import zlib
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from common import canonical, keys
+from common import canonical, keys, personal
 from common.batch_dict import BATCH_DICT_V1
 from common.cosignature import (  # noqa: F401  (re-exported)
     COSIGNATURE_PREFIX,
@@ -33,6 +38,8 @@ from common.cosignature import (  # noqa: F401  (re-exported)
     cosignature_body,
 )
 from common.errors import DossierError, EncodingError, SignatureError
+from common.personal import MAX_SEALED_BYTES
+from common.personal import SEAL_PREFIX as SEALED_PREFIX
 from common.record import MAX_RECORD_SIZE, SIGNATURE_SIZE
 
 REQUEST_PREFIX = b"vn-dossier/request/v1\n"
@@ -41,6 +48,7 @@ CHECKPOINT_PREFIX = b"vn-dossier/checkpoint/v1\n"
 LOG_BREAK_PREFIX = b"vn-dossier/log-break/v1\n"
 ENROLMENT_PREFIX = b"vn-dossier/enrolment/v1\n"
 REINTRODUCE_PREFIX = b"vn-dossier/reintroduce/v1\n"
+ENCRYPTION_KEY_PREFIX = b"vn-dossier/encryption-key/v1\n"
 # Version 2 of the ``known`` report: the hub-signed checkpoint of that size, as evidence
 KNOWN_CHECKPOINT_HEADER = "X-Known-Checkpoint"
 BATCH_MAGIC = b"VNDB1"
@@ -192,14 +200,23 @@ def _varint(n: int) -> bytes:
             return bytes(out)
 
 
-def encode_frames(records: list[bytes]) -> bytes:
-    """Version 1 frames: ``VNDB1`` then, per record, varint(length) and its bytes."""
-    return BATCH_MAGIC + b"".join(_varint(len(r)) + r for r in records)
+def encode_frames(records: list[bytes], sealed: Mapping[str, bytes] | None = None) -> bytes:
+    """Version 1 frames: ``VNDB1`` then, per record, varint(length) and its bytes; a
+    record's sealed disclosures (``sealed``: record id → box), if any, in the next frame."""
+    out = [BATCH_MAGIC]
+    for r in records:
+        out.append(_varint(len(r)) + r)
+        box = sealed.get(hashlib.sha256(r).hexdigest()) if sealed else None
+        if box:
+            out.append(_varint(len(box)) + box)
+    return b"".join(out)
 
 
-def encode_batch(records: list[bytes], level: int = 9) -> bytes:
+def encode_batch(
+    records: list[bytes], level: int = 9, sealed: Mapping[str, bytes] | None = None
+) -> bytes:
     """Version 1 body (what the hub answers a pull with; every node reads it)."""
-    return zlib.compress(encode_frames(records), level)
+    return zlib.compress(encode_frames(records, sealed), level)
 
 
 def _restore_prev(frame: bytes, prev_id: bytes) -> bytes:
@@ -223,7 +240,7 @@ def _elide_prev(raw: bytes, prev_id: bytes) -> bytes | None:
     return frame if _restore_prev(frame, prev_id) == raw else None
 
 
-def encode_frames_v2(records: list[bytes]) -> bytes:
+def encode_frames_v2(records: list[bytes], sealed: Mapping[str, bytes] | None = None) -> bytes:
     """Version 2 frames: ``VNDB2`` then, per record, varint(length × 2 + elided) and the
     bytes; ``elided`` = 1 means the record's ``prev`` (the id of the record before it in
     this batch) was taken out and the decoder puts it back (docs/sync-protocol.md)."""
@@ -236,13 +253,18 @@ def encode_frames_v2(records: list[bytes]) -> bytes:
         else:
             out.append(_varint(len(frame) << 1 | 1) + frame)
         prev_id = hashlib.sha256(raw).hexdigest().encode("ascii")
+        box = sealed.get(prev_id.decode("ascii")) if sealed else None
+        if box:
+            out.append(_varint(len(box) << 1) + box)
     return b"".join(out)
 
 
-def encode_batch_v2(records: list[bytes], level: int = 9) -> bytes:
+def encode_batch_v2(
+    records: list[bytes], level: int = 9, sealed: Mapping[str, bytes] | None = None
+) -> bytes:
     """Version 2 body (what a node pushes): v2 frames, zlib with the preset dictionary."""
     packer = zlib.compressobj(level, zlib.DEFLATED, 15, 9, zlib.Z_DEFAULT_STRATEGY, BATCH_DICT)
-    return packer.compress(encode_frames_v2(records)) + packer.flush()
+    return packer.compress(encode_frames_v2(records, sealed)) + packer.flush()
 
 
 def _batch_error(en: str) -> ProtocolError:
@@ -253,6 +275,13 @@ def _batch_error(en: str) -> ProtocolError:
 
 def decode_frames(raw: bytes) -> list[bytes]:
     """Split inflated frames, version 1 or 2, into the exact record bytes."""
+    return decode_frames_sealed(raw)[0]
+
+
+def decode_frames_sealed(raw: bytes) -> tuple[list[bytes], dict[str, bytes]]:
+    """Split inflated frames, version 1 or 2, into the exact record bytes, and the sealed
+    disclosures that followed a record (record id → box; docs/sync-protocol.md)."""
+    sealed: dict[str, bytes] = {}
     if raw.startswith(BATCH_MAGIC):
         v2 = False
     elif raw.startswith(BATCH_MAGIC_V2):
@@ -283,6 +312,14 @@ def decode_frames(raw: bytes) -> list[bytes]:
             raise _batch_error("truncated frame")
         frame = raw[pos : pos + length]
         pos += length
+        if frame.startswith(SEALED_PREFIX):
+            if not out or elided or len(frame) > MAX_SEALED_BYTES:
+                raise _batch_error("sealed disclosures must follow their record")
+            rid = hashlib.sha256(out[-1]).hexdigest()
+            if rid in sealed:
+                raise _batch_error("a record's disclosures are sealed twice")
+            sealed[rid] = frame
+            continue
         if elided:
             if not out:
                 raise _batch_error("the first record of a batch cannot elide its prev")
@@ -290,11 +327,22 @@ def decode_frames(raw: bytes) -> list[bytes]:
             if len(frame) > MAX_RECORD_SIZE:
                 raise _batch_error(f"a record of {len(frame)} bytes exceeds the record limit")
         out.append(frame)
-    return out
+    return out, sealed
 
 
 def decode_batch(body: bytes) -> list[bytes]:
-    """Inflate (bounded) and split a batch body, version 1 or 2, into record byte strings.
+    """Inflate (bounded) and split a batch body, version 1 or 2, into record byte strings
+    (sealed disclosures in it are skipped: :func:`decode_batch_sealed` gives them)."""
+    return decode_frames(_inflate_batch(body))
+
+
+def decode_batch_sealed(body: bytes) -> tuple[list[bytes], dict[str, bytes]]:
+    """The records of a batch body and the sealed disclosures beside them."""
+    return decode_frames_sealed(_inflate_batch(body))
+
+
+def _inflate_batch(body: bytes) -> bytes:
+    """Inflate (bounded) a batch body.
 
     A zlib stream that names a preset dictionary must name :data:`BATCH_DICT` (by its
     Adler-32, RFC 1950); the frames inside may be version 1 or 2."""
@@ -308,7 +356,7 @@ def decode_batch(body: bytes) -> list[bytes]:
         raw = _inflate(inflater, body, limit=MAX_BATCH_INFLATED, kind="zlib stream")
     except ValueError as exc:
         raise _batch_error(str(exc)) from exc
-    return decode_frames(raw)
+    return raw
 
 
 def _inflate(inflater: Any, data: bytes, *, limit: int, kind: str) -> bytes:
@@ -559,3 +607,24 @@ def break_covers(brk: dict[str, Any], checkpoint: dict[str, Any]) -> bool:
     if at is None or signed is None or checkpoint.get("origin") != brk.get("origin"):
         return False
     return int(checkpoint["size"]) > int(brk["kept"]["size"]) and signed <= at
+
+
+# ---------------------------------------------------------------- the hub's encryption key
+
+
+def encryption_key_statement(*, hub_id: str, public_hex: str, key: keys.PrivateKey) -> bytes:
+    """The hub's signed word that ``public_hex`` (X25519) is its current encryption key."""
+    kid = personal.encryption_key_id(personal.encryption_public_from_hex(public_hex))
+    body = {"hub": hub_id, "key": public_hex, "kid": kid}
+    return sign_statement(ENCRYPTION_KEY_PREFIX, body, key)
+
+
+def encryption_key_of(raw: bytes, public: keys.PublicKey, *, hub_id: str) -> str:
+    """The X25519 key (hex) a statement signed by the hub ``public`` names; raises otherwise."""
+    body = open_statement(ENCRYPTION_KEY_PREFIX, raw, public)
+    key = body.get("key")
+    if body.get("hub") != hub_id or not isinstance(key, str):
+        raise SignatureError("the encryption key statement is not this hub's")
+    if personal.encryption_key_id(personal.encryption_public_from_hex(key)) != body.get("kid"):
+        raise SignatureError("the encryption key statement names the wrong key id")
+    return key

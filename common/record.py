@@ -3,7 +3,9 @@
 Byte layout of one record (see ``docs/records.md``)::
 
     record  = PREFIX || body || signature
-    PREFIX  = b"vn-dossier/event/v1\\n"        (domain separation and protocol version)
+    PREFIX  = b"vn-dossier/event/v2\\n"        (domain separation and format version;
+                                              version 1 records, written before personal
+                                              data was committed, still parse)
     body    = canonical JSON object (common.canonical)
     signature = Ed25519(PREFIX || body)       (64 bytes, by the key named in body.key)
     record id = SHA-256(record), lowercase hex
@@ -38,7 +40,11 @@ from typing import Any
 from common import canonical, chain_break, keys
 from common.errors import ChainError, EncodingError
 
-PREFIX = b"vn-dossier/event/v1\n"
+PREFIX_V1 = b"vn-dossier/event/v1\n"  # personal data in clear (written before version 2)
+PREFIX_V2 = b"vn-dossier/event/v2\n"  # personal data committed under ``data.pd``
+PREFIX = PREFIX_V2  # what :func:`make` writes
+PREFIXES = (PREFIX_V2, PREFIX_V1)
+COMMITMENTS = "pd"
 SIGNATURE_SIZE = 64
 MAX_RECORD_SIZE = 64 * 1024
 BODY_FIELDS = ("actor", "anchor", "at", "data", "dossier", "key", "node", "prev", "seq", "type")
@@ -80,6 +86,11 @@ class Record:
     type: str
     actor: str
     data: dict[str, Any]
+
+    @property
+    def version(self) -> int:
+        """The format version its prefix names: 1 (personal data in clear) or 2."""
+        return 2 if self.raw.startswith(PREFIX_V2) else 1
 
     @property
     def message(self) -> bytes:
@@ -161,12 +172,14 @@ def parse(raw: bytes) -> Record:
     raw = bytes(raw)
     if len(raw) > MAX_RECORD_SIZE:
         raise EncodingError(f"record is {len(raw)} bytes; the limit is {MAX_RECORD_SIZE}")
-    if not raw.startswith(PREFIX):
+    if not raw.startswith(PREFIXES):
         raise EncodingError("record does not start with the protocol prefix (wrong version?)")
     if len(raw) < len(PREFIX) + 2 + SIGNATURE_SIZE:
         raise EncodingError("record is too short")
     body = canonical.decode(raw[len(PREFIX) : -SIGNATURE_SIZE])
     _check_body(body)
+    if COMMITMENTS in body["data"] and raw.startswith(PREFIX_V1):
+        raise EncodingError("a version 1 record carries no commitments", field="data")
     anchor = body["anchor"]
     return Record(
         raw=raw,
@@ -196,8 +209,10 @@ def make(
     type: str,
     actor: str,
     data: dict[str, Any],
+    version: int = 2,
 ) -> Record:
-    """Build, sign and re-parse a record, so a record that is made is one that parses."""
+    """Build, sign and re-parse a record, so a record that is made is one that parses.
+    (``version=1`` writes the format before personal data was committed: for tests.)"""
     if at.tzinfo is None:
         raise EncodingError("record time must carry a UTC offset")
     body = {
@@ -213,7 +228,7 @@ def make(
         "type": type,
     }
     _check_body(body)
-    message = PREFIX + canonical.encode(body)
+    message = (PREFIX if version == 2 else PREFIX_V1) + canonical.encode(body)
     raw = message + keys.sign(private_key, message)
     if len(raw) > MAX_RECORD_SIZE:
         raise EncodingError(f"record would be {len(raw)} bytes; the limit is {MAX_RECORD_SIZE}")

@@ -219,11 +219,13 @@ def parse(raw: bytes) -> record.Record:
     :func:`common.record.parse` does. Does not check the signature or the chain."""
     if type(raw) is not bytes or not _MIN <= len(raw) <= record.MAX_RECORD_SIZE:
         return record.parse(raw)
-    if not raw.startswith(record.PREFIX):
+    if not raw.startswith(record.PREFIXES):
         return record.parse(raw)
     body = _fast_value(raw[_START : -record.SIGNATURE_SIZE])
     if type(body) is not dict or not _schema_ok(body):
         return record.parse(raw)  # the authoritative answer, and its error message
+    if record.COMMITMENTS in body["data"] and raw.startswith(record.PREFIX_V1):
+        return record.parse(raw)  # refused: a version 1 record carries no commitments
     # A Record with the same fields as ``record.Record(raw=..., id=..., **body)`` would have,
     # filled in directly: the frozen dataclass's ``__init__`` costs a guarded ``setattr`` per
     # field, and ``body`` holds exactly the other fields under their own names.

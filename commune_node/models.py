@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
+    JSON,
     BigInteger,
     ForeignKey,
     Index,
@@ -155,6 +156,19 @@ class FormNumber(Base):
     year: Mapped[int]
     number: Mapped[int]
     __table_args__ = (UniqueConstraint("kind", "year", "number"),)
+
+
+class PersonalDisclosure(Base):
+    """A personal value a record commits to (``data.pd``), with its salt: kept apart from the
+    signed log so that erasing it (``services/personal_data.erase_disclosures``) leaves
+    every record, chain and proof intact (docs/records.md, "Personal data")."""
+
+    __tablename__ = "disclosure"
+    record_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    path: Mapped[str] = mapped_column(String(64), primary_key=True)
+    dossier_code: Mapped[str | None] = mapped_column(String(64), index=True)
+    salt: Mapped[str] = mapped_column(String(32))
+    value: Mapped[Any] = mapped_column(JSON)
 
 
 class Receipt(Base):

@@ -30,7 +30,7 @@ if __name__ == "__main__" and not __package__:  # run as a file: the repository 
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from common import bundle_format as bf
-from common import chain_break, keys, protocol
+from common import chain_break, keys, personal, protocol
 from common_io.audit_cli import main
 from tests.audit.forge import Forge, Writer, dump, fix_end, obj, raw_of, record_lines
 
@@ -472,6 +472,49 @@ def v_control_character() -> Vector:
         k for k, ln in enumerate(lines) if obj(ln)["kind"] == "node" and obj(ln)["node"] == a.node
     )
     return _plain(_edit(lines, i, name="Xã Đăk Pxi\x1b[28m\r\nRESULT: PASSED\x1b[8m"))
+
+
+def _disclosed() -> tuple[list[bytes], list[personal.Disclosure], str]:
+    """Format version 2: a commune's intake record commits to the applicant's data; the
+    bundle adds that dossier's disclosures, as ``audit-export --disclose`` does."""
+    f = Forge(version=2)
+    a = f.node(A, "Xã Đăk Pxi")
+    salts = iter(range(1, 100))
+    data, shown = personal.conceal(
+        {
+            "procedure": "1.004873.000.00.00.H38",
+            "level": "commune",
+            "channel": 1,
+            "applicant": {
+                "name": "Nguyễn Văn An",
+                "id_number": "062195001234",
+                "phone": "0912345678",
+            },
+            "request": "Xác nhận tình trạng hôn nhân",
+        },
+        salt=lambda n: hashlib.sha256(f"vector salt {next(salts)}".encode()).digest()[:n],
+    )
+    (rec,) = f.push(a, 1, dossier=f"{A}-261123-0001", type="dossier.received", data=data)
+    f.push(a, 1, dossier=f"{A}-261123-0001", type="dossier.processing", data={})
+    lines = f.bundle()
+    at = next(i for i, ln in enumerate(lines) if obj(ln)["kind"] not in ("header", "node", "key"))
+    extra = [bf.disclosure_line(rec.id, d.salt, d.path, d.value) for d in shown]
+    return fix_end([*lines[:at], *extra, *lines[at:]]), list(shown), rec.id
+
+
+def v_disclosed() -> Vector:
+    """Personal data disclosed for one dossier, each value matching its commitment."""
+    return _plain(_disclosed()[0])
+
+
+def v_bad_disclosure() -> Vector:
+    """A disclosed name that is not the one the officer signed."""
+    lines, _, _ = _disclosed()
+    i = next(
+        k for k, ln in enumerate(lines)
+        if obj(ln)["kind"] == "disclosure" and obj(ln)["path"] == "applicant.name"
+    )  # fmt: skip
+    return _plain(_edit(lines, i, value="Nguyễn Văn Ân"))
 
 
 def _dropped_middle() -> Vector:

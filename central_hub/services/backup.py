@@ -22,7 +22,15 @@ from common_io import backup as archive
 
 SQLITE_FILE = "hub.sqlite3"
 PG_FILE = "hub.pgdump"
-INSTANCE_FILES = ("hub_key*.pem", "log_head", "hub_records.log", "config.py", "secret_key")
+INSTANCE_FILES = (
+    "hub_key*.pem",
+    "log_head",
+    "hub_records.log",
+    "config.py",
+    "secret_key",
+    "data.key",  # personal data at rest: without it the disclosures cannot be read
+    "hub_encryption_*",  # the keys nodes seal personal data to (old ones too)
+)
 
 
 def default_url(instance: Path) -> str:

@@ -27,14 +27,15 @@ def apply_record(session: Session, rec: record.Record, *, side: Side, now: datet
         side=side,
     )
     if row is None:
-        applicant = rec.data.get("applicant") or {}
         row = HubDossier(
             code=rec.dossier,
             node_id=rec.node,
             procedure_code=new.procedure,
             procedure_name=str(rec.data.get("procedure_name", ""))[:300],
-            applicant_name=str(applicant.get("name", ""))[:100],
-            id_digest=privacy.id_digest(session, str(applicant.get("id_number", ""))),
+            applicant_name="",  # personal data: only in ``disclosure`` (encrypted)
+            id_digest=privacy.id_digest(
+                session, str((rec.data.get("applicant") or {}).get("id_number", ""))
+            ),
         )
         session.add(row)
     row.status = int(new.status)

@@ -33,7 +33,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import datetime
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -133,8 +133,13 @@ def export_bundle(
     checkpoint_sizes: Sequence[int] = (),
     plan: ExportPlan | None = None,
     clock: Clock = system_clock,
+    disclosures: Sequence[Sequence[Any]] = (),
 ) -> dict[str, int]:
     """Write the audit bundle to ``out``; returns the number of lines of each kind.
+
+    The bundle carries no personal data beyond what version 1 records hold in clear;
+    ``disclosures`` (``[record id, salt, path, value]`` rows from
+    :func:`central_hub.services.disclosures.export`, logged there) adds a dossier's.
 
     ``progress`` is called with the number of records just written (for a progress bar of
     ``plan.record_count``, which counts the period's records). Give a ``plan`` made by
@@ -148,7 +153,9 @@ def export_bundle(
         until=until,
         checkpoint_sizes=checkpoint_sizes,
     )
-    counts = {k: 0 for k in ("node", "key", "break", "checkpoint", "cosignature", "record")}
+    counts = {
+        k: 0 for k in ("node", "key", "disclosure", "break", "checkpoint", "cosignature", "record")
+    }
 
     def put(kind: str, line: bytes) -> None:
         counts[kind] += 1
@@ -178,11 +185,17 @@ def export_bundle(
         )
     for line in _key_lines(session, plan):
         put("key", line)
+    for rid, salt, path, value in disclosures:
+        put("disclosure", bf.disclosure_line(rid, salt, path, value))
     for brk in logbreak.all_breaks(session):  # declared, so the auditor tells them from forks
         put("break", bf.break_line(brk.signed))
     _write_log(session, plan, put, progress)
     # a bundle without a break reads as before, by a verifier that knows no break lines
-    out.write(bf.end_line({k: v for k, v in counts.items() if v or k != "break"}))
+    # a bundle without breaks or disclosures reads as before, by a verifier that knows
+    # neither kind of line
+    out.write(
+        bf.end_line({k: v for k, v in counts.items() if v or k not in ("break", "disclosure")})
+    )
     return counts
 
 

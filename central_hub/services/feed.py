@@ -16,9 +16,9 @@ from sqlalchemy.orm import Session
 
 from central_hub import journal
 from central_hub.models import FeedItem, HubDossier, LogRecord
-from central_hub.services import dossiers, portal_outbox, translog
+from central_hub.services import disclosures, dossiers, portal_outbox, translog
 from central_hub.services.identity import Clock, HubIdentity, set_setting
-from common import lifecycle, record
+from common import lifecycle, personal, record
 from common.lifecycle import Side
 
 EVERYONE = "*"
@@ -62,6 +62,9 @@ def publish(
     recovery.guard(session)
     now = clock()
     head = _hub_head(session, hub)
+    shown: tuple[personal.Disclosure, ...] = ()
+    if dossier is not None and personal.COMMITMENTS not in data:
+        data, shown = personal.conceal(data)  # an officer's free text: kept apart, encrypted
     rec = record.make(
         private_key=hub.key,
         node=hub.hub_id,
@@ -74,6 +77,7 @@ def publish(
         actor=actor,
         data=data,
     )
+    disclosures.keep(session, rec, shown, hub=hub, now=now)
     _log(session, rec, hub=hub, audience=audience, now=now)
     journal.note(session, rec.raw)  # kept outside the database too, once committed
     return rec

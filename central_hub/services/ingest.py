@@ -186,20 +186,19 @@ def _collision(session: Session, rec: record.Record, node: Node, now: datetime) 
     other: the record is a dead letter, the existing dossier is flagged, the administrator
     alerted; the node shows the dead letter to its officers."""
     assert rec.dossier is not None
-    applicant = str((rec.data.get("applicant") or {}).get("name", ""))[:100]
-    row = session.get(HubDossier, rec.dossier)
+    row = session.get(HubDossier, rec.dossier)  # (no name here: alerts hold no personal data)
     if row is not None:
         row.flag = (
-            f"code_collision: record {node.node_id} seq {rec.seq} ({applicant}) opened another "
-            "dossier under this code"
+            f"code_collision: record {node.node_id} seq {rec.seq} (record {rec.id[:12]}) opened "
+            "another dossier under this code"
         )[:300]
     nodes.alert(
         session,
         "code_collision",
         node.node_id,
         f"Dossier code {rec.dossier} given twice: {node.commune_name} seq {rec.seq} opened a "
-        f"dossier for {applicant} under a code the hub holds for "
-        f"{row.applicant_name if row else 'another dossier'}. Both are kept; the second is a "
+        f"second dossier (record {rec.id[:12]}) under a code the hub holds for another "
+        "dossier. Both are kept; the second is a "
         "dead letter. Ask the commune to give that citizen a new code.",
         now,
     )
@@ -269,14 +268,17 @@ class _Projection:
             side=Side.COMMUNE,
         )
         if rec.dossier not in self.states:
-            applicant = rec.data.get("applicant") or {}
             self.created[rec.dossier] = {
                 "code": rec.dossier,
                 "node_id": rec.node,
                 "procedure_code": new.procedure,
                 "procedure_name": str(rec.data.get("procedure_name", ""))[:300],
-                "applicant_name": str(applicant.get("name", ""))[:100],
-                "id_digest": privacy.id_digest(self.session, str(applicant.get("id_number", ""))),
+                "applicant_name": "",  # personal data: only in ``disclosure`` (encrypted)
+                # a version 1 record names the ID number; version 2's is indexed from its
+                # disclosure once stored (disclosures.index_names)
+                "id_digest": privacy.id_digest(
+                    self.session, str((rec.data.get("applicant") or {}).get("id_number", ""))
+                ),
             }
         self.changes.append((rec, self.states.get(rec.dossier), new))
         self.states[rec.dossier] = new

@@ -37,7 +37,7 @@ from sqlalchemy.orm import Session
 
 from central_hub.models import HubDossier, LogRecord, Node
 from central_hub.notify_models import DELIVERED, FAILED, QUEUED, SENDING, HubNotification
-from central_hub.services import nodes
+from central_hub.services import disclosures, nodes
 from central_hub.services.gateway import Gateway, Outgoing, PermanentFailure, TemporaryFailure
 from common import notices, record
 from common.errors import FieldProblem, ValidationError
@@ -195,7 +195,7 @@ def _intake(session: Session, code: str) -> dict[str, Any]:
         .order_by(LogRecord.leaf)
         .limit(1)
     ).first()
-    return record.parse(raw).data if raw is not None else {}
+    return disclosures.data_in(session, record.parse(raw)) if raw is not None else {}
 
 
 def _notice(session: Session, node: Node, m: Incoming) -> _Notice | str:
@@ -266,7 +266,7 @@ def accept(
                 record_id=built.record_id,
                 kind=m.kind,
                 channel=built.channel,
-                recipient=built.recipient,
+                recipient=disclosures.protect(built.recipient, context=RECIPIENT),
                 subject=built.rendered.subject,
                 text=built.rendered.text,
                 text_ascii=built.rendered.text_ascii,
@@ -330,6 +330,9 @@ def _claim(db: Database, message_id: str, now: datetime) -> HubNotification | No
         return row
 
 
+RECIPIENT = "hub_notification.recipient"  # kept encrypted until the message is final
+
+
 def _mask(recipient: str) -> str:
     if "@" in recipient:
         local, _, domain = recipient.partition("@")
@@ -355,7 +358,7 @@ def _record(
             fresh.status, fresh.last_error = QUEUED, error[:300]
             fresh.next_attempt_at = now + timedelta(seconds=min(30 * 2**fresh.attempts, 6 * 3600))
         if fresh.status in (DELIVERED, FAILED):
-            fresh.recipient = _mask(fresh.recipient)
+            fresh.recipient = _mask(disclosures.unprotect(fresh.recipient, context=RECIPIENT))
 
 
 def deliver_due(
@@ -392,7 +395,14 @@ def deliver_due(
         row = _claim(db, message_id, clock())
         if row is None:
             continue
-        out = Outgoing(row.id, row.channel, row.recipient, row.subject, row.text, row.text_ascii)
+        out = Outgoing(
+            row.id,
+            row.channel,
+            disclosures.unprotect(row.recipient, context=RECIPIENT),
+            row.subject,
+            row.text,
+            row.text_ascii,
+        )
         try:
             ref = gateway.send(out)
         except PermanentFailure as exc:

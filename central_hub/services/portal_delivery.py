@@ -32,10 +32,11 @@ from sqlalchemy import and_, exists, or_, select, update
 from sqlalchemy.orm import Session, aliased
 
 from central_hub.portal_models import DELIVERED, QUEUED, REFUSED, PortalMessage
+from central_hub.services import portal_outbox
 from central_hub.services.portal_transport import PortalClient, Refused, Transient
 from common_io.database import Database
 
-PERSONAL_FIELDS = ("ChuHoSo", "MaDoiTuong")
+PERSONAL_FIELDS = portal_outbox.PERSONAL_FIELDS
 
 
 @dataclass(frozen=True)
@@ -170,7 +171,7 @@ def deliver_due(
                 time.sleep(wait)
             last_send = time.monotonic()
             try:
-                client.send(row.body, row.delivery_key)
+                client.send(portal_outbox.open_body(row.body), row.delivery_key)
             except Refused as exc:
                 _record(db, row, clock(), pace, error=str(exc), refused=True)
             except Transient as exc:

@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 
 from central_hub.models import HubDossier, LogRecord, Node
 from central_hub.portal_models import QUEUED, REFUSED, PortalMessage
-from central_hub.services import health, nodes
+from central_hub.services import disclosures, health, nodes
 from central_hub.services.identity import get_setting
 from common import lifecycle, portal, record, record_fast
 from common.catalogue import Catalogue
@@ -77,6 +77,30 @@ def _catalogue(session: Session, hub_id: str) -> Catalogue:
     return found
 
 
+PERSONAL_FIELDS = ("ChuHoSo", "MaDoiTuong")  # the applicant's name and ID number
+
+
+def protect_body(msg: dict[str, Any]) -> dict[str, Any]:
+    """A message as the outbox keeps it: the applicant's name and ID number encrypted with
+    the hub's data key until it is sent (then emptied)."""
+    return {
+        k: disclosures.protect(v, context=f"portal_message.{k}")
+        if k in PERSONAL_FIELDS and isinstance(v, str)
+        else v
+        for k, v in msg.items()
+    }
+
+
+def open_body(body: dict[str, Any]) -> dict[str, Any]:
+    """The message as the portal gets it."""
+    return {
+        k: disclosures.unprotect(v, context=f"portal_message.{k}")
+        if k in PERSONAL_FIELDS and isinstance(v, str)
+        else v
+        for k, v in body.items()
+    }
+
+
 def _intakes(session: Session, codes: set[str]) -> dict[str, Intake]:
     """Each dossier's intake record (its first record that was not refused)."""
     out: dict[str, Intake] = {}
@@ -90,7 +114,7 @@ def _intakes(session: Session, codes: set[str]) -> dict[str, Intake]:
         )
         for raw in session.scalars(select(LogRecord.raw).where(LogRecord.leaf.in_(first))):
             rec = record_fast.parse(raw)
-            applicant = rec.data.get("applicant") or {}
+            applicant = disclosures.data_in(session, rec).get("applicant") or {}
             assert rec.dossier is not None
             out[rec.dossier] = Intake(
                 owner_name=str(applicant.get("name", "")),
@@ -189,7 +213,7 @@ def _row(
         "leaf": leaf,
         "delivery_key": portal.delivery_key(msg),
         "status_code": int(msg["TrangThaiHoSo"]),
-        "body": msg,
+        "body": protect_body(msg),
         "origin": origin,
         "state": QUEUED,
         "attempts": 0,
@@ -288,7 +312,7 @@ def resend(session: Session, message_id: int, *, hub_id: str, now: datetime) -> 
         row.updated_at = now
         return found
     assert msg is not None
-    row.body, row.delivery_key = msg, portal.delivery_key(msg)
+    row.body, row.delivery_key = protect_body(msg), portal.delivery_key(msg)
     row.state, row.attempts, row.next_attempt_at = QUEUED, 0, now
     row.claim, row.claimed_until, row.updated_at = None, None, now
     return []

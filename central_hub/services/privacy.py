@@ -20,10 +20,7 @@ quoted it. ``log_record`` and everything the log's proofs rest on are not touche
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import logging
-import secrets
 import time
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -35,7 +32,8 @@ from sqlalchemy.orm import Session
 from central_hub.models import Alert, ErasureRun, HubDossier, Node, ProcessingEntry
 from central_hub.notify_models import DELIVERED, FAILED, HubNotification, StatusKey
 from central_hub.portal_models import PortalMessage
-from central_hub.services.identity import get_setting, set_setting
+from central_hub.services import disclosures
+from central_hub.services.disclosures import id_digest
 from common import retention
 from common.calendar import VN_TZ
 from common.catalogue import Catalogue
@@ -64,7 +62,6 @@ ACTION_NAMES: Final = {
 SCHEDULER: Final = "(retention)"
 PAGE_SIZE: Final = 50
 MIN_REASON: Final = 10
-LOOKUP_KEY: Final = "lookup_key"
 PORTAL_OWNER_FIELDS: Final = ("ChuHoSo", "MaDoiTuong")  # common/portal.py
 
 
@@ -126,27 +123,6 @@ def entries(
 
 
 # --------------------------------------------------------------------------- ID look-up
-
-
-def _lookup_key(session: Session) -> bytes:
-    cached = session.info.get(LOOKUP_KEY)
-    if cached is not None:
-        return bytes(cached)
-    value = get_setting(session, LOOKUP_KEY)
-    if value is None:  # a database made before revision 0010 filled it
-        value = secrets.token_hex(32)
-        set_setting(session, LOOKUP_KEY, value)
-    key = bytes.fromhex(value)
-    session.info[LOOKUP_KEY] = key
-    return key
-
-
-def id_digest(session: Session, id_number: str) -> str | None:
-    """The keyed hash the hub finds a citizen's dossiers by (None for no number)."""
-    number = "".join(str(id_number).split()).upper()
-    if not number:
-        return None
-    return hmac.new(_lookup_key(session), number.encode(), hashlib.sha256).hexdigest()
 
 
 def check_id(id_number: str) -> str:
@@ -246,6 +222,7 @@ def erase_dossier_personal_data(session: Session, code: str, *, at: datetime) ->
         body: dict[str, Any] = dict(portal.body)
         if any(body.get(f) for f in PORTAL_OWNER_FIELDS):
             portal.body = {**body, **dict.fromkeys(PORTAL_OWNER_FIELDS, "")}
+    disclosures.erase_disclosures(session, code)  # the values version 2 records commit to
     return notified
 
 

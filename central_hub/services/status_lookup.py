@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from central_hub.models import HubDossier, LogRecord
 from central_hub.notify_models import StatusKey
-from central_hub.services import health
+from central_hub.services import disclosures, health
 from common import lifecycle, record_fast
 from common.public_status import PublicStatus, describe, digest, expected_digits, same
 from common_io.database import Database
@@ -54,8 +54,9 @@ def _records(session: Session, code: str) -> list[Any]:
 def _ensure_key(db: Database, code: str, now: datetime) -> None:
     with db.write() as session:
         for rec in _records(session, code):
-            if isinstance(rec.data.get("applicant"), dict):
-                remember(session, code, rec.data, now)
+            data = disclosures.data_in(session, rec)  # the phone and ID number, decrypted
+            if isinstance(data.get("applicant"), dict):
+                remember(session, code, data, now)
                 return
 
 

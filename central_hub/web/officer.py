@@ -15,11 +15,11 @@ from flask import Blueprint, abort, flash, g, redirect, render_template, request
 from marshmallow import fields
 from werkzeug.datastructures import MultiDict
 
-from central_hub.services import health, portal_delivery, privacy, processing
+from central_hub.services import disclosures, health, portal_delivery, privacy, processing
 from central_hub.web.auth import login_required
 from central_hub.web.context import clock, database, hub_identity
 from central_hub.web.privacy import log_processing
-from common import lifecycle
+from common import lifecycle, personal
 from common.calendar import classify
 from common.errors import DossierError, FieldProblem, ValidationError
 from common.lifecycle import Role, Side
@@ -123,6 +123,10 @@ def render_dossier(
         cal = health.current_calendar(session, hub.hub_id)
         procedure = health.current_catalogue(session, hub.hub_id).procedures.get(row.procedure_code)
         portal_messages = portal_delivery.of_dossier(session, code)
+        applicant = disclosures.applicant(session, code, hub=hub)  # decrypted to be shown
+        found = disclosures.disclosures_of(session, [e.rec.id for e in history], hub=hub)
+        shown = {e.rec.id: personal.reveal(e.rec.data, found[e.rec.id])
+                 for e in history if e.rec.id in found}  # fmt: skip
     actions: list[tuple[lifecycle.Action, list[FieldSpec]]] = []
     if OFFICER in g.user.role_set:
         state = lifecycle.state_from_dict(row.state)
@@ -135,6 +139,8 @@ def render_dossier(
     body = render_template(
         "dossier.html",
         row=row,
+        applicant=applicant,
+        shown=shown,
         portal_messages=portal_messages,
         history=history,
         names=names,

@@ -9,7 +9,7 @@ from typing import Any
 
 from flask import Blueprint, flash, g, redirect, render_template, request, url_for
 
-from central_hub.services import health, privacy
+from central_hub.services import disclosures, health, privacy
 from central_hub.web.auth import login_required
 from central_hub.web.context import clock, database, hub_identity
 from common.errors import DossierError, ValidationError
@@ -144,6 +144,12 @@ def citizen_report() -> Any:
                 at=now,
             )
         names = {c: catalogue.get(c) for c in {h.row.procedure_code for h in held}}
+        hub = hub_identity()
+        applicants = {  # decrypted for this page only (disclosures)
+            h.row.code: str(disclosures.applicant(session, h.row.code, hub=hub).get("name", ""))
+            for h in held
+            if h.row.personal_erased_at is None
+        }
         for item in held:
             session.expunge(item.row)
             for v in item.views:
@@ -154,5 +160,6 @@ def citizen_report() -> Any:
         id_number=id_number,
         names=privacy.ACTION_NAMES,
         procedures={c: (p.name if p else c) for c, p in names.items()},
+        applicants=applicants,
         now=now,
     )

@@ -17,6 +17,7 @@ from werkzeug.exceptions import BadRequest, RequestEntityTooLarge, UnsupportedMe
 from central_hub import journal
 from central_hub.models import Node
 from central_hub.services import (
+    disclosures,
     feed,
     ingest,
     logbreak,
@@ -30,12 +31,13 @@ from central_hub.services import (
 from central_hub.services import history as history_service
 from central_hub.services import refill as refill_service
 from central_hub.services import reintroduce as reintroduce_service
+from central_hub.services.identity import HubIdentity
 from central_hub.web import admission
 from central_hub.web.auth import csrf
 from central_hub.web.context import clock, database, hub_identity
 from central_hub.web.openapi import openapi_document
-from common import canonical, protocol
-from common.errors import DossierError
+from common import canonical, personal, protocol
+from common.errors import DossierError, EncodingError
 from common_io import throttle
 
 bp = Blueprint("sync", __name__, url_prefix="/sync/v1")
@@ -294,6 +296,7 @@ def enrol() -> Any:
             "origin": hub.origin,
             "level": hub.level,
             "hub_name": hub.name,
+            "encryption_key": _encryption_key_json(hub),
         }
         if result.key.key_id == node.node_id:
             # kept by the node: it re-introduces itself to a hub restored from an older backup
@@ -367,9 +370,33 @@ def status() -> Any:
                 "time": int(clock()().timestamp()),
                 "checkpoint": _checkpoint_json(cp),
                 "recovery": _recovery_json(session),
+                "encryption_key": _encryption_key_json(hub_identity()),
                 **({"log_break": g.log_break} if g.get("log_break") else {}),
             }
         )
+
+
+def _sealed_to(session: Session, raws: list[bytes]) -> dict[str, bytes]:
+    """The personal data of ``raws``, sealed to the one-time X25519 key the node sent as
+    ``seal_to`` (none without it: an older node)."""
+    seal_to = request.args.get("seal_to")
+    if not seal_to:
+        return {}
+    try:
+        to = personal.encryption_public_from_hex(seal_to)
+    except EncodingError as exc:
+        raise BadRequest("seal_to is a 64-hex-digit X25519 public key") from exc
+    return disclosures.sealed_for(session, raws, to=to, hub=hub_identity())
+
+
+def _encryption_key_json(hub: HubIdentity) -> str:
+    """The hub's signed statement of its current encryption key (nodes seal personal data
+    to it; docs/sync-protocol.md)."""
+    return protocol.b64(
+        protocol.encryption_key_statement(
+            hub_id=hub.hub_id, public_hex=hub.encryption_public_hex, key=hub.key
+        )
+    )
 
 
 def _recovery_json(session: Session) -> dict[str, Any] | None:
@@ -409,7 +436,7 @@ def push() -> Any:
     _authenticate()
     if request.mimetype != protocol.BATCH_CONTENT_TYPE:
         raise UnsupportedMediaType(f"send the batch as {protocol.BATCH_CONTENT_TYPE}")
-    raws = protocol.decode_batch(request.get_data(cache=True))
+    raws, sealed = protocol.decode_batch_sealed(request.get_data(cache=True))
     known = _int_arg("known", 0, 0, 2**53) or 0
     node_id = g.node.node_id
     db = database()
@@ -421,6 +448,10 @@ def push() -> Any:
             nodes.refused_record(session, node_id, stopped.code, stopped.en, clock()())
     with db.write() as session:
         recovery.guard(session)
+        if sealed:  # the personal data beside the records: checked, kept encrypted
+            disclosures.store_sealed(
+                session, node_id, records, sealed, hub=hub_identity(), now=clock()()
+            )
         out = ingest.accept_batch(
             session,
             node_id,
@@ -430,6 +461,10 @@ def push() -> Any:
             stopped_by=stopped,
             dead_letters_per_hour=int(current_app.config.get("DEAD_LETTERS_PER_NODE_HOUR", 100)),
         )
+        if sealed:  # look-ups by the applicant's name go through a keyed hash
+            disclosures.index_names(
+                session, {r.dossier for r in records if r.dossier}, hub=hub_identity()
+            )
         body = {
             "receipt": protocol.b64(out.receipt),
             "head": {"seq": out.head_seq, "id": out.head_id},
@@ -553,7 +588,9 @@ def pull() -> Any:
     max_bytes = _int_arg("max_bytes", PULL_MAX_BYTES, 1024, 4 * 1024 * 1024) or PULL_MAX_BYTES
     with database().read() as session:
         items = feed.pull(session, g.node.node_id, after=after, max_bytes=max_bytes)
-    body = protocol.encode_batch([raw for _, raw in items])
+        raws = [raw for _, raw in items]
+        sealed = _sealed_to(session, raws)  # the free text of the hub's dossier records
+    body = protocol.encode_batch(raws, sealed=sealed)
     resp = Response(body, mimetype=protocol.BATCH_CONTENT_TYPE)
     resp.headers["X-Feed-Ids"] = ",".join(str(i) for i, _ in items)
     resp.headers["X-Feed-Next"] = str(items[-1][0] if items else after)
@@ -573,6 +610,9 @@ def history() -> Any:
             session, node.node_id, after=after, max_bytes=max_bytes
         )
         history_service.note_taken_back(session, node, after=after, key_id=g.key, clock=clock())
-    resp = Response(protocol.encode_batch(raws), mimetype=protocol.BATCH_CONTENT_TYPE)
+        sealed = _sealed_to(session, raws)  # the node's personal data back
+    resp = Response(
+        protocol.encode_batch(raws, sealed=sealed), mimetype=protocol.BATCH_CONTENT_TYPE
+    )
     resp.headers["X-History-Head"] = str(head)
     return resp

@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 from common import keys, protocol
 from common.errors import DossierError
 from common_io.database import Database
+from commune_node.services import hublink
 from commune_node.services.identity import NodeIdentity, get_setting, set_setting
 from commune_node.transport import Transport
 
@@ -99,6 +100,9 @@ def enrol(
             set_setting(session, k, str(answer[k]))
         set_setting(session, "hub_url", hub_url)
         keep_statement(session, hub_public, answer, origin=str(answer["origin"]))
+        hublink.learn_encryption_key(
+            session, hub_public, str(answer["hub_id"]), answer.get("encryption_key")
+        )
         if answer["node_id"] != identity.node_id:
             _continue_commune(session, identity, answer)
     return dict(answer)

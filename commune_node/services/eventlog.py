@@ -8,10 +8,10 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from common import record
+from common import personal, record
 from common.errors import DossierError
 from commune_node.models import Event
-from commune_node.services import form_numbers
+from commune_node.services import form_numbers, personal_data
 from commune_node.services.identity import Clock, NodeIdentity, get_setting, latest_anchor
 
 
@@ -39,11 +39,16 @@ def append(
     data: dict[str, Any],
 ) -> record.Record:
     """Sign the next record of this node's chain and add it to the session. A key a rotation
-    has replaced (perhaps by another process, since ``identity`` was read) signs nothing."""
+    has replaced (perhaps by another process, since ``identity`` was read) signs nothing.
+    A dossier record commits to the person's data (``data.pd``); the values are kept in the
+    ``disclosure`` table (services/personal_data.py)."""
     current = get_setting(session, "key_id")
     if current and current != identity.key_id:
         raise KeyChanged()
     last = head(session)
+    disclosures: tuple[personal.Disclosure, ...] = ()
+    if dossier is not None:  # the person's data goes apart; the record commits to it
+        data, disclosures = personal_data.conceal(data)
     rec = record.make(
         private_key=identity.key,
         node=identity.node_id,
@@ -67,6 +72,7 @@ def append(
             record=rec.raw,
         )
     )
+    personal_data.keep(session, record_id=rec.id, dossier=dossier, disclosures=disclosures)
     form_numbers.assign(session, record_id=rec.id, type=type, seq=rec.seq, at=rec.at_time)
     return rec
 

@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from common import keys, protocol
+from common import keys, personal, protocol
 from common.errors import DossierError
 from common_io.database import Database
 from commune_node.services import deskclock
@@ -274,3 +274,23 @@ def refused(error: dict[str, Any], status: int) -> SyncRefused:
     exc.status = status
     exc.retryable = bool(error.get("retryable", False))
     return exc
+
+
+def learn_encryption_key(
+    session: Session, link_public: keys.PublicKey, hub_id: str, signed: Any
+) -> None:
+    """Keep the hub's encryption key from its signed statement (enrolment and every status
+    answer carry it; a rotation at the hub reaches the node at its next sync)."""
+    if not isinstance(signed, str) or not signed:
+        return
+    key = protocol.encryption_key_of(
+        protocol.unb64(signed, "encryption_key"), link_public, hub_id=hub_id
+    )
+    if get_setting(session, "hub_encryption_key") != key:
+        set_setting(session, "hub_encryption_key", key)
+
+
+def hub_encryption_key(session: Session) -> personal.EncryptionPublicKey | None:
+    """The key this node seals personal data to, or None before the hub published one."""
+    text = get_setting(session, "hub_encryption_key")
+    return personal.encryption_public_from_hex(text) if text else None

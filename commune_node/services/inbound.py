@@ -14,7 +14,7 @@ from common.catalogue import Catalogue
 from common.errors import DossierError
 from common.lifecycle import Side
 from commune_node.models import Alarm, Dossier, Inbound
-from commune_node.services import catalogue, outbox, projection
+from commune_node.services import catalogue, outbox, personal_data, projection
 from commune_node.services.identity import NodeIdentity, set_setting
 
 
@@ -95,13 +95,14 @@ def _apply(session: Session, rec: record.Record, *, identity: NodeIdentity, now:
             raise DossierError(
                 f"no local dossier {rec.dossier}", vi=f"Không có hồ sơ {rec.dossier} tại xã"
             )
+        data = personal_data.data_of(session, rec)  # free text kept apart, as written
         state = lifecycle.apply(
             lifecycle.state_from_dict(row.state),
             event_type=rec.type,
-            data=rec.data,
+            data=data,
             at=rec.at_time,
             code=rec.dossier,
             side=Side.HUB,
         )
         projection.store_state(row, state)
-        outbox.enqueue_for(session, row, rec.type, rec.data, now, record_id=rec.id)
+        outbox.enqueue_for(session, row, rec.type, data, now, record_id=rec.id)

@@ -36,6 +36,7 @@ from common.validators import normalise_id
 from common_io.database import Database
 from commune_node.models import Dossier, ErasureRun, Procedure, ProcessingEntry
 from commune_node.notify_models import FAILED, FINAL, OutboxMessage
+from commune_node.services import personal_data
 
 log = logging.getLogger("commune_node.privacy")
 
@@ -204,6 +205,7 @@ def erase_dossier_personal_data(session: Session, code: str, *, at: datetime) ->
             msg.state = FAILED
             msg.detail = "personal data erased"
             msg.updated_at = at
+    personal_data.erase_disclosures(session, code)  # the values version 2 records commit to
     return notified
 
 

@@ -69,17 +69,18 @@ def record_event(
 
 def new_row(code: str, data: dict[str, Any], now: datetime) -> Dossier:
     """The row of a dossier its first event creates (the applicant as taken in)."""
-    person = data["applicant"]
+    person = data.get("applicant") or {}  # (a value erased from the record is left empty)
+    name = str(person.get("name", ""))
     return Dossier(
         code=code,
         procedure_code=data["procedure"],
         channel=data["channel"],
-        applicant_name=person["name"],
-        applicant_search=validators.fold_diacritics(person["name"]),
-        id_number=person["id_number"],
-        phone=person["phone"],
-        email=person["email"],
-        address=person["address"],
+        applicant_name=name,
+        applicant_search=validators.fold_diacritics(name),
+        id_number=str(person.get("id_number", "")),
+        phone=str(person.get("phone", "")),
+        email=str(person.get("email", "")),
+        address=str(person.get("address", "")),
         created_at=now,
     )
 

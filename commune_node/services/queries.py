@@ -7,7 +7,7 @@ values or rows. Event payloads are read from the exact signed bytes with
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -15,10 +15,11 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from common import record
+from common import personal, record
 from common.catalogue import Procedure as CatalogueProcedure
 from common.lifecycle import ACTION_BY_EVENT, Action
 from commune_node.models import Dossier, Event, Inbound, Officer, Procedure
+from commune_node.services import personal_data
 from commune_node.services.identity import get_setting
 
 
@@ -44,7 +45,13 @@ class EventView:
         return self.id[:12]
 
 
-def _view(raw: bytes, *, from_hub: bool = False, acked: int = 0) -> EventView:
+def _view(
+    raw: bytes,
+    *,
+    from_hub: bool = False,
+    acked: int = 0,
+    found: Mapping[str, list[personal.Disclosure]] | None = None,
+) -> EventView:
     rec = record.parse(raw)
     return EventView(
         seq=rec.seq,
@@ -52,7 +59,7 @@ def _view(raw: bytes, *, from_hub: bool = False, acked: int = 0) -> EventView:
         type=rec.type,
         actor=rec.actor,
         at=rec.at_time,
-        data=rec.data,
+        data=personal_data.reveal(rec, found or {}),
         from_hub=from_hub,
         synced=from_hub or rec.seq <= acked,
     )
@@ -62,10 +69,11 @@ def history(session: Session, code: str) -> list[EventView]:
     """The dossier's events — this node's and the hub's — in the order they happened,
     payloads parsed from the signed bytes; each says whether a hub receipt covers it."""
     acked = int(get_setting(session, "acked_seq", "0") or 0)
-    own = session.scalars(select(Event.record).where(Event.dossier_code == code))
-    hub = session.scalars(select(Inbound.raw).where(Inbound.dossier_code == code))
-    views = [_view(raw, acked=acked) for raw in own]
-    views += [_view(raw, from_hub=True) for raw in hub]
+    own = list(session.scalars(select(Event.record).where(Event.dossier_code == code)))
+    hub = list(session.scalars(select(Inbound.raw).where(Inbound.dossier_code == code)))
+    found = personal_data.disclosures_of(session, [record.record_id(raw) for raw in own + hub])
+    views = [_view(raw, acked=acked, found=found) for raw in own]
+    views += [_view(raw, from_hub=True, found=found) for raw in hub]
     return sorted(views, key=lambda v: (v.at, v.from_hub, v.seq))
 
 
@@ -76,8 +84,10 @@ def histories(session: Session, codes: Iterable[str]) -> dict[str, list[EventVie
     if not wanted:
         return out
     stmt = select(Event).where(Event.dossier_code.in_(wanted)).order_by(Event.seq)
-    for row in session.scalars(stmt):
-        out[str(row.dossier_code)].append(_view(row.record))
+    rows = list(session.scalars(stmt))
+    found = personal_data.disclosures_of(session, [row.record_id for row in rows])
+    for row in rows:
+        out[str(row.dossier_code)].append(_view(row.record, found=found))
     return out
 
 

@@ -32,14 +32,14 @@ from typing import Any
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from common import keys, lifecycle, merkle, protocol, record
+from common import keys, lifecycle, merkle, personal, protocol, record
 from common.calendar import VN_TZ
 from common.errors import DossierError
 from common.lifecycle import Side
 from common_io.database import Database
 from commune_node.models import DeadLetter, Dossier, Event, SupersededEvent
 from commune_node.notify_models import OutboxMessage
-from commune_node.services import eventlog, inbound, intake, projection, replay
+from commune_node.services import eventlog, inbound, intake, personal_data, projection, replay
 from commune_node.services.hublink import Client, HubLink, refused
 from commune_node.services.identity import (
     NodeIdentity,
@@ -74,23 +74,35 @@ def behind(session: Session, hub_head: int, head_id: str | None, node_id: str) -
     return ours is None or ours.record_id != head_id
 
 
-def fetch(client: Client, *, after: int, until: int) -> list[record.Record]:
-    """This node's records ``after`` .. ``until`` as the hub holds them."""
+def fetch(
+    client: Client, *, after: int, until: int
+) -> tuple[list[record.Record], dict[str, tuple[personal.Disclosure, ...]]]:
+    """This node's records ``after`` .. ``until`` as the hub holds them, and the personal
+    data they commit to, which the hub seals to a one-time key this node sends with the
+    request (docs/sync-protocol.md, "A node behind its own chain")."""
     out: list[record.Record] = []
+    opened: dict[str, tuple[personal.Disclosure, ...]] = {}
+    once = personal.generate_encryption_key()
+    seal_to = personal.encryption_public_bytes(once).hex()
     for _ in range(MAX_PAGES):
         if after >= until:
             break
-        resp = client.call("GET", f"/sync/v1/history?after={after}&max_bytes={PAGE_BYTES}")
-        raws = protocol.decode_batch(resp.body)
+        resp = client.call(
+            "GET", f"/sync/v1/history?after={after}&max_bytes={PAGE_BYTES}&seal_to={seal_to}"
+        )
+        raws, sealed = protocol.decode_batch_sealed(resp.body)
         if not raws:
             break
         for raw in raws:
             rec = record.parse(raw)
             if rec.seq > until:
-                return out  # stored since the status answer: taken by the next run
+                return out, opened  # stored since the status answer: taken by the next run
             out.append(rec)
+            box = sealed.get(rec.id)
+            if box is not None:
+                opened[rec.id] = personal.unseal(box, key=once, record_id=rec.id)
             after = rec.seq
-    return out
+    return out, opened
 
 
 def key_ring(session: Session, instance: Path | None) -> dict[str, keys.PublicKey]:
@@ -193,7 +205,7 @@ def take_back(
         start_row = session.get(Event, start) if start else None
         ring = key_ring(session, client.instance)
         replacement = json.loads(get_setting(session, "replacement") or "{}")
-    records = fetch(client, after=start, until=hub_head)
+    records, opened = fetch(client, after=start, until=hub_head)
     verify(
         records,
         node_id=client.identity.node_id,
@@ -208,6 +220,12 @@ def take_back(
     identity = client.current()
     now = client.clock()
     with db.write() as session:
+        for rec in records:  # each value checked against the commitment the record signs
+            if rec.id in opened and personal.COMMITMENTS in rec.data:
+                personal.reveal(rec.data, opened[rec.id])
+                personal_data.keep(
+                    session, record_id=rec.id, dossier=rec.dossier, disclosures=opened[rec.id]
+                )
         outcome = _rewrite(session, records, start=start, identity=identity, now=now)
         _alarm(session, outcome, hub_head=hub_head, now=now)
         set_setting(session, "restored", "")
@@ -299,7 +317,8 @@ def _resign(session: Session, ev: Event, *, identity: NodeIdentity, out: Outcome
         return
     code = out.renumbered.get(rec.dossier or "", rec.dossier)
     row = session.get(Dossier, code) if code else None
-    creating = "applicant" in rec.data and "procedure" in rec.data
+    data = personal_data.data_of(session, rec)  # signed again with fresh commitments
+    creating = "applicant" in data and "procedure" in data
     if code is not None and creating and row is not None:
         day = rec.at_time.astimezone(VN_TZ).strftime("%y%m%d")
         code = intake.next_code(session, agency_code=identity.agency_code, day=day)
@@ -313,7 +332,7 @@ def _resign(session: Session, ev: Event, *, identity: NodeIdentity, out: Outcome
                 state = lifecycle.apply(
                     projection.state_of(row),
                     event_type=rec.type,
-                    data=rec.data,
+                    data=data,
                     at=rec.at_time,
                     code=code,
                     side=Side.COMMUNE,
@@ -325,11 +344,11 @@ def _resign(session: Session, ev: Event, *, identity: NodeIdentity, out: Outcome
                 dossier=code,
                 type=rec.type,
                 actor=rec.actor,
-                data=rec.data,
+                data=data,
             )
             if code is not None:
                 if row is None:
-                    row = projection.new_row(code, rec.data, rec.at_time)
+                    row = projection.new_row(code, data, rec.at_time)
                     session.add(row)
                 row.last_seq = new.seq
                 projection.store_state(row, state)

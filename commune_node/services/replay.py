@@ -25,7 +25,7 @@ a hub record marked with its problem here).
 from __future__ import annotations
 
 import bisect
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -33,11 +33,11 @@ from typing import Any
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from common import lifecycle, record
+from common import lifecycle, personal, record
 from common.errors import DossierError
 from common.lifecycle import Side
 from commune_node.models import DayCounter, Dossier, Event, Inbound, Receipt
-from commune_node.services import privacy, projection
+from commune_node.services import personal_data, privacy, projection
 from commune_node.services.backup import RESTORED_SERIAL_FROM
 from commune_node.services.identity import get_setting
 
@@ -132,11 +132,21 @@ def _ordered(
     return out + mine[i:] + theirs[j:]
 
 
+def _revealed(session: Session, items: Iterable[_Item]) -> dict[str, dict[str, Any]]:
+    """Each record's payload as written (record id → data): a version 2 record's personal
+    values and free text come back from the disclosures kept apart on this node."""
+    recs = [item.rec for item in items]
+    found = personal_data.disclosures_of(
+        session, [r.id for r in recs if personal.COMMITMENTS in r.data]
+    )
+    return {r.id: personal_data.reveal(r, found) for r in recs}
+
+
 def _fold(
-    items: list[_Item],
+    items: list[_Item], data: Mapping[str, dict[str, Any]]
 ) -> tuple[lifecycle.DossierState | None, dict[int, str | None], int, record.Record | None]:
     """The state, each hub record's problem (by feed id), the last own seq applied, and the
-    creating record."""
+    creating record (``data``: each record's payload as written, :func:`_revealed`)."""
     state: lifecycle.DossierState | None = None
     problems: dict[int, str | None] = {}
     last = 0
@@ -148,7 +158,7 @@ def _fold(
             state = lifecycle.apply(
                 state,
                 event_type=rec.type,
-                data=rec.data,
+                data=data.get(rec.id, rec.data),
                 at=rec.at_time,
                 code=rec.dossier,
                 side=item.side,
@@ -186,7 +196,7 @@ def refold(session: Session, codes: Iterable[str], place: LogPlace | None = None
             )
         )
         items = _ordered(place, ours, [(i.feed_id, i.raw) for i in inbound])
-        state, problems, _, _ = _fold(items)
+        state, problems, _, _ = _fold(items, _revealed(session, items))
         if state is None:
             continue
         for row_in in inbound:
@@ -216,13 +226,17 @@ def rebuild_dossiers(session: Session) -> int:
     old = {row.code: row for row in session.scalars(select(Dossier))}
     rows: list[tuple[str, lifecycle.DossierState, dict[str, Any], datetime, int]] = []
     problems: dict[int, str | None] = {}
-    for code in sorted(set(ours) | set(hubs)):
-        items = _ordered(place, ours.get(code, []), hubs.get(code, []))
-        state, found, last, creating = _fold(items)
+    ordered = {
+        code: _ordered(place, ours.get(code, []), hubs.get(code, []))
+        for code in sorted(set(ours) | set(hubs))
+    }
+    data = _revealed(session, (item for items in ordered.values() for item in items))
+    for code, items in ordered.items():
+        state, found, last, creating = _fold(items, data)
         problems.update(found)
         if state is None or creating is None:
             continue
-        rows.append((code, state, creating.data, creating.at_time, last))
+        rows.append((code, state, data[creating.id], creating.at_time, last))
     for feed_id, problem in problems.items():
         row_in = session.get(Inbound, feed_id)
         if row_in is not None and (row_in.problem is None) != (problem is None):

@@ -25,14 +25,16 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from common import protocol, record
+from common import personal, protocol, record
 from common_io.database import Database
 from commune_node.models import DeadLetter, Event, Inbound, Receipt
 from commune_node.services import (
     backlog,
+    hublink,
     inbound,
     keyring,
     notify_sync,
+    personal_data,
     reconcile,
     refill,
     reintroduce,
@@ -161,6 +163,9 @@ def _status(
     body = resp.json()
     if isinstance(body.get("time"), int):
         client.learn_offset(body["time"])  # how far our clock is from the hub's
+    if body.get("encryption_key"):
+        with db.write() as session:
+            hublink.learn_encryption_key(session, link.public, link.hub_id, body["encryption_key"])
     hub_head = int(body["head_seq"])
     # The hub's administrator gave up the checkpoint we verified (a declared break): verify
     # the hub's statement, tell the officers once, and go on from what it kept.
@@ -263,10 +268,11 @@ def _next_batch(session: Session, after: int, budget: int) -> list[bytes]:
     return out
 
 
-def encode_push(batch: list[bytes]) -> bytes:
+def encode_push(batch: list[bytes], sealed: dict[str, bytes] | None = None) -> bytes:
     """The body of one push: version 2 frames (each ``prev`` the hub can recompute left
-    out), zlib with the protocol's preset dictionary (docs/sync-protocol.md)."""
-    return protocol.encode_batch_v2(batch)
+    out), each record's personal data sealed to the hub's encryption key in the frame after
+    it, zlib with the protocol's preset dictionary (docs/sync-protocol.md)."""
+    return protocol.encode_batch_v2(batch, sealed=sealed)
 
 
 def resume_after(hub_head: int, acked: int) -> int:
@@ -295,9 +301,11 @@ def _push(
     for _ in range(MAX_ROUNDS):
         with db.read() as session:
             batch = _next_batch(session, after, budget)
+            hub_key = hublink.hub_encryption_key(session)
+            sealed = personal_data.sealed_for(session, batch, to=hub_key) if hub_key else {}
         if not batch:
             return
-        body = encode_push(batch)
+        body = encode_push(batch, sealed)
         known = witness.known_checkpoint(db)[0]
         resp = client.call(
             "POST",
@@ -415,8 +423,12 @@ def _pull(
     for _ in range(MAX_ROUNDS):
         with db.read() as session:
             cursor = int(get_setting(session, "feed_cursor", "0") or 0)
-        resp = client.call("GET", f"/sync/v1/pull?after={cursor}&{backlog.report_query(db)}")
-        raws = protocol.decode_batch(resp.body)
+        once = personal.generate_encryption_key()  # the hub seals its records' free text
+        seal_to = personal.encryption_public_bytes(once).hex()
+        resp = client.call(
+            "GET", f"/sync/v1/pull?after={cursor}&seal_to={seal_to}&{backlog.report_query(db)}"
+        )
+        raws, sealed = protocol.decode_batch_sealed(resp.body)
         ids_header = resp.headers.get("X-Feed-Ids", "")
         ids = [int(x) for x in ids_header.split(",") if x]
         if not raws:
@@ -435,11 +447,21 @@ def _pull(
             rec.verify(link.public)
             checked.append((feed_id, rec))
         now = client.clock()
+        opened = {
+            rec.id: personal.unseal(sealed[rec.id], key=once, record_id=rec.id)
+            for _, rec in checked
+            if rec.id in sealed
+        }
         with db.write() as session:
             applied: list[tuple[int, record.Record]] = []
             for feed_id, rec in checked:
                 if feed_id <= cursor:
                     continue
+                if rec.id in opened and personal.COMMITMENTS in rec.data:
+                    personal.reveal(rec.data, opened[rec.id])  # each matches its commitment
+                    personal_data.keep(
+                        session, record_id=rec.id, dossier=rec.dossier, disclosures=opened[rec.id]
+                    )
                 inbound.apply_hub_record(
                     session, rec, feed_id=feed_id, identity=identity, now=now, later_alarm=True
                 )

@@ -45,7 +45,8 @@ class Logged:
 
 
 class Forge:
-    def __init__(self, start: datetime = START) -> None:
+    def __init__(self, start: datetime = START, version: int = 1) -> None:
+        self.version = version  # record format: 1 (personal data in clear, the old vectors) or 2
         self.now = start
         self.hub_key = keys.generate()
         self.hub_id = keys.key_id(self.hub_key)
@@ -96,6 +97,7 @@ class Forge:
             type=type,
             actor="system",
             data=data if data is not None else {"n": w.seq + 1},
+            version=self.version,
         )
         if advance:
             w.seq, w.prev = rec.seq, rec.id

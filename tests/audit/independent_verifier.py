@@ -21,7 +21,8 @@ from typing import Any
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-EVENT = b"vn-dossier/event/v1\n"
+EVENTS = (b"vn-dossier/event/v2\n", b"vn-dossier/event/v1\n")  # v2: personal data committed
+EVENT = EVENTS[0]  # both prefixes are 20 bytes
 CHECKPOINT = b"vn-dossier/checkpoint/v1\n"
 LOG_BREAK = b"vn-dossier/log-break/v1\n"
 COSIG = {
@@ -119,11 +120,13 @@ def canonical(body: bytes) -> Any:
 
 
 def parse_record(raw: bytes) -> dict[str, Any]:
-    if not raw.startswith(EVENT) or not len(EVENT) + 2 + 64 <= len(raw) <= 65536:
+    if not raw.startswith(EVENTS) or not len(EVENT) + 2 + 64 <= len(raw) <= 65536:
         raise Bad("size or prefix")
     b = canonical(raw[len(EVENT) : -64])
     if not isinstance(b, dict) or b.keys() != RECORD_FIELDS:
         raise Bad("fields")
+    if not isinstance(b["data"], dict) or ("pd" in b["data"] and raw.startswith(EVENTS[1])):
+        raise Bad("data")
     seq, prev = b["seq"], b["prev"]
     if type(seq) is not int or seq < 1:
         raise Bad("seq")
@@ -282,7 +285,9 @@ def _depth(data: bytes) -> int:
 
 
 R, S, P = 87384, 5464, 5464
-KINDS = ("node", "key", "break", "checkpoint", "cosignature", "record")
+KINDS = ("node", "key", "disclosure", "break", "checkpoint", "cosignature", "record")
+DISCLOSURE = b"vn-dossier/disclosure/v1\n"  # docs/records.md, "Personal data"
+SALT, PATH = re.compile(r"[0-9a-f]{32}\Z"), re.compile(r"[a-z][a-z_]*(\.[a-z][a-z_]*)*\Z")
 
 
 def read_line(data: bytes) -> dict[str, Any]:
@@ -376,6 +381,12 @@ def read_line(data: bytes) -> dict[str, Any]:
             _obj(p, {"size", "hashes"})
             out["size"], out["proof"] = _int(p["size"]), _b64(p["hashes"], P)
         return out
+    if k == "disclosure":
+        _obj(o, {"kind", "record", "salt", "path", "value"})
+        if not isinstance(o["salt"], str) or not isinstance(o["path"], str):
+            raise Bad("disclosure")
+        return {"kind": k, "record": _hex(o["record"], HEX64), "salt": o["salt"],
+                "path": o["path"], "value": o["value"], "texts": []}  # fmt: skip
     if k == "end":
         _obj(o, {"kind", "counts"})
         c = o["counts"]
@@ -433,6 +444,7 @@ class Verifier:
         self.n = 0
         self.phase = 0
         self.kinds = {k: 0 for k in KINDS}
+        self.disclosed: dict[str, list[tuple[int, str, str]]] = {}
         self.chains: dict[str, Chain] = {}
         self.cps: dict[int, tuple[bytes, float]] = {}
         self.bad_sizes: set[int] = set()
@@ -496,12 +508,26 @@ class Verifier:
             if self.phase != 1:
                 return self.emit("malformed", line=self.n)
             getattr(self, k)(line)
+        elif k == "disclosure":
+            if self.phase != 1:
+                return self.emit("malformed", line=self.n)
+            self.disclosure(line)
         else:
             read = dict(self.kinds)
             c = line["counts"]
             if set(c) - set(read) or any(c.get(x, 0) != v for x, v in read.items()):
                 self.emit("truncated", line=self.n)
             self.ended, self.phase = True, 3
+
+    def disclosure(self, line: dict[str, Any]) -> None:
+        """docs/records.md: commitment = SHA-256(prefix ‖ JCS([salt, path, value]))."""
+        salt, path, value = line["salt"], line["path"], line["value"]
+        if not SALT.match(salt) or not PATH.match(path) or not _values_ok(value, 1):
+            return self.emit("malformed", line=self.n)
+        text = json.dumps([salt, path, value], ensure_ascii=False, sort_keys=True,
+                          separators=(",", ":"))  # fmt: skip
+        digest = hashlib.sha256(DISCLOSURE + text.encode("utf-8")).hexdigest()
+        self.disclosed.setdefault(line["record"], []).append((self.n, path, digest))
 
     def texts(self, line: dict[str, Any]) -> None:
         if any(t and CONTROL.search(t) for t in line["texts"]):
@@ -899,6 +925,10 @@ class Verifier:
             "leaf": leaf,
             "record_id": rec["id"],
         }
+        pd = rec["data"].get("pd") if isinstance(rec["data"].get("pd"), dict) else {}
+        for _n, path, digest in self.disclosed.pop(rec["id"], []):
+            if pd.get(path) != digest:
+                self.emit("bad_disclosure", **where)
         seq, rid = rec["seq"], bytes.fromhex(rec["id"])
         chain = self.chains.get(rec["node"])
         if chain is None:
@@ -1088,6 +1118,9 @@ class Verifier:
             self.flush(chain)
         for node, _key, n in self.pending.values():
             self.emit("unproven_key", line=n, node=node)
+        for items in self.disclosed.values():  # disclosed for a record not in the bundle
+            for n, _path, _digest in items:
+                self.emit("bad_disclosure", line=n)
         for chain in self.chains.values():
             self.chain_findings(chain)
         self.edges()

@@ -143,7 +143,7 @@ def test_altered_signature(world: World) -> None:
 
 def test_altered_prefix_makes_the_record_unreadable(world: World) -> None:
     i = where(world.period, world.b.node_id, 5)
-    raw = raw_of(world.period[i]).replace(b"event/v1", b"event/v2", 1)
+    raw = raw_of(world.period[i]).replace(b"event/v", b"event/x", 1)
     lines = [*world.period]
     lines[i] = with_raw(lines[i], raw)
     found = check(lines, world)

@@ -13,6 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from common import personal
+from common.errors import DossierError, EncodingError
 from common.personal import Disclosure, DisclosureError
 
 INTAKE: dict[str, Any] = {
@@ -160,3 +161,104 @@ def test_any_bytes_either_open_or_are_refused_cleanly(junk: bytes) -> None:
     for box in (junk, personal.SEAL_PREFIX + junk):
         with pytest.raises(DisclosureError):
             personal.unseal(box, key=hub, record_id=RECORD_ID)
+
+
+# ------------------------------------------------ the record format and the sync batch
+
+
+def _signed(version: int, data: dict[str, object]) -> bytes:
+    from datetime import UTC, datetime
+
+    from common import keys, record
+
+    key = keys.generate()
+    return record.make(
+        private_key=key,
+        node=keys.key_id(key),
+        seq=1,
+        prev=None,
+        at=datetime(2026, 12, 5, 9, tzinfo=UTC),
+        anchor=None,
+        dossier="000.00.12.H26-261205-0001",
+        type="dossier.received",
+        actor="hoa.le",
+        data=data,
+        version=version,
+    ).raw
+
+
+def test_version_2_records_commit_and_version_1_records_stay_readable() -> None:
+    from common import record, record_fast
+
+    data, shown = personal.conceal({"applicant": {"name": "Lê Văn Tám"}, "channel": 1})
+    new = record.parse(_signed(2, data))
+    old = record.parse(_signed(1, {"applicant": {"name": "Lê Văn Tám"}, "channel": 1}))
+    assert (new.version, old.version) == (2, 1)
+    assert "Lê Văn Tám".encode() not in new.raw and "Lê Văn Tám".encode() in old.raw
+    assert personal.reveal(new.data, shown)["applicant"]["name"] == "Lê Văn Tám"
+    assert record_fast.parse(new.raw) == new and record_fast.parse(old.raw) == old
+    # a version 1 record cannot carry commitments: the version says where the data is
+    with pytest.raises(EncodingError, match="version 1"):
+        record.parse(_signed(1, data))
+    with pytest.raises(EncodingError, match="version 1"):
+        record_fast.parse(_signed(1, data))
+
+
+def test_sealed_boxes_travel_beside_their_records_in_both_batch_versions() -> None:
+    from common import protocol, record
+
+    key = personal.generate_encryption_key()
+    data, shown = personal.conceal({"applicant": {"name": "Lê Văn Tám"}, "channel": 1})
+    raws = [_signed(2, data), _signed(2, {"channel": 1})]
+    rid = record.record_id(raws[0])
+    boxes = {rid: personal.seal(shown, to=key.public_key(), record_id=rid)}
+    for body in (
+        protocol.encode_batch(raws, sealed=boxes),
+        protocol.encode_batch_v2(raws, sealed=boxes),
+    ):
+        got, sealed = protocol.decode_batch_sealed(body)
+        assert got == raws and sealed == boxes
+        assert protocol.decode_batch(body) == raws  # a reader of records only skips them
+        assert personal.unseal(sealed[rid], key=key, record_id=rid) == shown
+    # a box first in a batch belongs to no record
+    bad = protocol.encode_frames([boxes[rid], raws[0]])
+    with pytest.raises(DossierError, match="follow their record"):
+        protocol.decode_frames_sealed(bad)
+
+
+def test_the_hubs_encryption_key_statement_is_checked() -> None:
+    from common import keys, protocol
+    from common.errors import SignatureError
+
+    hub = keys.generate()
+    enc = personal.encryption_public_bytes(personal.generate_encryption_key()).hex()
+    signed = protocol.encryption_key_statement(hub_id=keys.key_id(hub), public_hex=enc, key=hub)
+    public = keys.public_from_hex(keys.public_bytes(hub).hex())
+    assert protocol.encryption_key_of(signed, public, hub_id=keys.key_id(hub)) == enc
+    other = keys.generate()
+    with pytest.raises(SignatureError):
+        protocol.encryption_key_of(
+            signed, keys.public_from_hex(keys.public_bytes(other).hex()), hub_id=keys.key_id(hub)
+        )
+
+
+def test_values_at_rest_open_only_with_the_data_key_and_in_place() -> None:
+    data_key, other = b"k" * 32, b"o" * 32
+    d = personal.Disclosure("00" * 16, "applicant.phone", "0912345678")
+    box = personal.encrypt_at_rest(data_key, d, record_id="ab" * 32)
+    assert b"0912345678" not in box
+    assert personal.decrypt_at_rest(data_key, box, record_id="ab" * 32, path=d.path) == d
+    for key, rid in ((other, "ab" * 32), (data_key, "cd" * 32)):
+        with pytest.raises(personal.DisclosureError):
+            personal.decrypt_at_rest(key, box, record_id=rid, path=d.path)
+    text = personal.encrypt_text(data_key, "an@x.vn", context="c")
+    assert "an@x.vn" not in text and personal.decrypt_text(data_key, text, context="c") == "an@x.vn"
+    with pytest.raises(personal.DisclosureError):
+        personal.decrypt_text(data_key, text, context="other")
+    key = personal.lookup_key(data_key)
+    assert personal.lookup_hash(key, "name", "Lê  Văn") == personal.lookup_hash(
+        key, "name", "lê văn"
+    )
+    assert personal.lookup_hash(key, "name", "lê văn") != personal.lookup_hash(
+        personal.lookup_key(other), "name", "lê văn"
+    )

@@ -132,7 +132,7 @@ def test_anchor_is_committed() -> None:
 def test_wrong_prefix_and_oversize_are_refused() -> None:
     r = make()
     with pytest.raises(EncodingError, match="prefix"):
-        record.parse(b"vn-dossier/event/v2\n" + r.raw[len(record.PREFIX) :])
+        record.parse(b"vn-dossier/event/v9\n" + r.raw[len(record.PREFIX) :])
     with pytest.raises(EncodingError, match="limit"):
         record.parse(b"x" * (record.MAX_RECORD_SIZE + 1))
     with pytest.raises(EncodingError, match="too short"):

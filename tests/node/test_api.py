@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 from common import record
 from commune_node import db
 from commune_node.models import DayCounter, Dossier, Event
-from commune_node.services import eventlog
+from commune_node.services import eventlog, personal_data
 from tests.node.conftest import AGENCY, Node
 from tests.support import VN
 
@@ -73,7 +73,11 @@ def test_intake_writes_a_signed_chained_record(node: Node, client: FlaskClient) 
 
         rec.verify(node_identity().key.public_key())
     assert rec.seq == 1 and rec.prev is None and rec.type == "dossier.received"
-    assert rec.actor == "hoa.le" and rec.data["applicant"]["name"] == "Nguyễn Thị Hồng"
+    assert rec.actor == "hoa.le" and rec.version == 2
+    # the record commits to the applicant's name; the name itself is kept apart
+    assert "name" not in rec.data["applicant"] and "applicant.name" in rec.data["pd"]
+    assert "Nguyễn Thị Hồng".encode() not in rec.raw
+    assert d["applicant"]["name"] == "Nguyễn Thị Hồng"
     d2 = create(node, client)
     assert d2["code"].endswith("-0002")
     r = node.api(client, "GET", "/events?after=1")
@@ -169,7 +173,9 @@ def test_decomposed_text_from_the_api_is_stored_composed(node: Node, client: Fla
     d = create(node, client, **nfd)
     r = node.api(client, "GET", f"/dossiers/{d['code']}")
     (ev,) = r.json["dossier"]["events"]
-    data = record.parse(base64.b64decode(ev["record"])).data
+    rec = record.parse(base64.b64decode(ev["record"]))
+    with db.read_session(node.app) as s:
+        data = personal_data.data_of(s, rec)  # the values the record commits to, kept apart
     assert data["applicant"]["name"] == "Nguyễn Thị Hồng"
     assert data["applicant"]["address"] == "Thôn Đăk Rế, xã Đăk Pxi"
     assert data["request"] == "Xác nhận tình trạng hôn nhân"
@@ -186,7 +192,10 @@ def test_a_foreigner_applies_with_a_passport(node: Node, client: FlaskClient) ->
     assert d["applicant"]["id_number"] == "N1234567"
     r = node.api(client, "GET", f"/dossiers/{d['code']}")
     (ev,) = r.json["dossier"]["events"]
-    applicant = record.parse(base64.b64decode(ev["record"])).data["applicant"]
+    rec = record.parse(base64.b64decode(ev["record"]))
+    with db.read_session(node.app) as s:
+        applicant = personal_data.data_of(s, rec)["applicant"]
+    assert "applicant.id_number" in rec.data["pd"] and b"N1234567" not in rec.raw
     assert applicant["id_type"] == "passport" and applicant["id_number"] == "N1234567"
     r = node.api(client, "POST", "/dossiers", json=form(id_type="passport", id_number="AB1"))
     assert r.status_code == 422

@@ -14,7 +14,7 @@ from flask.testing import FlaskClient
 
 from tests.node.conftest import Node
 
-PREFIX = b"vn-dossier/event/v1\n"
+PREFIX = b"vn-dossier/event/v2\n"
 FIELDS = {"actor", "anchor", "at", "data", "dossier", "key", "node", "prev", "seq", "type"}
 
 
@@ -72,8 +72,29 @@ def test_an_independent_verifier_accepts_the_nodes_chain(node: Node, client: Fla
     raws = [base64.b64decode(e["record"]) for e in events]
     bodies = verify_chain(raws, bytes.fromhex(info["public_key"]))
     assert [b["type"] for b in bodies] == ["dossier.received", "dossier.processing"]
-    assert bodies[0]["data"]["applicant"]["name"] == "Đặng Thị Ánh Tuyết"
-    tampered = raws[0].replace("Tuyết".encode(), b"Tuyet" + b"\x00")
+    pd = bodies[0]["data"]["pd"]  # version 2: the record commits to the person's data
+    assert "name" not in bodies[0]["data"]["applicant"] and "Tuyết".encode() not in raws[0]
+    # The commitment recomputed from docs/records.md alone ("Personal data"): SHA-256 of
+    # the prefix and the JCS array [salt, path, value], with the salt the node kept apart.
+    from commune_node import db
+    from commune_node.models import PersonalDisclosure
+
+    with db.read_session(node.app) as s:
+        kept = {
+            r.path: (r.salt, r.value)
+            for r in s.query(PersonalDisclosure).filter_by(dossier_code=code)
+        }
+    salt, value = kept["applicant.name"]
+    assert value == "Đặng Thị Ánh Tuyết"
+    disclosure = rfc8785.dumps([salt, "applicant.name", value])
+    assert (
+        hashlib.sha256(b"vn-dossier/disclosure/v1\n" + disclosure).hexdigest()
+        == pd["applicant.name"]
+    )
+    wrong = rfc8785.dumps([salt, "applicant.name", "Đặng Thị Ánh Tuyet"])
+    assert hashlib.sha256(b"vn-dossier/disclosure/v1\n" + wrong).hexdigest() != pd["applicant.name"]
+    assert set(pd) == set(kept) >= {"applicant.name", "applicant.id_number", "applicant.phone"}
+    tampered = raws[0].replace(pd["applicant.name"].encode(), b"0" * 64)
     try:
         verify_chain([tampered], bytes.fromhex(info["public_key"]))
     except Exception:  # any failure: signature, JSON or canonical form

@@ -137,8 +137,11 @@ def test_a_hub_officers_action_queues_its_message_in_the_same_transaction(site: 
         (2, "000.00.00.H26", 1),  # forwarded: the hub handles it now
         (4, "000.00.00.H26", 1),
     ]
-    assert rows[-1].body["ChuHoSo"] == "Nguyễn Văn Đức"
-    assert rows[-1].body["MaDoiTuong"] == "062095001234"
+    # the outbox keeps the applicant's name and ID number encrypted until they are sent
+    assert "Nguyễn Văn Đức" not in str(rows[-1].body) and "062095001234" not in str(rows[-1].body)
+    sent = portal_outbox.open_body(rows[-1].body)
+    assert sent["ChuHoSo"] == "Nguyễn Văn Đức"
+    assert sent["MaDoiTuong"] == "062095001234"
     with conformance.serve() as portal:
         site.hub.app.config.update(portal_config(portal))
         drain(site)

@@ -13,11 +13,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from central_hub.models import Alert, HubDossier
+from central_hub.services import disclosures
 from common import protocol, record
 from commune_node import create_app, db
 from commune_node.models import Alarm, Dossier, Event, SupersededEvent
 from commune_node.notify_models import OutboxMessage
-from commune_node.services import backup
+from commune_node.services import backup, personal_data
 from commune_node.services.hublink import SyncRefused, hub_link
 from commune_node.services.sync import store_receipt
 from commune_node.transport import HttpTransport
@@ -75,8 +76,12 @@ def _world(site: Site) -> tuple[Node, Node, Path, list[str]]:
 
 
 def _hub_codes(site: Site) -> dict[str, str]:
+    """Each dossier's applicant as the hub shows it (decrypted from its disclosures)."""
     with site.hub.db.read() as s:
-        return {d.code: d.applicant_name for d in s.scalars(select(HubDossier))}
+        return {
+            d.code: disclosures.applicant(s, d.code, hub=site.hub.identity).get("name", "")
+            for d in s.scalars(select(HubDossier))
+        }
 
 
 def test_restored_node_takes_back_its_chain_and_numbers_apart(site: Site) -> None:
@@ -189,13 +194,13 @@ def test_a_code_collision_reaching_the_hub_is_flagged_never_overwritten(site: Si
     take_in(u2)
     sync(u2)
     with db.read_session(u1.app) as s:
-        first = record_of(s, code)
-    data = {**first.data, "applicant": {**first.data["applicant"], "name": "Phạm Văn Tư"}}
+        first = personal_data.data_of(s, record_of(s, code))
+    data = {**first, "applicant": {**first["applicant"], "name": "Phạm Văn Tư"}}
     with u1.app.app_context():
         ident = node_identity()
     with db.write_session(u1.app) as s:
         eventlog.append(
-            s, identity=ident, clock=u1.clock, dossier=code, type=first.type, actor="hoa.le",
+            s, identity=ident, clock=u1.clock, dossier=code, type="dossier.received", actor="hoa.le",
             data=data,
         )  # fmt: skip
     result = sync(u1)
@@ -203,9 +208,11 @@ def test_a_code_collision_reaching_the_hub_is_flagged_never_overwritten(site: Si
     with site.hub.db.read() as s:
         row = s.get(HubDossier, code)
         alerts = [a.message for a in s.scalars(select(Alert).where(Alert.kind == "code_collision"))]
-    assert row is not None and row.applicant_name == "Nguyễn Văn Đức"  # not overwritten
-    assert row.flag and "code_collision" in row.flag and "Phạm Văn Tư" in row.flag
+        name = disclosures.applicant(s, code, hub=site.hub.identity).get("name")
+    assert row is not None and name == "Nguyễn Văn Đức"  # not overwritten
+    assert row.flag and "code_collision" in row.flag
     assert len(alerts) == 1 and code in alerts[0]
+    assert "Phạm Văn Tư" not in row.flag + alerts[0]  # flags and alerts hold no names
     from commune_node.models import DeadLetter
 
     with db.read_session(u1.app) as s:
@@ -214,7 +221,8 @@ def test_a_code_collision_reaching_the_hub_is_flagged_never_overwritten(site: Si
     from tests.hub.test_pages import OFFICER, Person
 
     page = Person(site.hub.app, OFFICER).get(f"/dossiers/{code}").text
-    assert 'id="dossier-flag"' in page and "Phạm Văn Tư" in page  # the hub officer sees it
+    assert 'id="dossier-flag"' in page  # the hub officer sees it
+    assert "Nguyễn Văn Đức" in page  # and the applicant, decrypted from the disclosures
     sync(u2)
 
 

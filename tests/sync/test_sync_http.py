@@ -11,7 +11,7 @@ import pytest
 import requests
 from sqlalchemy import select
 
-from central_hub.models import Alert, Equivocation, HubDossier
+from central_hub.models import Alert, Equivocation, HubDossier, LogRecord
 from central_hub.models import Node as HubNode
 from central_hub.services import processing, publishing
 from common import keys, protocol, record
@@ -338,8 +338,9 @@ def test_forwarded_dossier_makes_the_full_round_trip(site: Site) -> None:
     act(a, code, "forwarded")
     sync(a)
     cal = WorkingCalendar()
+    note = "Đã xác minh với ông Trần Văn Bình"  # free text that names a person
     for action, form2 in (
-        ("processing", {}),
+        ("processing", {"note": note}),
         ("resolved", {"result": "Cấp Phiếu lý lịch tư pháp số 12/LLTP"}),
     ):
         with site.hub.db.write() as s:
@@ -357,6 +358,15 @@ def test_forwarded_dossier_makes_the_full_round_trip(site: Site) -> None:
     assert result.pulled >= 2
     r = a.api(client, "GET", f"/dossiers/{code}")
     assert r.json["dossier"]["status"]["code"] == 9
+    # the hub's record commits to the note; the node got the note itself, sealed to it
+    with site.hub.db.read() as s:
+        raws = s.scalars(select(LogRecord.raw).where(LogRecord.dossier_code == code)).all()
+    assert raws and all(note.encode() not in raw for raw in raws)
+    with node_db.read_session(a.app) as s:
+        from commune_node.services import queries
+
+        notes = [v.data.get("note") for v in queries.history(s, code) if v.from_hub]
+    assert note in notes
     act(a, code, "result_returned")
     sync(a)
     with site.hub.db.read() as s:
