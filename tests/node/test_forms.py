@@ -172,7 +172,7 @@ def test_form_04_apology_and_new_appointment(
     assert_all(
         html,
         "Mẫu số 04",
-        "Văn bản xin lỗi và hẹn lại ngày trả kết quả",
+        "Văn bản xin lỗi và đề nghị gia hạn thời gian giải quyết hồ sơ",
         f"Kính gửi: Ông/Bà <b>{APPLICANT['applicant_name']}</b>",
         APPLICANT["address"], APPLICANT["phone"],
         "Ngày <b>23/11/2026</b>",  # date received

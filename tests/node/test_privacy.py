@@ -15,7 +15,7 @@ from sqlalchemy import select
 from common.record import parse
 from commune_node import db
 from commune_node.cli import main
-from commune_node.models import Dossier, ErasureRun, Event, ProcessingEntry
+from commune_node.models import Dossier, ErasureRun, Event, PersonalDisclosure, ProcessingEntry
 from commune_node.notify_models import OutboxMessage
 from commune_node.services import privacy
 from tests.node.conftest import Node
@@ -230,7 +230,16 @@ def test_retention_job_erases_closed_dossiers_only_and_the_chain_still_verifies(
     assert code == 0 and "chain intact" in out
     with db.read_session(node.app) as s:
         first = s.scalars(select(Event.record).where(Event.dossier_code == closed)).first()
-        assert first is not None and parse(first).data["applicant"]["name"] == "Phạm Thị Bình"
+        assert first is not None
+        signed = parse(first)  # version 2: commitments, the values kept apart and now gone
+        assert "pd" in signed.data and "name" not in signed.data["applicant"]
+        kept = s.scalars(
+            select(PersonalDisclosure).where(PersonalDisclosure.dossier_code == closed)
+        ).all()
+        assert kept == []
+        assert s.scalars(
+            select(PersonalDisclosure).where(PersonalDisclosure.dossier_code == still_open)
+        ).all()
         assert [r.kind for r in s.scalars(select(ErasureRun))] == ["retention"] * 3
     erased = [r for r in log_rows(node) if r.action == "erase"]
     assert [(r.dossier_code, r.officer) for r in erased] == [(closed, privacy.SCHEDULER)]

@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from central_hub.audit_commands import register as register_audit
 from central_hub.models import Base as HubBase
-from central_hub.models import HubDossier, LogRecord, ProcessingEntry
+from central_hub.models import HubDisclosure, HubDossier, LogRecord, ProcessingEntry
 from central_hub.notify_models import HubNotification, StatusKey
 from central_hub.privacy_commands import register as register_privacy
 from central_hub.privacy_commands import retention_round
@@ -132,13 +132,19 @@ def test_retention_erases_at_node_and_hub_and_every_log_still_verifies(
     still_open = take_in(a, OTHER)
     sync(a)
     secrets = [CITIZEN["applicant_name"], CITIZEN["phone"], CITIZEN["email"]]
-    before = {t for t, _ in hub_rows_with(site, secrets)}
-    assert before >= {"hub_dossier", "hub_notification", "portal_message"}, before
+    # nothing in clear at the hub even before erasure: the values are encrypted at rest
+    assert hub_rows_with(site, secrets) == []
+    with site.hub.db.read() as s:
+        assert s.scalars(select(HubDisclosure).where(HubDisclosure.dossier_code == closed)).all()
     site.clock.advance(days=365 * 21)
     node_run = node_privacy.run_retention(node_db.database(a.app), now=site.clock())
     hub_run = retention_round(site.hub.app)
     assert node_run.dossiers == 1 and hub_run.dossiers == 1 and hub_run.notifications >= 1
     assert hub_rows_with(site, secrets) == []
+    with site.hub.db.read() as s:
+        gone = s.scalars(select(HubDisclosure).where(HubDisclosure.dossier_code == closed)).all()
+        left = s.scalars(select(HubDisclosure).where(HubDisclosure.dossier_code == still_open))
+        assert gone == [] and left.all()
     if site.hub.db.engine.dialect.name == "sqlite":  # the file's bytes, beyond the log's records
         path = Path(site.hub.app.instance_path) / "hub.sqlite3"
         with site.hub.db.read() as s:
@@ -152,7 +158,8 @@ def test_retention_erases_at_node_and_hub_and_every_log_still_verifies(
         assert row is not None and row.applicant_name.startswith("Dữ liệu cá nhân đã xoá ngày")
         assert row.id_digest is None and s.get(StatusKey, closed) is None
         kept = s.get(HubDossier, still_open)
-        assert kept is not None and kept.applicant_name == "Lê Văn Cường"
+        assert kept is not None and kept.applicant_name == ""  # never in clear at the hub
+        assert kept.applicant_key is not None and kept.id_digest is not None
         assert all(
             n.recipient == ""
             for n in s.scalars(
