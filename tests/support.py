@@ -157,3 +157,28 @@ def hour_limited_procedure_dict() -> dict[str, Any]:
             }
         ],
     }
+
+
+# Page tests drive Debian's Chromium; CI installs it (scripts/test.sh), so there a missing
+# browser is a failure, never a silent skip.
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+def require_chromium() -> None:
+    """Fail under CI, skip elsewhere, when Chromium is not installed."""
+    if os.path.exists(CHROMIUM):
+        return
+    if os.environ.get("CI"):
+        pytest.fail(
+            f"{CHROMIUM} is missing; CI must run the browser tests (apt-get install chromium)"
+        )
+    pytest.skip(f"{CHROMIUM} is not installed (apt-get install -y chromium); not in CI")

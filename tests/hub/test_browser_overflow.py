@@ -7,7 +7,6 @@ dossier forwarded to the hub and synced, one dossier of every status."""
 
 from __future__ import annotations
 
-import shutil
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -22,26 +21,20 @@ from commune_node.models import Dossier
 from commune_node.web.context import node_identity
 from tests.hub.fixtures import HUB_PASSWORD, HUB_USERS, Hub, make_hub
 from tests.node.conftest import OFFICERS, PASSWORD, Node
-from tests.support import VN, MovableClock, live_server
+from tests.support import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    VN,
+    MovableClock,
+    live_server,
+    require_chromium,
+)
 from tests.sync.conftest import Site, sync
 from tests.sync.helpers import CRIMINAL_RECORD, act, take_in
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 SHOTS = Path("/tmp")
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not shutil.which(CHROMIUM), reason="needs /usr/bin/chromium"),
-]
+pytestmark = pytest.mark.browser
 
 
 @dataclass
@@ -168,9 +161,10 @@ def _overflows(page: object, base: str, paths: list[str], width: int) -> list[st
 def test_no_page_of_either_app_is_wider_than_a_phone_or_tablet(world: World, width: int) -> None:
     from playwright.sync_api import expect, sync_playwright
 
+    require_chromium()
     found: list[str] = []
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         for role, paths in node_pages(world).items():
             context = browser.new_context(viewport={"width": width, "height": 800}, locale="vi-VN")
             page = context.new_page()
