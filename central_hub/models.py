@@ -210,7 +210,7 @@ class HubDossier(Base):
     updated_at: Mapped[datetime]
     state: Mapped[dict[str, Any]]
     flag: Mapped[str | None] = mapped_column(String(300))  # e.g. another citizen's record
-    # A keyed hash of the applicant's ID number (services/privacy.id_digest): the citizen's
+    # A keyed hash of the applicant's ID number (services/disclosures.id_digest): the citizen's
     # rights look-up finds their dossiers across communes without an ID number in clear.
     id_digest: Mapped[str | None] = mapped_column(String(64), index=True)
     # When the applicant's personal data was erased here (retention, or a lawful request).

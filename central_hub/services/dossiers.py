@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from central_hub.models import HubDossier
-from central_hub.services import privacy
+from central_hub.services import disclosures
 from common import lifecycle, record
 from common.errors import TransitionError
 from common.lifecycle import Side
@@ -33,7 +33,7 @@ def apply_record(session: Session, rec: record.Record, *, side: Side, now: datet
             procedure_code=new.procedure,
             procedure_name=str(rec.data.get("procedure_name", ""))[:300],
             applicant_name="",  # personal data: only in ``disclosure`` (encrypted)
-            id_digest=privacy.id_digest(
+            id_digest=disclosures.id_digest(
                 session, str((rec.data.get("applicant") or {}).get("id_number", ""))
             ),
         )

@@ -30,7 +30,7 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from central_hub.models import Checkpoint, Equivocation, HubDossier, LogRecord, Node, NodeKey
-from central_hub.services import dossiers, nodes, portal_outbox, privacy, translog, witness
+from central_hub.services import disclosures, dossiers, nodes, portal_outbox, translog, witness
 from central_hub.services.identity import Clock, HubIdentity
 from common import chain_break, events, keys, lifecycle, protocol, record, record_fast
 from common.errors import (
@@ -276,7 +276,7 @@ class _Projection:
                 "applicant_name": "",  # personal data: only in ``disclosure`` (encrypted)
                 # a version 1 record names the ID number; version 2's is indexed from its
                 # disclosure once stored (disclosures.index_names)
-                "id_digest": privacy.id_digest(
+                "id_digest": disclosures.id_digest(
                     self.session, str((rec.data.get("applicant") or {}).get("id_number", ""))
                 ),
             }

@@ -33,7 +33,6 @@ from central_hub.models import Alert, ErasureRun, HubDossier, Node, ProcessingEn
 from central_hub.notify_models import DELIVERED, FAILED, HubNotification, StatusKey
 from central_hub.portal_models import PortalMessage
 from central_hub.services import disclosures
-from central_hub.services.disclosures import id_digest
 from common import retention
 from common.calendar import VN_TZ
 from common.catalogue import Catalogue
@@ -360,7 +359,7 @@ class HeldDossier:
 def citizen_holdings(session: Session, id_number: str, catalogue: Catalogue) -> list[HeldDossier]:
     """The citizen's dossiers in every commune, found by the keyed hash of their ID number,
     with who processed them at the hub and when their personal data is erased."""
-    digest = id_digest(session, id_number)
+    digest = disclosures.id_digest(session, id_number)
     rows = session.scalars(
         select(HubDossier)
         .where(HubDossier.id_digest == digest)
