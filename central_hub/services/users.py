@@ -30,6 +30,10 @@ def create_user(
         errors.add("username", "bad_username", "Tên đăng nhập không hợp lệ.", "Bad user name.")
     elif session.scalar(select(HubUser).where(HubUser.username == username)):
         errors.add("username", "taken", "Tên đăng nhập đã có.", "The user name is taken.")
+    if not full_name.strip():
+        errors.add("full_name", "required", "Thiếu họ tên.", "The full name is required.")
+    elif len(full_name) > 100:
+        errors.add("full_name", "too_long", "Tối đa 100 ký tự.", "At most 100 characters.")
     if not roles or any(r not in HUB_ROLES for r in roles):
         errors.add(
             "roles", "bad_role", "Vai trò không hợp lệ.", f"Roles must be among {HUB_ROLES}."
@@ -38,7 +42,7 @@ def create_user(
     errors.raise_if_any()
     user = HubUser(
         username=username,
-        full_name=full_name,
+        full_name=full_name.strip(),
         roles=",".join(sorted(set(roles))),
         password_hash=accounts.hash_password(password),
         created_at=clock(),

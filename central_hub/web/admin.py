@@ -352,11 +352,22 @@ def acknowledge(alert_id: int) -> Any:
 # -------------------------------------------------------------------------------- users
 
 
-def _users_page(errors: dict[str, list[tuple[str, str]]], failed: str | None, status: int) -> Any:
+def _users_page(
+    errors: dict[str, list[tuple[str, str]]],
+    failed: str | None,
+    status: int,
+    values: dict[str, Any] | None = None,
+) -> Any:
     with database().read() as session:
         rows = list(session.scalars(select(HubUser).order_by(HubUser.username)))
     return render_template(
-        "users.html", rows=rows, errors=errors, failed=failed, me=g.user.id
+        "users.html",
+        rows=rows,
+        errors=errors,
+        failed=failed,
+        me=g.user.id,
+        values=values or {},
+        roles=user_service.HUB_ROLES,
     ), status
 
 
@@ -365,6 +376,34 @@ def _users_page(errors: dict[str, list[tuple[str, str]]], failed: str | None, st
 def users() -> Any:
     """The hub's user accounts: deactivate, activate again, reset a password."""
     return _users_page({}, None, 200)
+
+
+@bp.post("/users")
+@login_required(ADMIN)
+def user_add() -> Any:
+    """Add an account: user name, full name, roles and a first password."""
+    username = request.form.get("username", "").strip().lower()
+    full_name = request.form.get("full_name", "")
+    roles = request.form.getlist("roles")
+    password = request.form.get("password", "")
+    values = {"username": username, "full_name": full_name, "roles": roles}
+    if len(username) > 64 or len(password) > 200 or len(roles) > len(user_service.HUB_ROLES):
+        errors = {"username": [("Dữ liệu quá dài.", "Too long.")]}
+        return _users_page(errors, None, 422, values)
+    try:
+        with database().write() as session:
+            user_service.create_user(
+                session,
+                username=username,
+                full_name=full_name,
+                roles=roles,
+                password=password,
+                clock=clock(),
+            )
+    except ValidationError as exc:
+        return _users_page(_problems(exc.problems), None, 422, values)
+    flash(f"Đã thêm tài khoản {username}. / Account {username} added.", "success")
+    return redirect(url_for(".users"))
 
 
 @bp.post("/users/<username>/<action>")

@@ -66,3 +66,53 @@ def test_the_cli_deactivates_and_activates_a_hub_user(hub: Hub) -> None:
     r = runner.invoke(main, [*args, "user", "activate", "lan.pham"])
     assert r.exit_code == 0, r.output
     assert _can_log_in(hub, "lan.pham", HUB_PASSWORD)
+
+
+def _user_count(hub: Hub) -> int:
+    from sqlalchemy import func, select
+
+    from central_hub.models import HubUser
+    from central_hub.web.context import database
+
+    with hub.app.app_context(), database().read() as session:
+        return int(session.scalar(select(func.count()).select_from(HubUser)) or 0)
+
+
+def test_the_administrator_adds_a_hub_user_from_the_page(hub: Hub) -> None:
+    admin = Person(hub.app, ADMIN)
+    page = admin.get("/users")
+    assert 'id="add-user"' in page.text and 'name="roles" value="auditor"' in page.text
+    r = admin.post("/users", {"username": "Mai.Tran", "full_name": " Trần Thị Mai ",
+                              "roles": "auditor", "password": NEW_PASSWORD})  # fmt: skip
+    assert r.status_code == 302
+    assert "mai.tran" in admin.get("/users").text  # stored in lower case
+    assert _can_log_in(hub, "mai.tran", NEW_PASSWORD)
+    auditor = Person(hub.app)
+    auditor.login("mai.tran", NEW_PASSWORD)
+    assert auditor.get("/users").status_code == 403  # the role given, no more
+
+
+def test_adding_a_hub_user_names_each_bad_field_and_stores_nothing(hub: Hub) -> None:
+    admin = Person(hub.app, ADMIN)
+    before = _user_count(hub)
+    cases = [
+        ({"username": "lan.pham", "full_name": "X", "roles": "auditor"}, "Tên đăng nhập đã có"),
+        ({"username": "a b", "full_name": "X", "roles": "auditor"}, "Tên đăng nhập không hợp lệ"),
+        ({"username": "new.one", "full_name": "X"}, "Vai trò không hợp lệ"),
+        ({"username": "new.one", "full_name": "X", "roles": "root"}, "Vai trò không hợp lệ"),
+        ({"username": "new.one", "full_name": "  ", "roles": "auditor"}, "Thiếu họ tên"),
+        ({"username": "new.one", "full_name": "X" * 101, "roles": "auditor"}, "Tối đa 100"),
+    ]
+    for form, message in cases:
+        r = admin.post("/users", {"password": NEW_PASSWORD, **form})
+        assert r.status_code == 422, form
+        assert message in r.text, (form, message)
+        assert 'value="new.one"' in r.text or form["username"] != "new.one"  # kept for a retry
+    r = admin.post("/users", {"username": "new.one", "full_name": "X", "roles": "auditor",
+                              "password": "short"})  # fmt: skip
+    assert r.status_code == 422 and NEW_PASSWORD not in r.text
+    assert _user_count(hub) == before
+    officer = Person(hub.app, OFFICER)
+    r = officer.post("/users", {"username": "x.y", "full_name": "X", "roles": "administrator",
+                                "password": NEW_PASSWORD})  # fmt: skip
+    assert r.status_code == 403 and _user_count(hub) == before
