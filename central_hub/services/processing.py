@@ -27,6 +27,14 @@ HUB_ACTIONS = (
 )
 
 
+def recipients(session: Session, *, username: str | None = None) -> list[HubUser]:
+    """The active hub officers a forwarded dossier can be handed to ("Chuyển xử lý")."""
+    stmt = select(HubUser).where(HubUser.active.is_(True)).order_by(HubUser.full_name)
+    if username is not None:
+        stmt = stmt.where(HubUser.username == username)
+    return [u for u in session.scalars(stmt) if "hub_officer" in u.role_set]
+
+
 def act(
     session: Session,
     code: str,
@@ -59,6 +67,17 @@ def act(
         data["old_due"] = state.due_at.isoformat() if state.due_at else None
         if state.due_at is not None and apology_timing(calendar, state.due_at, now) == "late":
             data["late"] = True  # after the last day, or past the due date: issued late
+    if action == "processing" and data.get("recipient"):
+        to = recipients(session, username=str(data["recipient"]))
+        if not to:
+            errors.add(
+                "recipient",
+                "not_an_officer",
+                "Người nhận phải là cán bộ xử lý đang hoạt động của cấp trên.",
+                "The recipient must be an active hub officer.",
+            )
+        else:
+            data["recipient_name"] = to[0].full_name  # the commune knows no hub user names
     errors.raise_if_any()
     # The commune shows who acted by name: its officers know no hub user names.
     name = session.scalar(select(HubUser.full_name).where(HubUser.username == actor))

@@ -37,6 +37,7 @@ FIELD_LABELS = {
     "electronic_result": ("Kết quả điện tử (có ký số)", "Electronic result (digitally signed)"),
     "result_no": ("Số văn bản kết quả", "Result document number"),
     "new_due": ("Ngày hẹn mới", "New appointment date"),
+    "recipient": ("Chuyển cho cán bộ", "Hand to officer"),
 }
 _LONG = frozenset({"note", "reason", "result"})
 # The order the hub officer meets them in: the usual path first, the exceptions after.
@@ -62,6 +63,8 @@ class FieldSpec:
 
 
 def _kind(name: str, field: fields.Field) -> str:
+    if name == "recipient":
+        return "officer"
     if isinstance(field, fields.List):
         return "missing"
     if isinstance(field, fields.Boolean):
@@ -127,6 +130,7 @@ def render_dossier(
         found = disclosures.disclosures_of(session, [e.rec.id for e in history], hub=hub)
         shown = {e.rec.id: personal.reveal(e.rec.data, found[e.rec.id])
                  for e in history if e.rec.id in found}  # fmt: skip
+        recipients = processing.recipients(session)
     actions: list[tuple[lifecycle.Action, list[FieldSpec]]] = []
     if OFFICER in g.user.role_set:
         state = lifecycle.state_from_dict(row.state)
@@ -149,6 +153,7 @@ def render_dossier(
         timeliness=classify(row.ended_at, row.due_at) if row.ended_at and row.due_at else None,
         documents=procedure.documents if procedure else (),
         actions=actions,
+        recipients=recipients,
         failed=failed,
         errors=errors or {},
         values=request.form if failed else MultiDict(),
@@ -194,9 +199,12 @@ def queue() -> Any:
         rows = health.queue(session, now=now)
         names = health.node_names(session)
         cal = health.current_calendar(session, hub_identity().hub_id)
+    me = g.user.username
+    mine = [r for r in rows if (r.state or {}).get("holder") == me]
     return render_template(
         "queue.html",
         rows=[(r, health.deadline_state(r, now, cal)) for r in rows],
+        mine=[(r, health.deadline_state(r, now, cal)) for r in mine],
         names=names,
     )
 

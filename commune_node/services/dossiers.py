@@ -152,12 +152,14 @@ def recipients(session: Session) -> list[Officer]:
 
 
 def waiting_for(session: Session, username: str, limit: int = 50) -> list[Dossier]:
-    """Dossiers in processing handed to ``username`` ("waiting for me"), oldest due first."""
+    """Dossiers in processing handed to ``username`` ("waiting for me"), oldest due first.
+    A forwarded dossier's holder is a hub officer, whatever their user name."""
     holder = func.json_extract(Dossier.state, "$.holder")
+    forwarded = func.coalesce(func.json_extract(Dossier.state, "$.forwarded"), 0)
     return list(
         session.scalars(
             select(Dossier)
-            .where(Dossier.status == int(Status.PROCESSING), holder == username)
+            .where(Dossier.status == int(Status.PROCESSING), holder == username, forwarded == 0)
             .order_by(Dossier.due_at, Dossier.code)
             .limit(limit)
         )

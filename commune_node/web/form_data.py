@@ -237,7 +237,8 @@ def handovers(events: list[EventView], names: dict[str, str], applicant: str) ->
                 holder = applicant
         elif e.data.get("recipient"):  # processing handed to a named officer
             recipient = str(e.data["recipient"])
-            giver, receiver = actor, names.get(recipient, recipient)
+            named = str(e.data.get("recipient_name") or recipient)  # a hub officer's name
+            giver, receiver = actor, names.get(recipient, named)
             holder = receiver
         else:  # processing, no recipient named: whoever holds it to the officer taking it on
             giver, receiver, holder = holder, actor, actor

@@ -51,6 +51,7 @@ ACCESS: dict[str, frozenset[str]] = {
     "pages.admin.acknowledge": frozenset({ADMIN}),
     "pages.admin.users": frozenset({ADMIN}),
     "pages.admin.user_manage": frozenset({ADMIN}),
+    "pages.admin.user_add": frozenset({ADMIN}),
     "pages.dossiers.dossier_list": EVERYONE,
     "pages.dossiers.queue": frozenset({OFFICER}),
     "pages.dossiers.dossier": EVERYONE,
@@ -471,6 +472,46 @@ def test_hub_officer_resolves_a_forwarded_dossier_and_the_node_pulls_it(site: Si
     history = auditor.get(f"/dossiers/{code}").text
     assert history.index("Tiếp nhận hồ sơ") < history.index("Giải quyết xong")
     assert "base64" in history
+
+
+def test_a_hub_officer_hands_a_dossier_to_a_colleague_who_finds_it_waiting(site: Site) -> None:
+    from central_hub.services import users
+
+    with site.hub.db.write() as session:
+        users.create_user(session, username="hoa.vo", full_name="Võ Thị Hoa",
+                          roles=["hub_officer"], password=HUB_PASSWORD, clock=site.clock)  # fmt: skip
+    a = site.node("a", "000.00.12.H26")
+    code = forwarded_dossier(site, a)
+    lan = Person(site.hub.app, OFFICER)
+    page = lan.get(f"/dossiers/{code}").text
+    assert re.search(r'<option value="hoa.vo"\s*>Võ Thị Hoa</option>', page)
+    assert 'value="thanh.tra"' not in page  # an auditor processes nothing
+
+    lan.refresh_token(f"/dossiers/{code}")
+    for wrong in ("thanh.tra", "nobody.here"):
+        r = lan.post(f"/dossiers/{code}/actions/processing", {"recipient": wrong})
+        assert r.status_code == 422 and 'data-field="recipient"' in r.text, wrong
+    with site.hub.db.read() as s:
+        assert s.scalar(select(LogRecord).where(LogRecord.dossier_code == code,
+                                                LogRecord.type == "dossier.processing")) is None  # fmt: skip
+    assert (
+        lan.post(f"/dossiers/{code}/actions/processing", {"recipient": "hoa.vo"}).status_code == 302
+    )
+
+    hoa = Person(site.hub.app)
+    hoa.login("hoa.vo")
+    queue = hoa.get("/queue").text
+    assert 'id="waiting-for-me"' in queue
+    assert code in queue[queue.index('id="waiting-for-me"') : queue.index("</section>")]
+    assert 'id="waiting-for-me"' not in lan.get("/queue").text  # handed on: not hers
+
+    sync(a)  # the commune's form 06 names the hub officer, not her user name
+    from tests.node.desk import login
+
+    desk = a.app.test_client()
+    login(desk, "receiver")
+    slip = desk.get(f"/print/06/{code}").text
+    assert "Võ Thị Hoa" in slip and "hoa.vo" not in slip
 
 
 def test_dossier_list_filters_and_puts_overdue_first(site: Site) -> None:
