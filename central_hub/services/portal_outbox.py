@@ -112,9 +112,11 @@ def _intakes(session: Session, codes: set[str]) -> dict[str, Intake]:
             .where(LogRecord.dossier_code.in_(chunk), LogRecord.dead.is_(False))
             .group_by(LogRecord.dossier_code)
         )
-        for raw in session.scalars(select(LogRecord.raw).where(LogRecord.leaf.in_(first))):
-            rec = record_fast.parse(raw)
-            applicant = disclosures.data_in(session, rec).get("applicant") or {}
+        raws = session.scalars(select(LogRecord.raw).where(LogRecord.leaf.in_(first)))
+        recs = [record_fast.parse(raw) for raw in raws]
+        shown = disclosures.data_in_many(session, recs)
+        for rec in recs:
+            applicant = shown[rec.id].get("applicant") or {}
             assert rec.dossier is not None
             out[rec.dossier] = Intake(
                 owner_name=str(applicant.get("name", "")),
