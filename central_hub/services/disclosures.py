@@ -66,6 +66,9 @@ def unprotect(text: str, *, context: str) -> str:
     raise personal.DisclosureError("no data key of this hub opens a stored text")
 
 
+_OPENED: Final = "disclosures_opened"  # session.info: record id → disclosures stored just now
+
+
 def _key_for(hub: HubIdentity, box: bytes) -> personal.EncryptionKey:
     kid = personal.sealed_key_id(box)
     key = hub.encryption.get(kid)
@@ -97,6 +100,9 @@ def store_sealed(
         ):
             have.add((rid, path))
     rows: list[dict[str, Any]] = []
+    # What this transaction opened, for the services after it (portal, look-ups): opening a
+    # box again would cost a decryption per value for the same data.
+    opened: dict[str, list[personal.Disclosure]] = session.info.setdefault(_OPENED, {})
     for rec in wanted:
         box = sealed[rec.id]
         try:
@@ -114,6 +120,7 @@ def store_sealed(
                 now,
             )
             continue
+        opened[rec.id] = sorted(found, key=lambda d: d.path)
         for d in found:
             if (rec.id, d.path) in have:
                 continue
@@ -204,8 +211,10 @@ def disclosures_of(
     session: Session, record_ids: Iterable[str], *, hub: HubIdentity
 ) -> dict[str, list[personal.Disclosure]]:
     """The decrypted disclosures of these records (record id → disclosures)."""
-    ids = list(record_ids)
-    out: dict[str, list[personal.Disclosure]] = {}
+    wanted = list(record_ids)
+    opened: dict[str, list[personal.Disclosure]] = session.info.get(_OPENED, {})
+    out = {rid: opened[rid] for rid in wanted if rid in opened}
+    ids = [rid for rid in wanted if rid not in out]
     for i in range(0, len(ids), 500):
         rows = session.scalars(
             select(HubDisclosure)
@@ -294,6 +303,7 @@ def export(
 def erase_disclosures(session: Session, dossier_code: str) -> int:
     """Destroy one dossier's personal data at the hub; returns how many values were erased.
     The records, the log and every proof stay verifiable; the dossier's name key goes too."""
+    session.info.pop(_OPENED, None)
     result = session.execute(
         delete(HubDisclosure).where(HubDisclosure.dossier_code == dossier_code)
     )
