@@ -114,9 +114,9 @@ def _intakes(session: Session, codes: set[str]) -> dict[str, Intake]:
         )
         raws = session.scalars(select(LogRecord.raw).where(LogRecord.leaf.in_(first)))
         recs = [record_fast.parse(raw) for raw in raws]
-        shown = disclosures.data_in_many(session, recs)
+        applicants = disclosures.applicants_of(session, recs)
         for rec in recs:
-            applicant = shown[rec.id].get("applicant") or {}
+            applicant = applicants[rec.id]
             assert rec.dossier is not None
             out[rec.dossier] = Intake(
                 owner_name=str(applicant.get("name", "")),
