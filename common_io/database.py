@@ -17,7 +17,7 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, Table, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
 from common_io.sqlite import configure_sqlite, writer
@@ -76,3 +76,11 @@ class Database:
     def read(self) -> Iterator[Session]:
         with self.read_factory() as session:
             yield session
+
+
+def insert_rows(session: Session, model: type[Any], rows: list[dict[str, Any]]) -> None:
+    """Insert many rows with one statement run by the driver's ``executemany``, in the
+    session's transaction: no ORM bookkeeping per row (the rows are not loaded objects)."""
+    if rows:
+        table: Table = model.__table__
+        session.connection().execute(table.insert(), rows)

@@ -22,7 +22,7 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any, Final
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from central_hub.models import DisclosureExport, HubDisclosure, HubDossier, LogRecord
@@ -30,6 +30,7 @@ from central_hub.services import identity, nodes
 from central_hub.services.identity import HubIdentity, get_setting, set_setting
 from common import personal, record, record_fast, validators
 from common.errors import NotFound
+from common_io.database import insert_rows
 
 LOOKUP_KEY: Final = "lookup_key"
 _LOADED = identity.LOADED  # the hub identities this process loaded (their keys)
@@ -135,7 +136,7 @@ def store_sealed(
                 }
             )
     if rows:
-        session.execute(insert(HubDisclosure), rows)
+        insert_rows(session, HubDisclosure, rows)
     return len(rows)
 
 

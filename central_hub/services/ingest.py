@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from central_hub.models import Checkpoint, Equivocation, HubDossier, LogRecord, Node, NodeKey
@@ -42,6 +42,7 @@ from common.errors import (
     ValidationError,
 )
 from common.lifecycle import Side
+from common_io.database import insert_rows
 
 
 def refusal(
@@ -303,7 +304,7 @@ class _Projection:
             else:
                 updates.append(values)
         if inserts:
-            self.session.execute(insert(HubDossier), inserts)
+            insert_rows(self.session, HubDossier, inserts)
         if updates:
             self.session.execute(update(HubDossier), updates)
 
@@ -606,7 +607,7 @@ def _append(
                 "reason": f"{problem.code}: {problem.en}"[:500] if problem else None,
             }
         )
-    session.execute(insert(LogRecord), rows)
+    insert_rows(session, LogRecord, rows)
     return appender.finish(hub=hub, now=now)
 
 

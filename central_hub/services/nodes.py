@@ -270,12 +270,21 @@ def quarantine(session: Session, node: Node, why: str, now: datetime) -> None:
     alert(session, "quarantine", node.node_id, why, now)
 
 
-def alert(session: Session, kind: str, node_id: str | None, message: str, now: datetime) -> None:
+def alert(
+    session: Session,
+    kind: str,
+    node_id: str | None,
+    message: str,
+    now: datetime,
+    *,
+    coalesce: bool = False,
+) -> None:
     """Raise an alert. About a node, alerts of one kind are coalesced: while one waits to be
     acknowledged, another of that kind adds to its ``count`` and moves its ``last_seen`` (a
     node sending junk by the thousand raises one row, not a thousand); its message is the
-    first one's."""
-    if node_id is not None:
+    first one's. ``coalesce`` does the same for an alert about no node (one cause, such as a
+    setting left empty, that every message of a push would otherwise raise again)."""
+    if node_id is not None or coalesce:
         waiting = _waiting(session, kind, node_id)
         if waiting is not None:
             waiting.count += 1

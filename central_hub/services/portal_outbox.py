@@ -31,6 +31,7 @@ from common import lifecycle, portal, record, record_fast
 from common.catalogue import Catalogue
 from common.errors import DossierError, NotFound
 from common.lifecycle import DossierState, Side
+from common_io.database import insert_rows
 
 AGENCY_SETTING = "agency_code"  # the hub's own agency code (central-hub portal agency)
 _CATALOGUES: dict[str, Catalogue] = {}
@@ -191,7 +192,7 @@ def note(session: Session, changes: list[Change], *, hub_id: str, now: datetime)
         if row is not None:
             rows.append(row)
     if rows:
-        session.execute(insert(PortalMessage), rows)  # one bulk insert for a pushed batch
+        insert_rows(session, PortalMessage, rows)  # one bulk insert for a pushed batch
     return len(rows)
 
 
@@ -208,6 +209,7 @@ def _row(
             f"dossier {code}: the portal message for status {msg.get('TrangThaiHoSo')} is "
             f"not sent: {'; '.join(found)}",
             now,
+            coalesce=True,  # one row, counted, until the administrator acknowledges it
         )
         return None
     return {

@@ -12,13 +12,14 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, insert, select, tuple_
+from sqlalchemy import func, select, tuple_
 from sqlalchemy.orm import Session
 
 from central_hub import loghead
 from central_hub.models import Checkpoint, HubSetting, LogBreak, MerkleNode
 from central_hub.services.identity import HubIdentity
 from common import merkle, protocol
+from common_io.database import insert_rows
 
 
 class DbNodes:
@@ -80,9 +81,8 @@ class Appender:
     def finish(self, *, hub: HubIdentity, now: datetime) -> Checkpoint | None:
         if self.range.size == self.start:
             return None
-        self.session.execute(
-            insert(MerkleNode), [{"level": lv, "index": ix, "hash": h} for lv, ix, h in self.nodes]
-        )
+        nodes = [{"level": lv, "index": ix, "hash": h} for lv, ix, h in self.nodes]
+        insert_rows(self.session, MerkleNode, nodes)
         row = self.session.get(HubSetting, "log_size")
         assert row is not None
         row.value = str(self.range.size)

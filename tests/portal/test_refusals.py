@@ -85,6 +85,13 @@ def test_a_message_with_a_problem_is_an_alert_not_queued(site: Site) -> None:
     with site.hub.db.read() as s:
         alerts = list(s.scalars(select(Alert).where(Alert.kind == "portal_message")))
     assert len(alerts) == 1 and "DonViXuLy" in alerts[0].message and code in alerts[0].message
+    other = take_in(node, CRIMINAL_RECORD)  # the same cause again: counted, not a new row
+    site.clock.advance(minutes=1)
+    act(node, other, "forwarded")
+    sync(node)
+    with site.hub.db.read() as s:
+        alerts = list(s.scalars(select(Alert).where(Alert.kind == "portal_message")))
+    assert len(alerts) == 1 and alerts[0].count == 2
     set_hub_agency(site)
     result = CliRunner().invoke(
         hub_cli,
@@ -92,7 +99,7 @@ def test_a_message_with_a_problem_is_an_alert_not_queued(site: Site) -> None:
         obj={"app": site.hub.app},
     )
     assert result.exit_code == 0, result.output
-    assert "Queued 1 message" in result.output
+    assert "Queued 2 message" in result.output
     resent = outbox(site)[-1]
     assert resent.origin == "resync" and resent.body["DonViXuLy"] == "000.00.00.H26"
     assert resent.body["HinhThuc"] == 1
