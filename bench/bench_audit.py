@@ -6,7 +6,7 @@ bundle, then times, in the same run and on one core:
 
 * raw Ed25519 verification of every record's signature (the floor: the verifier must do
   at least this);
-* :func:`common.bundle.verify_bundle` over the bundle's lines (all checks);
+* :func:`common.audit.bundle.verify_bundle` over the bundle's lines (all checks);
 * the auditor's whole command, ``dossier-audit verify FILE``, in this process: reading the
   file, all checks, the printed report (the figure the 5,000 records/s goal applies to).
 
@@ -29,9 +29,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from common import bundle_format as bf
 from common import keys, merkle, protocol, record
-from common.bundle import verify_bundle
+from common.audit import bundle_format as bf
+from common.audit.bundle import verify_bundle
 from common_io import audit_cli
 
 DATA = {

@@ -19,8 +19,7 @@ from typing import BinaryIO
 
 import click
 
-from common.audit_labels import CONTROL, escape
-from common.bundle import (
+from common.audit.bundle import (
     CLASSES,
     BundleError,
     LineError,
@@ -29,6 +28,7 @@ from common.bundle import (
     read_checkpoint,
     verify_bundle,
 )
+from common.audit.labels import CONTROL, escape
 
 EXIT_OK, EXIT_FINDINGS, EXIT_UNUSABLE = 0, 1, 2
 MAX_CHECKPOINT_FILE = 64 * 1024
@@ -179,7 +179,7 @@ def safe_json(report: Report) -> str:
 
 def print_report(report: Report) -> None:
     """The summary table, the findings by class, then each finding. Every string from the
-    bundle is printed escaped (``common.audit_labels.escape``), so no control character in
+    bundle is printed escaped (``common.audit.labels.escape``), so no control character in
     it reaches the terminal; labels nothing signs are marked unsigned."""
 
     def echo(text: str = "") -> None:

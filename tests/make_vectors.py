@@ -29,8 +29,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 if __name__ == "__main__" and not __package__:  # run as a file: the repository on the path
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from common import bundle_format as bf
 from common import chain_break, keys, personal, protocol
+from common.audit import bundle_format as bf
 from common_io.audit_cli import main
 from tests.audit.forge import Forge, Writer, dump, fix_end, obj, raw_of, record_lines
 

@@ -1,6 +1,6 @@
-"""The audit export: one bundle file (``common.bundle_format``, ``docs/audit.md``) that lets an
-auditor check, offline and without trusting the hub, every record of some communes stored
-in a period.
+"""The audit export: one bundle file (``common.audit.bundle_format``, ``docs/audit.md``) that
+lets an auditor check, offline and without trusting the hub, every record of some communes
+stored in a period.
 
 What goes in, for a period ``[since, until)`` and a set of communes (all when none given):
 
@@ -43,8 +43,8 @@ from central_hub.services import logbreak
 from central_hub.services.export_plan import CHUNK, ExportPlan, checkpoints, plan_export, records
 from central_hub.services.identity import Clock, HubIdentity, system_clock
 from central_hub.services.translog import DbNodes
-from common import bundle_format as bf
 from common import cosignature, keys, merkle, record_fast
+from common.audit import bundle_format as bf
 from common.errors import DossierError
 
 __all__ = ["ExportPlan", "export_bundle", "plan_export"]

@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from common import keys, protocol
-from common.bundle_read import CHECKPOINT_FILE_FORMAT
+from common.audit.bundle_read import CHECKPOINT_FILE_FORMAT
 from common.errors import NotFound
 from commune_node.services.identity import NodeIdentity, get_setting, head_setting
 

@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from common import bundle_format as bf
 from common import keys, merkle, protocol, record
+from common.audit import bundle_format as bf
 from tests.support import VN
 
 START = datetime(2026, 11, 23, 9, 0, tzinfo=VN)

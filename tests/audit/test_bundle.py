@@ -14,8 +14,6 @@ from sqlalchemy import select
 
 from central_hub.models import Checkpoint, LogRecord
 from common import (
-    bundle_format,
-    bundle_read,
     canonical,
     keys,
     merkle,
@@ -23,8 +21,8 @@ from common import (
     record,
     record_fast,
 )
-from common.audit_chain import Chain
-from common.bundle import (
+from common.audit import bundle_format, bundle_read
+from common.audit.bundle import (
     BundleError,
     LineError,
     Policy,
@@ -32,7 +30,8 @@ from common.bundle import (
     read_checkpoint,
     verify_bundle,
 )
-from common.bundle_read import CheckpointFile
+from common.audit.bundle_read import CheckpointFile
+from common.audit.chain import Chain
 from common.errors import EncodingError, NotFound
 from tests.audit.conftest import DAY1, DAY2, Desk, scenario
 from tests.audit.forge import Forge, obj
@@ -369,7 +368,7 @@ def test_fast_record_parse_agrees_with_the_reference(pos: int, byte: int, op: st
 @settings(max_examples=200)
 @given(size=st.integers(min_value=1, max_value=300), data=st.data())
 def test_fast_inclusion_walk_agrees_with_the_reference(size: int, data: st.DataObject) -> None:
-    from common.audit_records import inclusion_root
+    from common.audit.records import inclusion_root
 
     leaves = [merkle.leaf_hash(i.to_bytes(4, "big")) for i in range(size)]
     store = merkle.MemoryNodes.from_leaf_hashes(leaves)
@@ -437,7 +436,7 @@ def test_fast_record_line_reader_agrees_with_the_json_reader(
 def test_proof_walks_in_any_order_agree_with_the_reference(size: int, data: st.DataObject) -> None:
     """The walk that stops where it joins the last verified one gives every verdict the full
     walk gives, whatever the order of the leaves, their sizes and any damage to the proofs."""
-    from common.audit_records import RecordChecks, inclusion_root
+    from common.audit.records import RecordChecks, inclusion_root
 
     leaves = [merkle.leaf_hash(i.to_bytes(4, "big")) for i in range(size)]
     store = merkle.MemoryNodes.from_leaf_hashes(leaves)

@@ -16,7 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from common import keys, merkle, protocol, record
-from common.bundle import BundleError, Finding, Policy, verify_bundle
+from common.audit.bundle import BundleError, Finding, Policy, verify_bundle
 from tests.audit.conftest import DAY0, DAY1, DAY2, Commune, Desk, scenario
 from tests.audit.forge import Forge, Writer, dump, fix_end, obj, raw_of, record_lines, with_raw
 from tests.hub.fixtures import make_hub

@@ -18,8 +18,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from common.bundle import BundleError, Policy, verify_bundle
-from common.bundle_read import read_checkpoint
+from common.audit.bundle import BundleError, Policy, verify_bundle
+from common.audit.bundle_read import read_checkpoint
 from tests import make_vectors
 from tests.audit import independent_verifier as iv
 
@@ -41,7 +41,7 @@ def _keyed(findings: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
 
 
 def test_one_vector_per_finding_class() -> None:
-    from common.audit_report import CLASSES
+    from common.audit.report import CLASSES
 
     shown = {c for n in NAMES for c in _expected(n)["findings_by_class"]}
     shown |= {f["class"] for n in NAMES for f in _expected(n).get("notices", [])}

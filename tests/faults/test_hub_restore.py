@@ -19,8 +19,8 @@ from central_hub.cli import main as hub_cli
 from central_hub.models import Alert, Checkpoint, HubDossier, LogBreak, RefillRecord
 from central_hub.services import export, processing, recovery, translog
 from common import keys, protocol
-from common.audit import verify_bundle
-from common.audit_report import Report
+from common.audit.report import Report
+from common.audit.verifier import verify_bundle
 from common.calendar import WorkingCalendar
 from commune_node import db as node_db
 from commune_node.models import Alarm, Event

@@ -241,7 +241,7 @@ def test_an_auditor_finds_the_restored_communes_chain_whole(site: Site) -> None:
 
     from central_hub.services import export
     from common import keys
-    from common.audit import verify_bundle
+    from common.audit.verifier import verify_bundle
     from commune_node.services.identity import get_setting
 
     u1, u2, archive, _ = _world(site)

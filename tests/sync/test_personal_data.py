@@ -15,9 +15,9 @@ from sqlalchemy import MetaData, select
 from central_hub.models import DisclosureExport, HubDisclosure, HubDossier
 from central_hub.services import disclosures
 from central_hub.services.export import export_bundle
-from common import bundle_format as bf
 from common import personal, record
-from common.audit import verify_bundle
+from common.audit import bundle_format as bf
+from common.audit.verifier import verify_bundle
 from commune_node import db
 from commune_node.models import Event, PersonalDisclosure
 from commune_node.services import personal_data

@@ -13,8 +13,8 @@ from central_hub.models import Alert, LogRecord
 from central_hub.models import Node as HubNode
 from central_hub.services import export
 from common import chain_break, record
-from common.audit import verify_bundle
-from common.audit_report import Policy, Report
+from common.audit.report import Policy, Report
+from common.audit.verifier import verify_bundle
 from commune_node import db as node_db
 from commune_node.cli import main as node_cli
 from commune_node.models import Alarm, DamagedRecord, Event

@@ -139,7 +139,7 @@ def test_an_auditor_finds_the_replaced_laptops_chain_whole(site: Site) -> None:
 
     from central_hub.services import export
     from common import keys, protocol
-    from common.audit import verify_bundle
+    from common.audit.verifier import verify_bundle
 
     u1 = site.node("u1", A)
     take_in(u1)

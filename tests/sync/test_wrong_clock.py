@@ -14,8 +14,8 @@ from sqlalchemy import select
 from central_hub.models import Alert
 from central_hub.services import export
 from common import record
-from common.audit import verify_bundle
-from common.audit_report import Policy
+from common.audit.report import Policy
+from common.audit.verifier import verify_bundle
 from commune_node import db as node_db
 from commune_node.models import Event
 from tests.node.desk import login

@@ -1,8 +1,8 @@
 """The audit export bundle and its offline verifier: the public entry points.
 
-* Format and writers: :mod:`common.bundle_format` (JSON Lines; ``docs/audit.md``).
-* Verifier: :func:`verify_bundle` (:mod:`common.audit`), with its :class:`Policy`; it returns
-  a :class:`Report` of :class:`Finding` objects whose ``cls`` is one of :data:`CLASSES`.
+* Format and writers: :mod:`common.audit.bundle_format` (JSON Lines; ``docs/audit.md``).
+* Verifier: :func:`verify_bundle` (:mod:`common.audit.verifier`), with its :class:`Policy`; it
+  returns a :class:`Report` of :class:`Finding` objects whose ``cls`` is one of :data:`CLASSES`.
 
 Like all of ``common``, this does no I/O: the caller hands in the lines (any iterable of
 ``bytes``) and the separately obtained checkpoint and hub key as bytes.
@@ -10,9 +10,7 @@ Like all of ``common``, this does no I/O: the caller hands in the lines (any ite
 
 from __future__ import annotations
 
-from common.audit import BundleError, Verifier, inclusion_root, verify_bundle
-from common.audit_report import CLASSES, Finding, Policy, Report
-from common.bundle_format import (
+from common.audit.bundle_format import (
     FORMAT,
     LineError,
     checkpoint_line,
@@ -23,7 +21,9 @@ from common.bundle_format import (
     node_line,
     record_line,
 )
-from common.bundle_read import decode_line, read_checkpoint
+from common.audit.bundle_read import decode_line, read_checkpoint
+from common.audit.report import CLASSES, Finding, Policy, Report
+from common.audit.verifier import BundleError, Verifier, inclusion_root, verify_bundle
 
 __all__ = [
     "CLASSES",

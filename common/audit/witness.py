@@ -21,9 +21,10 @@ from __future__ import annotations
 from typing import Any
 
 from common import cosignature, record_fast
-from common.audit_chain import F_AUTH, Chain
-from common.audit_checkpoints import open_statement
-from common.audit_report import (
+from common.audit.bundle_format import CosignatureLine
+from common.audit.chain import F_AUTH, Chain
+from common.audit.checkpoints import open_statement
+from common.audit.report import (
     BAD_COSIGNATURE,
     FORK,
     INCONSISTENT_CHECKPOINT,
@@ -31,8 +32,7 @@ from common.audit_report import (
     UNKNOWN_KEY,
     Finding,
 )
-from common.audit_state import State
-from common.bundle_format import CosignatureLine
+from common.audit.state import State
 from common.errors import EncodingError, SignatureError
 
 

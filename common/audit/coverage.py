@@ -7,15 +7,15 @@ of the period, ``start`` … ``end − 1``, as a record line: a leaf left out is
 a hub cannot drop a chain's newest record and lower its unsigned ``head_seq`` to hide it.
 A line out of log order fills its leaf (it is ``reordered``, not missing). A bundle
 whose hub chain is ``partial`` covers only the communes it declares; there the nodes'
-cosignatures (``common.audit_witness``) bound each chain's end. No I/O.
+cosignatures (``common.audit.witness``) bound each chain's end. No I/O.
 """
 
 from __future__ import annotations
 
 from bisect import bisect_right
 
-from common.audit_report import DROPPED_RECORD, Finding
-from common.audit_state import State
+from common.audit.report import DROPPED_RECORD, Finding
+from common.audit.state import State
 
 
 class CoverageChecks(State):

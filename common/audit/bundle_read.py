@@ -1,8 +1,8 @@
-"""Reading audit bundle lines back, strictly (format: ``common.bundle_format``).
+"""Reading audit bundle lines back, strictly (format: ``common.audit.bundle_format``).
 
-A line longer than the limit, nested deeper than :data:`~common.bundle_format.MAX_DEPTH`,
+A line longer than the limit, nested deeper than :data:`~common.audit.bundle_format.MAX_DEPTH`,
 not UTF-8 JSON, with a duplicate key, a float, a field missing, an unknown field or a value
-of the wrong type or size is refused with a :class:`~common.bundle_format.LineError` whose
+of the wrong type or size is refused with a :class:`~common.audit.bundle_format.LineError` whose
 ``reason`` is stable. Base64 must be canonical standard base64; sizes of blobs are bounded
 before decoding. No I/O here.
 """
@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from common.bundle_format import (
+from common.audit.bundle_format import (
     HEX32,
     HEX64,
     KINDS,

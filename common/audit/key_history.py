@@ -30,9 +30,9 @@ from collections.abc import Callable
 from typing import Any
 
 from common import keys, protocol, record_fast
-from common.audit_chain import F_AUTH, Chain, KeyState
-from common.audit_report import REVOKED_KEY, UNPROVEN_KEY, Finding
-from common.bundle_format import KeyLine
+from common.audit.bundle_format import KeyLine
+from common.audit.chain import F_AUTH, Chain, KeyState
+from common.audit.report import REVOKED_KEY, UNPROVEN_KEY, Finding
 from common.errors import EncodingError, SignatureError
 from common.record import Record
 

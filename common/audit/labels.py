@@ -28,11 +28,11 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from common.audit_chain import Chain
-from common.audit_checkpoints import open_statement
-from common.audit_report import BAD_CHECKPOINT_SIGNATURE, MALFORMED, MISLABELLED, Finding
-from common.audit_state import State
-from common.bundle_format import EndLine, Header, KeyLine, NodeLine
+from common.audit.bundle_format import EndLine, Header, KeyLine, NodeLine
+from common.audit.chain import Chain
+from common.audit.checkpoints import open_statement
+from common.audit.report import BAD_CHECKPOINT_SIGNATURE, MALFORMED, MISLABELLED, Finding
+from common.audit.state import State
 from common.errors import EncodingError, SignatureError
 from common.record import Record
 

@@ -1,4 +1,4 @@
-"""Checkpoint and cosignature checks of the offline verifier (rules in ``common.audit``).
+"""Checkpoint and cosignature checks of the offline verifier (rules in ``common.audit.verifier``).
 
 * A checkpoint must be the hub's signed statement ``{origin, root, size, time}`` for the
   header's origin (``bad_checkpoint_signature``; unreadable: ``malformed``).
@@ -9,7 +9,7 @@
   beyond the tolerance (``inconsistent_checkpoint``).
 * The auditor's own checkpoint must appear with the same root (``inconsistent_checkpoint``;
   never: ``unlinked_checkpoint``).
-* Cosignatures: ``common.audit_witness``.
+* Cosignatures: ``common.audit.witness``.
 * The period's edges: the checkpoints of sizes ``start`` and ``end`` must be present
   (``unproven_checkpoint``); the start checkpoint must predate ``since`` and the first
   checkpoint after ``end`` must not predate ``until`` (``missing_start`` / ``missing_end``).
@@ -24,7 +24,8 @@ import re
 from typing import Any
 
 from common import keys, protocol, record_fast
-from common.audit_report import (
+from common.audit.bundle_format import BreakLine, CheckpointLine
+from common.audit.report import (
     BAD_CHECKPOINT_SIGNATURE,
     DECLARED_BREAK,
     INCONSISTENT_CHECKPOINT,
@@ -35,8 +36,7 @@ from common.audit_report import (
     UNPROVEN_CHECKPOINT,
     Finding,
 )
-from common.audit_state import BundleError, State, Window, iso, timestamp
-from common.bundle_format import BreakLine, CheckpointLine
+from common.audit.state import BundleError, State, Window, iso, timestamp
 from common.errors import EncodingError, SignatureError
 from common.merkle import ProofError, verify_consistency
 

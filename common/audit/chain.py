@@ -35,7 +35,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 from common import keys
-from common.audit_report import (
+from common.audit.report import (
     DROPPED_RECORD,
     FORK,
     MISSING_END,

@@ -1,7 +1,7 @@
-"""The state the offline verifier carries from line to line (see ``common.audit``).
+"""The state the offline verifier carries from line to line (see ``common.audit.verifier``).
 
-Split out so that the checkpoint checks (``common.audit_checkpoints``) and the record checks
-(``common.audit_records``) share one typed state. No I/O.
+Split out so that the checkpoint checks (``common.audit.checkpoints``) and the record checks
+(``common.audit.records``) share one typed state. No I/O.
 """
 
 from __future__ import annotations
@@ -12,10 +12,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 from common import keys, personal
-from common.audit_chain import Chain
-from common.audit_keys import KeyBook
-from common.audit_report import MALFORMED, Finding, Policy, Report
-from common.bundle_format import Header
+from common.audit.bundle_format import Header
+from common.audit.chain import Chain
+from common.audit.key_history import KeyBook
+from common.audit.report import MALFORMED, Finding, Policy, Report
 from common.errors import DossierError
 
 

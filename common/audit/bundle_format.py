@@ -39,7 +39,7 @@ base64 blobs are raw bytes. The lines come in this order (see ``docs/audit.md``)
   the tree of the checkpoint of that size, or null.
 * ``end``: ``counts`` of lines of each kind before it.
 
-This module holds the line types and the writers; ``common.bundle_read`` reads lines
+This module holds the line types and the writers; ``common.audit.bundle_read`` reads lines
 back, strictly. No I/O here.
 """
 

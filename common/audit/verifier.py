@@ -1,16 +1,16 @@
-"""The standalone offline verifier of an audit bundle (format: ``common.bundle_format``).
+"""The standalone offline verifier of an audit bundle (format: ``common.audit.bundle_format``).
 
 :func:`verify_bundle` reads the bundle's lines once, in order, and never trusts the hub:
 
 1. **Hub key.** The key the auditor pins (``hub_public_key``) wins over the one the header
    names (a difference is ``hub_key_mismatch``); the hub id must be that key's id.
-2. **Checkpoints** (``common.audit_checkpoints``): signed by the hub key for the header's
+2. **Checkpoints** (``common.audit.checkpoints``): signed by the hub key for the header's
    origin, growing, each linked to the previous one by a consistency proof; the checkpoint
    the auditor obtained separately must be among them with the same root.
-3. **Keys** (``common.audit_keys``): every key line backed by signed evidence.
-4. **Records** (``common.audit_records``): strict form, one signature check against the key
+3. **Keys** (``common.audit.key_history``): every key line backed by signed evidence.
+4. **Records** (``common.audit.records``): strict form, one signature check against the key
    valid at the seq, inclusion in a checkpoint, time bounds, duplicates and forks.
-5. **Chains** (``common.audit_chain``), once everything is read: links, gaps, log order and
+5. **Chains** (``common.audit.chain``), once everything is read: links, gaps, log order and
    the edges of the period.
 6. **Completeness of the file**: an ``end`` line whose counts match (``truncated``);
    unknown or misplaced lines are ``malformed``.
@@ -27,23 +27,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from common import keys, personal
-from common.audit_chain import Chain, chain_findings
-from common.audit_checkpoints import CheckpointChecks
-from common.audit_keys import KeyBook
-from common.audit_records import RecordChecks, inclusion_root
-from common.audit_report import (
-    BAD_DISCLOSURE,
-    HUB_KEY_MISMATCH,
-    TRUNCATED,
-    UNLINKED_CHECKPOINT,
-    UNWITNESSED,
-    Finding,
-    Policy,
-    Report,
-)
-from common.audit_state import BundleError, timestamp
-from common.audit_witness import WitnessChecks
-from common.bundle_format import (
+from common.audit.bundle_format import (
     FORMAT,
     BreakLine,
     CheckpointLine,
@@ -56,7 +40,23 @@ from common.bundle_format import (
     NodeLine,
     RecordLine,
 )
-from common.bundle_read import decode_line, line_kind
+from common.audit.bundle_read import decode_line, line_kind
+from common.audit.chain import Chain, chain_findings
+from common.audit.checkpoints import CheckpointChecks
+from common.audit.key_history import KeyBook
+from common.audit.records import RecordChecks, inclusion_root
+from common.audit.report import (
+    BAD_DISCLOSURE,
+    HUB_KEY_MISMATCH,
+    TRUNCATED,
+    UNLINKED_CHECKPOINT,
+    UNWITNESSED,
+    Finding,
+    Policy,
+    Report,
+)
+from common.audit.state import BundleError, timestamp
+from common.audit.witness import WitnessChecks
 from common.errors import EncodingError
 
 __all__ = ["BundleError", "Verifier", "inclusion_root", "verify_bundle"]

@@ -1,4 +1,4 @@
-"""Record checks of the offline verifier (rules in ``common.audit``).
+"""Record checks of the offline verifier (rules in ``common.audit.verifier``).
 
 For each record line, in this order:
 
@@ -35,10 +35,11 @@ from typing import Any
 from cryptography.exceptions import InvalidSignature
 
 from common import chain_break, personal, record_fast
-from common.audit_chain import F_AUTH, F_FORK, F_INCL, F_PREV, NO_KEY, Chain, OfflineWindow
-from common.audit_coverage import CoverageChecks
-from common.audit_labels import LabelChecks
-from common.audit_report import (
+from common.audit.bundle_format import RecordLine
+from common.audit.chain import F_AUTH, F_FORK, F_INCL, F_PREV, NO_KEY, Chain, OfflineWindow
+from common.audit.coverage import CoverageChecks
+from common.audit.labels import LabelChecks
+from common.audit.report import (
     ALTERED_RECORD,
     ANCHOR_MISSING,
     BACKDATED,
@@ -58,8 +59,7 @@ from common.audit_report import (
     UNPROVEN_RECORD,
     Finding,
 )
-from common.audit_state import BundleError, iso
-from common.bundle_format import RecordLine
+from common.audit.state import BundleError, iso
 from common.errors import EncodingError
 from common.keys import PublicKey
 from common.merkle import EMPTY_ROOT, leaf_hash

@@ -1,0 +1,1 @@
+"""The independent auditor: the audit bundle format and its offline verifier, trusting no hub."""
