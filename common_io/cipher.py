@@ -20,9 +20,9 @@ KEY_BYTES = 32
 # temporary file (docs/privacy.md, "At rest"):
 #  * cipher_memory_security OFF: SQLCipher does not wipe and lock every block of memory it
 #    frees. Decrypted pages may stay in freed memory of the desk process until reused, as
-#    they stay in its page cache anyway while the desk is unlocked; a wipe on every free
-#    costs a list several times the decryption itself. OFF is this build's default; the
-#    pragma keeps it so on a build that defaults to ON.
+#    they stay in its page cache anyway while the desk is unlocked; a wipe and lock on every
+#    allocation is a cost the lists would pay. OFF is this build's default; the pragma keeps
+#    it so on a build that defaults to ON (docs/benchmarks.md, "Encryption at rest").
 #  * temp_store MEMORY: sorts and temporary indexes stay in memory instead of a temporary
 #    file SQLCipher would encrypt and decrypt (again this build's default, kept).
 PERFORMANCE_PRAGMAS = ("PRAGMA cipher_memory_security = OFF", "PRAGMA temp_store = MEMORY")
