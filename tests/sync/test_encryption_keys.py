@@ -211,3 +211,22 @@ def test_a_refusal_naming_a_key_the_hub_did_not_sign_changes_nothing_at_the_node
 def _retired_public_hex(site: Site, kid: str) -> str:
     key = site.hub.identity.encryption[kid]  # the identity loaded before the retirement
     return personal.encryption_public_bytes(key).hex()
+
+
+def test_a_node_that_reports_a_malformed_key_id_is_refused_and_its_record_kept(site: Site) -> None:
+    """``sealing=`` is 32 lowercase hex digits or nothing: anything else is a bad request, and
+    the key the hub holds for that node stays as it was."""
+    from commune_node.services.hublink import Client
+    from commune_node.transport import HttpTransport
+    from commune_node.web.context import node_identity
+
+    a = site.node("sa", A)
+    sync(a)
+    before = _hub_node(site, A).sealing_kid
+    with a.app.app_context():
+        client = Client(db.database(a.app), node_identity(), HttpTransport(site.url), a.clock)
+        for bad in ("zz", "A" * 32, "0" * 31, "0" * 33, "%27%3B--"):
+            with pytest.raises(SyncRefused) as exc:
+                client.call("GET", f"/sync/v1/status?sealing={bad}")
+            assert exc.value.code == "bad_request"
+    assert _hub_node(site, A).sealing_kid == before
