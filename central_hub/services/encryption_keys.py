@@ -7,7 +7,7 @@ rotate`` a node keeps sealing to the old key until its next contact. Each reques
 makes says which key it seals to (``sealing=<kid>`` in the query, :func:`requests.touch`
 keeps it in ``node.sealing_kid``), so the hub knows, node by node, who may still send a box
 only an old key opens. A node that has not said so (software from before this) is taken to
-seal to the key that was current when it last contacted the hub.
+seal to any key that had not been replaced yet when it last contacted the hub.
 
 :func:`retire` marks an old key retired when no node may still seal to it (``force`` and a
 reason to retire it all the same); the caller then destroys the private key file
@@ -99,11 +99,13 @@ def rotated(session: Session, old: str, new: str, *, now: datetime) -> None:
 def _may_seal_to(node: Node, row: EncryptionKeyRecord, current: str) -> bool:
     if node.sealing_kid is not None:
         return node.sealing_kid == row.kid
-    # no report: the key current when it last heard from the hub (its enrolment at least)
+    # no report: the key current when it last heard from the hub (its enrolment at least),
+    # or, the times of keys made before this table being those of their files, any key not
+    # yet replaced then: the safe side
     seen = node.last_contact or node.enrolled_at
     if row.kid == current:
         return True
-    return row.made_at <= seen and (row.current_until is None or seen < row.current_until)
+    return row.current_until is None or seen < row.current_until
 
 
 def usage(session: Session, current: str) -> list[KeyUse]:

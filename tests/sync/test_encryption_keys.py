@@ -230,3 +230,40 @@ def test_a_node_that_reports_a_malformed_key_id_is_refused_and_its_record_kept(s
                 client.call("GET", f"/sync/v1/status?sealing={bad}")
             assert exc.value.code == "bad_request"
     assert _hub_node(site, A).sealing_kid == before
+
+
+def test_a_node_that_never_said_which_key_it_seals_to_counts_by_its_last_contact(
+    site: Site,
+) -> None:
+    """Software from before the report: any key not yet replaced at its last contact is one it
+    may seal to; once it contacts the hub after the rotation, the old key is free."""
+    from datetime import timedelta
+
+    from central_hub.services import encryption_keys
+
+    first = site.hub.identity.encryption_kid
+    a = site.node("oa", A)
+    sync(a)
+    with site.hub.db.write() as s:
+        node = s.scalars(select(HubNode).where(HubNode.agency_code == A)).one()
+        node.sealing_kid = None  # as an older node leaves it
+        node.last_contact = site.clock() - timedelta(days=1)
+    assert _cli(site, "encryption-key", "rotate").exit_code == 0
+    _restart(site)
+    _, second = identity.load_encryption_keys(Path(site.hub.app.instance_path))
+    with site.hub.db.read() as s:
+        uses = {u.kid: u for u in encryption_keys.usage(s, second)}
+    assert uses[first].nodes and A in uses[first].nodes[0]
+    refused = _cli(site, "encryption-key", "retire", first)
+    assert refused.exit_code != 0 and A in refused.output
+    with site.hub.db.write() as s:
+        node = s.scalars(select(HubNode).where(HubNode.agency_code == A)).one()
+        row = s.get(EncryptionKeyRecord, first)
+        assert row is not None and row.current_until is not None
+        node.last_contact = row.current_until + timedelta(minutes=1)
+    with site.hub.db.read() as s:
+        uses = {u.kid: u for u in encryption_keys.usage(s, second)}
+    assert not uses[first].nodes
+    done = _cli(site, "encryption-key", "retire", first)
+    assert done.exit_code == 0, done.output
+    assert "overwritten and deleted" in done.output
