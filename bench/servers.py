@@ -27,7 +27,26 @@ POSTGRES_ADMIN_URL = os.environ.get(
 HUB_NAME = "Tỉnh Quảng Ngãi"
 
 
+_TURN = [0]
+
+
 def free_port() -> int:
+    """A free loopback port; within ``BENCH_PORTS`` (``LOW-HIGH``) when it is set, so that
+    benchmarks beside other servers on a shared machine keep to their own range."""
+    span = os.environ.get("BENCH_PORTS", "")
+    if span:
+        low, _, high = span.partition("-")
+        ports = list(range(int(low), int(high) + 1))
+        _TURN[0] += 1  # a different start each time: a port just handed out may not be bound yet
+        for i in range(len(ports)):
+            port = ports[(_TURN[0] + i) % len(ports)]
+            with socket.socket() as s:
+                try:
+                    s.bind(("127.0.0.1", port))
+                except OSError:
+                    continue
+                return port
+        raise RuntimeError(f"no free port in BENCH_PORTS={span}")
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])

@@ -343,30 +343,6 @@ def restore(ctx: click.Context, file: Path, force: bool) -> None:
     )
 
 
-@main.group("encryption-key")
-def encryption_key_group() -> None:
-    """The hub's encryption key pair (X25519), to which nodes seal personal data."""
-
-
-@encryption_key_group.command("rotate")
-@click.pass_context
-def encryption_key_rotate(ctx: click.Context) -> None:
-    """Make a new encryption key pair and publish it: every node seals to it from its next
-    sync (the status answer carries it, signed by the hub's key). Old private keys stay in
-    the instance folder, so boxes sealed before the rotation still open. Restart the hub
-    (``central-hub run``) for it to take effect.
-
-    \b
-    Example:
-        central-hub --instance ./hub encryption-key rotate
-    """
-    app = app_of(ctx)
-    with database_of(app).read() as session:
-        identity_service.load_identity(session, Path(app.instance_path))  # an initialised hub
-    kid = identity_service.new_encryption_key(Path(app.instance_path))
-    click.echo(f"New encryption key {kid}; the previous ones are kept. Restart the hub.")
-
-
 @main.group("node")
 def node_group() -> None:
     """Look after the communes' laptops (nodes)."""
@@ -581,6 +557,9 @@ def _register_extensions() -> None:
     from central_hub.privacy_commands import register as register_privacy_commands
 
     register_privacy_commands(main)
+    from central_hub.encryption_key_commands import register as register_encryption_key_commands
+
+    register_encryption_key_commands(main)
 
 
 _register_extensions()

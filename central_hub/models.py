@@ -21,6 +21,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -71,6 +72,9 @@ class Node(Base):
     # dead letters stored in the current hour (DEAD_LETTERS_PER_NODE_HOUR)
     dead_window_start: Mapped[datetime | None]
     dead_window_count: Mapped[int] = mapped_column(default=0, server_default="0")
+    # the hub encryption key the node said it seals personal data to, and when it said so
+    sealing_kid: Mapped[str | None] = mapped_column(String(32))
+    sealing_seen_at: Mapped[datetime | None]
 
 
 class NodeKey(Base):
@@ -324,6 +328,21 @@ class HubDisclosure(Base):
     dossier_code: Mapped[str | None] = mapped_column(String(64), index=True)
     box: Mapped[bytes] = mapped_column(LargeBinary)
     stored_at: Mapped[datetime]
+    sealed_kid: Mapped[str | None] = mapped_column(String(32))  # the box it came in
+
+
+class EncryptionKeyRecord(Base):
+    """One of the hub's encryption keys (nodes seal personal data to it): when it was made,
+    until when it was the current one, and when its private half was destroyed."""
+
+    __tablename__ = "encryption_key"
+    kid: Mapped[str] = mapped_column(String(32), primary_key=True)
+    made_at: Mapped[datetime]
+    current_until: Mapped[datetime | None]
+    retired_at: Mapped[datetime | None]
+    retired_by: Mapped[str | None] = mapped_column(String(64))
+    retire_reason: Mapped[str | None] = mapped_column(String(500))
+    forced: Mapped[bool] = mapped_column(default=False, server_default=false())
 
 
 class DisclosureExport(Base):

@@ -77,6 +77,22 @@ class DisclosureError(DossierError):
     en = "The personal data does not match the commitment in the signed record."
 
 
+class KeyRetired(DisclosureError):
+    """Personal data sealed to an encryption key the hub has retired (destroyed): the
+    sender seals it again to the hub's current key, which the refusal carries signed."""
+
+    code = "encryption_key_retired"
+    status = 409
+    vi = (
+        "Dữ liệu cá nhân được niêm phong bằng khoá mã hoá cấp trên đã huỷ; nút niêm phong lại "
+        "bằng khoá hiện hành và gửi lại."
+    )
+    en = (
+        "The personal data was sealed to an encryption key the hub has retired; the node seals "
+        "it again to the current key and sends it again."
+    )
+
+
 @dataclass(frozen=True)
 class Disclosure:
     """One personal value with its salt: ``[salt, path, value]`` in canonical JSON."""

@@ -16,6 +16,16 @@ from typing import Any
 import sqlcipher3.dbapi2 as dbapi  # type: ignore[import-untyped]
 
 KEY_BYTES = 32
+# Set on every encrypted connection; none changes the encryption of a page, the WAL or a
+# temporary file (docs/privacy.md, "At rest"):
+#  * cipher_memory_security OFF: SQLCipher does not wipe and lock every block of memory it
+#    frees. Decrypted pages may stay in freed memory of the desk process until reused, as
+#    they stay in its page cache anyway while the desk is unlocked; a wipe and lock on every
+#    allocation is a cost the lists would pay. OFF is this build's default; the pragma keeps
+#    it so on a build that defaults to ON (docs/benchmarks.md, "Encryption at rest").
+#  * temp_store MEMORY: sorts and temporary indexes stay in memory instead of a temporary
+#    file SQLCipher would encrypt and decrypt (again this build's default, kept).
+PERFORMANCE_PRAGMAS = ("PRAGMA cipher_memory_security = OFF", "PRAGMA temp_store = MEMORY")
 
 
 class WrongKey(Exception):
@@ -38,6 +48,8 @@ def connect(path: Path | str, key: bytes | None, **kwargs: Any) -> Any:
         con.execute("PRAGMA cipher_log_level = NONE")  # a wrong key is reported by us, once
         con.execute(key_pragma(key))
         con.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        for pragma in PERFORMANCE_PRAGMAS:
+            con.execute(pragma)
     except dbapi.DatabaseError as exc:
         con.close()
         raise WrongKey(str(exc)) from exc

@@ -102,7 +102,7 @@ class Dossier(Base):
     phone: Mapped[str] = mapped_column(String(15), default="")
     email: Mapped[str] = mapped_column(String(254), default="")
     address: Mapped[str] = mapped_column(String(300), default="")
-    created_at: Mapped[datetime] = mapped_column(index=True)
+    created_at: Mapped[datetime]
     received_at: Mapped[datetime | None]
     due_at: Mapped[datetime | None] = mapped_column(index=True)
     open_due_at: Mapped[datetime | None]  # due_at while the dossier is open, else NULL
@@ -117,6 +117,7 @@ class Dossier(Base):
     # names are also in the FTS5 table ``dossier_search`` (trigram), kept by triggers
     # (migration 0003): see services/dossiers.py for the search.
     __table_args__ = (
+        Index("ix_dossier_created_code", "created_at", "code"),  # the list, newest first
         Index("ix_dossier_status_created", "status", "created_at", "code"),
         Index("ix_dossier_procedure_created", "procedure_code", "created_at", "code"),
         Index("ix_dossier_open_due_at", "open_due_at", "code"),

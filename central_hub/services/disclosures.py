@@ -133,6 +133,7 @@ def store_sealed(
                     "dossier_code": rec.dossier,
                     "box": personal.encrypt_at_rest(hub.data_key, d, record_id=rec.id),
                     "stored_at": now,
+                    "sealed_kid": personal.sealed_key_id(box),
                 }
             )
     if rows:

@@ -82,6 +82,40 @@ def new_encryption_key(instance: Path) -> str:
     return kid
 
 
+def encryption_key_files(instance: Path) -> dict[str, datetime]:
+    """Key id → when its private key file was written, for every key the folder holds."""
+    out = {}
+    for path in sorted(instance.glob(f"{ENCRYPTION_FILES}*.key")):
+        key = personal.X25519PrivateKey.from_private_bytes(bytes.fromhex(path.read_text().strip()))
+        out[personal.encryption_key_id(key)] = datetime.fromtimestamp(path.stat().st_mtime, UTC)
+    return out
+
+
+def destroy_encryption_key(instance: Path, kid: str) -> bool:
+    """Overwrite and delete the private key file of the old encryption key ``kid`` (never
+    the current one); True if there was one. Boxes sealed to it no longer open anywhere."""
+    current = (instance / f"{ENCRYPTION_FILES}current").read_text().strip()
+    if kid == current:
+        raise ValueError("the current encryption key is not destroyed; rotate first")
+    path = instance / f"{ENCRYPTION_FILES}{kid}.key"
+    if not path.exists():
+        return False
+    size = path.stat().st_size
+    fd = os.open(path, os.O_WRONLY)
+    try:
+        os.write(fd, b"\0" * size)
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    path.unlink()
+    fd = os.open(instance, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    return True
+
+
 def load_encryption_keys(instance: Path) -> tuple[dict[str, personal.EncryptionKey], str]:
     """Every encryption key the hub has had (old ones open older sealed boxes) and the id
     of the current one; the first key is made on first use."""

@@ -199,13 +199,23 @@ def _purge_nonces(session: Session, db: Database, now: datetime) -> None:
 
 
 def touch(
-    session: Session, node_id: str, *, waiting: int | None, oldest: object, clock: Clock
+    session: Session,
+    node_id: str,
+    *,
+    waiting: int | None,
+    oldest: object,
+    clock: Clock,
+    sealing: str | None = None,
 ) -> None:
-    """Record the node's own report of its queue at each contact."""
+    """Record the node's own report of its queue at each contact, and the hub encryption key
+    it seals personal data to (``central-hub encryption-key list`` counts on it)."""
     node = session.get(Node, node_id)
     if node is None:
         return
     node.last_contact = clock()
+    if sealing is not None:
+        node.sealing_kid = sealing
+        node.sealing_seen_at = node.last_contact
     if waiting is not None:  # a report: how many wait, and since when (None when none wait)
         node.reported_waiting = waiting
         node.reported_oldest = oldest  # type: ignore[assignment]

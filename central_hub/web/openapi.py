@@ -27,6 +27,7 @@ ERROR_CODES = [
     "log_recovering",
     "bad_refill",
     "dead_letter_limit",
+    "encryption_key_retired",
     "rate_limited",
     "hub_busy",
     "bad_request",
@@ -60,6 +61,13 @@ _REPORT = [
         "description": "size of the newest hub checkpoint the node verified (0: none); a "
         "claim: only with that checkpoint as evidence (header X-Known-Checkpoint) does a size "
         "larger than the hub's log raise a log_behind_witness alert and open a log recovery",
+    },
+    {
+        "name": "sealing",
+        "in": "query",
+        "schema": {"type": "string", "pattern": "^[0-9a-f]{32}$"},
+        "description": "id of the hub encryption key the node seals personal data to (the "
+        "hub counts, per key, the nodes that may still seal to it)",
     },
     {
         "name": "X-Known-Checkpoint",

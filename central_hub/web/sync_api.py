@@ -18,6 +18,7 @@ from central_hub import journal
 from central_hub.models import Node
 from central_hub.services import (
     disclosures,
+    encryption_keys,
     feed,
     ingest,
     logbreak,
@@ -141,6 +142,7 @@ def _authenticate() -> None:
             waiting=waiting,
             oldest=datetime.fromtimestamp(oldest, UTC) if oldest else None,
             clock=clock(),
+            sealing=_sealing_arg(),
         )
         known = _int_arg("known", None, 0, 2**53)
         if known is not None:  # a node that reports counts as heard from by a recovery
@@ -187,6 +189,16 @@ def _authenticate() -> None:
         _alert_refusal(exc)
         raise
     g.key = request.headers["X-Key"]
+
+
+def _sealing_arg() -> str | None:
+    """The hub encryption key id the node seals to (``sealing=``, 32 hex digits)."""
+    raw = request.args.get("sealing")
+    if raw is None or raw == "":
+        return None
+    if len(raw) != 32 or any(c not in "0123456789abcdef" for c in raw):
+        raise BadRequest("query parameter 'sealing' must be a key id of 32 hex digits")
+    return raw
 
 
 def _known_evidence() -> bytes | None:
@@ -392,10 +404,13 @@ def _sealed_to(session: Session, raws: list[bytes]) -> dict[str, bytes]:
 def _encryption_key_json(hub: HubIdentity) -> str:
     """The hub's signed statement of its current encryption key (nodes seal personal data
     to it; docs/sync-protocol.md)."""
-    return protocol.b64(
-        protocol.encryption_key_statement(
-            hub_id=hub.hub_id, public_hex=hub.encryption_public_hex, key=hub.key
-        )
+    return protocol.b64(_encryption_statement(hub))
+
+
+def _encryption_statement(hub: HubIdentity | None = None) -> bytes:
+    hub = hub or hub_identity()
+    return protocol.encryption_key_statement(
+        hub_id=hub.hub_id, public_hex=hub.encryption_public_hex, key=hub.key
     )
 
 
@@ -448,6 +463,8 @@ def push() -> Any:
             nodes.refused_record(session, node_id, stopped.code, stopped.en, clock()())
     with db.write() as session:
         recovery.guard(session)
+        if sealed:  # a box only a destroyed key opened: refused, the node seals it again
+            encryption_keys.refuse_retired(session, sealed, statement=_encryption_statement())
         if sealed:  # the personal data beside the records: checked, kept encrypted
             disclosures.store_sealed(
                 session, node_id, records, sealed, hub=hub_identity(), now=clock()()

@@ -10,6 +10,7 @@ from urllib.parse import urlencode
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from common import personal
 from common_io.database import Database
 from commune_node.models import Event
 from commune_node.services import witness
@@ -29,12 +30,16 @@ def queue_report(session: Session) -> tuple[int, datetime | None]:
 
 
 def report_query(db: Database) -> str:
-    """What every request tells the hub: the queue (records waiting, the oldest one's time)
-    and the size of the newest checkpoint this node verified."""
+    """What every request tells the hub: the queue (records waiting, the oldest one's time),
+    the size of the newest checkpoint this node verified, and the id of the hub encryption
+    key it seals personal data to."""
     with db.read() as session:
         waiting, oldest = queue_report(session)
-    params = {"waiting": waiting}
+        sealing = get_setting(session, "hub_encryption_key")
+    params: dict[str, int | str] = {"waiting": waiting}
     if oldest is not None:
         params["oldest"] = int(oldest.timestamp())
     params["known"] = witness.known_checkpoint(db)[0]
+    if sealing:
+        params["sealing"] = personal.encryption_key_id(bytes.fromhex(sealing))
     return urlencode(params)

@@ -278,5 +278,10 @@ def list_dossiers(
         flt = replace(flt, agency_code=get_setting(session, "agency_code") or "")
     stmt = list_query(flt, now=now, calendar=calendar)
     total = session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
-    rows = list(session.scalars(stmt.limit(limit).offset(offset)))
-    return rows, total
+    # The page's codes first, from the list's index alone (the rows skipped over are not
+    # read from the table), then the rows of that page by their primary key.
+    codes = list(session.scalars(stmt.with_only_columns(Dossier.code).limit(limit).offset(offset)))
+    if not codes:
+        return [], total
+    found = {d.code: d for d in session.scalars(select(Dossier).where(Dossier.code.in_(codes)))}
+    return [found[c] for c in codes if c in found], total

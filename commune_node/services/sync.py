@@ -298,6 +298,7 @@ def _push(
     with db.read() as session:
         acked = backlog.acked_seq(session)
     after = resume_after(hub_head, acked)
+    resealed = False
     for _ in range(MAX_ROUNDS):
         with db.read() as session:
             batch = _next_batch(session, after, budget)
@@ -307,12 +308,28 @@ def _push(
             return
         body = encode_push(batch, sealed)
         known = witness.known_checkpoint(db)[0]
-        resp = client.call(
-            "POST",
-            f"/sync/v1/push?{backlog.report_query(db)}",
-            body,
-            content_type=protocol.BATCH_CONTENT_TYPE,
-        )
+        try:
+            resp = client.call(
+                "POST",
+                f"/sync/v1/push?{backlog.report_query(db)}",
+                body,
+                content_type=protocol.BATCH_CONTENT_TYPE,
+            )
+        except SyncRefused as exc:
+            if exc.code != personal.KeyRetired.code or resealed:
+                raise
+            # sealed to a key the hub destroyed: keep the current key its refusal carries
+            # (signed by the hub) and seal the same values again from the disclosure table
+            resealed = True
+            with db.write() as session:
+                hublink.learn_encryption_key(
+                    session, link.public, link.hub_id, exc.detail.get("encryption_key")
+                )
+            result.notes.append(
+                f"personal data sealed again to the hub's current key (key "
+                f"{exc.detail.get('kid', '?')} was retired)"
+            )
+            continue
         answer = resp.json()
         receipt = store_receipt(db, link, answer, now=client.clock(), identity=client.identity)
         _forget_replaced_keys(db, client.instance)

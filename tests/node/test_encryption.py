@@ -344,3 +344,22 @@ def test_the_test_configuration_gives_the_key_directly(tmp_path: Path, clock: Mo
     con.close()
     with pytest.raises(cipher.WrongKey):
         cipher.connect(instance / "node.sqlite3", vault.new_key())
+
+
+def test_an_encrypted_connection_keeps_memory_wipes_off_and_temporary_data_in_memory(
+    tmp_path: Path,
+) -> None:
+    """The settings that keep lists fast on an encrypted desk (docs/benchmarks.md) are on every
+    connection; the page encryption itself is untouched (SQLCipher 4 defaults)."""
+    key = vault.new_key()
+    path = tmp_path / "x.sqlite3"
+    con = cipher.connect(path, key)
+    try:
+        con.execute("CREATE TABLE t (x)")
+        assert con.execute("PRAGMA cipher_memory_security").fetchone()[0] in (0, "0")
+        assert con.execute("PRAGMA temp_store").fetchone()[0] == 2
+        assert con.execute("PRAGMA cipher_page_size").fetchone()[0] in (4096, "4096")
+        assert con.execute("PRAGMA cipher_hmac_algorithm").fetchone()[0] == "HMAC_SHA512"
+    finally:
+        con.close()
+    assert not cipher.is_plain_sqlite(path)
