@@ -12,13 +12,13 @@ from werkzeug.datastructures import MultiDict
 from common.errors import ValidationError
 from common_io import accounts
 from common_web import schemas
+from common_web.i18n import pick
 from commune_node.db import read_session, write_session
 from commune_node.models import WEB_SESSION
 from commune_node.services import officers, queries
 from commune_node.web import inputs
 from commune_node.web.auth import login_required
 from commune_node.web.context import clock
-from commune_node.web.display import pick
 from commune_node.web.printing import public_status_base
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")

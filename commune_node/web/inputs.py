@@ -17,7 +17,7 @@ from werkzeug.datastructures import MultiDict
 
 from common.errors import FieldProblem
 from common_web import schemas
-from commune_node.web.display import pick
+from common_web.i18n import pick
 
 KINDS = ("original", "certified_copy", "photocopy")
 FIELD_LABELS: dict[str, Any] = {

@@ -13,12 +13,12 @@ from marshmallow import EXCLUDE, Schema, fields, validate
 
 from common.errors import DossierError, ValidationError
 from common_web import schemas
+from common_web.i18n import pick
 from commune_node.db import database, read_session, write_session
 from commune_node.services import privacy
 from commune_node.web import inputs
 from commune_node.web.auth import login_required
 from commune_node.web.context import clock, current_actor
-from commune_node.web.display import pick
 from commune_node.web.printing import sheet
 
 bp = Blueprint("privacy", __name__)
