@@ -9,6 +9,8 @@ from pathlib import Path
 from flask import Flask, session
 from flask_babel import Babel, get_locale
 
+from common.errors import FieldProblem
+
 LANGUAGES = ("vi", "en")
 
 
@@ -27,6 +29,20 @@ def is_vi() -> bool:
 def pick(vi: str, en: str) -> str:
     """The Vietnamese or English twin, by the officer's language."""
     return vi if is_vi() else en
+
+
+def errors_by_field(problems: list[FieldProblem]) -> dict[str, list[str]]:
+    """Each problem's message in the officer's language, under its field and every parent
+    (``documents.giay-to.original`` is also shown at ``documents.giay-to`` and ``documents``)."""
+    out: dict[str, list[str]] = {}
+    for p in problems:
+        message = pick(p.vi, p.en)
+        parts = p.field.split(".")
+        for i in range(len(parts), 0, -1):
+            key = ".".join(parts[:i])
+            if message not in out.setdefault(key, []):
+                out[key].append(message)
+    return out
 
 
 def init_app(app: Flask, translations: Path | None = None) -> None:
