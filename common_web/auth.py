@@ -35,8 +35,8 @@ from sqlalchemy.orm import Session
 
 from common.errors import ValidationError
 from common_io import accounts, page_headers, throttle, web_sessions
-from common_io.database import Database
 from common_io.redirects import local_target
+from common_web.context import database
 from common_web.i18n import LANGUAGES, errors_by_field, pick
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -86,11 +86,6 @@ def _accounts() -> Accounts:
     return acc
 
 
-def _database() -> Database:
-    db: Database = current_app.extensions["db"]
-    return db
-
-
 def current_account() -> Any:
     return g.get(_accounts().g_name)
 
@@ -113,7 +108,7 @@ def _load_account() -> None:
     account_id = web_sessions.current_user_id()
     if account_id is None:
         return
-    with _database().read() as db:
+    with database().read() as db:
         account = db.get(acc.model, account_id)
     if account is None or not account.active:
         web_sessions.log_out()
@@ -155,7 +150,7 @@ def login() -> Any:
     if not throttle.login_allowed(username):
         flash(pick(*TOO_MANY), "error")
         return render_template("login.html"), 429
-    with _database().read() as db:
+    with database().read() as db:
         account = acc.authenticate(db, username, password)
     if account is None:
         flash(pick(*WRONG), "error")
@@ -180,7 +175,7 @@ def change_password() -> Any:
         return render_template("password.html", errors={})
     acc = _accounts()
     try:
-        with _database().write() as db:
+        with database().write() as db:
             account = db.get(acc.model, current_account().id)
             assert account is not None
             keep = web_sessions.current_token()
