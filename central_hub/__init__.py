@@ -1,8 +1,7 @@
-"""The hub: receives signed records from every commune node, keeps the transparency log,
-processes inter-level dossiers, and shows administrators every node's health.
+"""Keeps the hub's own: sync API, log, ingest, processing, its pages (the rest: common_web).
 
-Kept here, the hub's own: the sync API, the log, ingest, inter-level processing and its pages;
-the pages' shared machinery (log-in, errors, languages, public status, reports) is common_web's."""
+The hub: receives signed records from every commune node, keeps the transparency log,
+processes inter-level dossiers, and shows administrators every node's health."""
 
 from __future__ import annotations
 

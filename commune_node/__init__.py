@@ -1,8 +1,6 @@
-"""The commune desk: a Flask app over one SQLite file that works with no network at all.
+"""Keeps the desk's own: intake, chain, sync, printed forms, lock, its pages (the rest: common_web).
 
-Kept here, the desk's own: intake, the signed chain, sync, printed forms, the desk's lock and
-its pages; the pages' shared machinery (log-in, errors, languages, public status, reports) is
-common_web's."""
+The commune desk: a Flask app over one SQLite file that works with no network at all."""
 
 from __future__ import annotations
 
