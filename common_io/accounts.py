@@ -8,10 +8,12 @@ cookie stops working the moment the change commits.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Protocol
+import re
+from collections.abc import Callable, Mapping
+from datetime import datetime
+from typing import Any, Protocol
 
-from sqlalchemy import Table
+from sqlalchemy import Table, select
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -20,6 +22,7 @@ from common_io import web_sessions
 
 MIN_PASSWORD = 10
 MAX_PASSWORD = 200  # the log-in form reads no more than this
+USERNAME = re.compile(r"[a-z0-9_.]{3,32}\Z")
 _DUMMY_HASH = generate_password_hash("not-a-real-password")
 
 
@@ -44,6 +47,56 @@ def check_new_password(errors: ErrorList, password: str, *, field: str = "passwo
             f"Mật khẩu dài tối đa {MAX_PASSWORD} ký tự.",
             f"The password has at most {MAX_PASSWORD} characters.",
         )
+
+
+def new_account(
+    session: Session,
+    model: type[Any],
+    *,
+    username: str,
+    full_name: str,
+    roles: list[str],
+    allowed: tuple[str, ...],
+    password: str,
+    clock: Callable[[], datetime],
+) -> Any:
+    """A new officer (node) or user (hub), added to the session after the rules both apps
+    keep: a user name of 3–32 lowercase letters, digits, dots or underscores not yet taken,
+    a full name, roles among ``allowed``, a password by :func:`check_new_password`."""
+    errors = ErrorList()
+    if not USERNAME.match(username):
+        errors.add(
+            "username",
+            "bad_username",
+            "Tên đăng nhập gồm 3–32 chữ thường không dấu, số, dấu chấm hoặc gạch dưới.",
+            "The user name is 3–32 lowercase letters, digits, dots or underscores.",
+        )
+    elif session.scalar(select(model).where(model.username == username)):
+        errors.add("username", "taken", "Tên đăng nhập đã có.", "The user name is taken.")
+    if not full_name.strip():
+        errors.add("full_name", "required", "Cần họ tên.", "The full name is required.")
+    elif len(full_name) > 100:
+        errors.add("full_name", "too_long", "Tối đa 100 ký tự.", "At most 100 characters.")
+    if not roles or any(r not in allowed for r in roles):
+        names = ", ".join(allowed[:-1])
+        errors.add(
+            "roles",
+            "bad_role",
+            f"Vai trò phải là {names} hoặc {allowed[-1]}.",
+            f"Roles must be {names} or {allowed[-1]}.",
+        )
+    check_new_password(errors, password)
+    errors.raise_if_any()
+    account = model(
+        username=username,
+        full_name=full_name.strip(),
+        roles=",".join(sorted(set(roles))),
+        password_hash=hash_password(password),
+        created_at=clock(),
+    )
+    session.add(account)
+    session.flush()
+    return account
 
 
 def hash_password(password: str) -> str:

@@ -86,7 +86,7 @@ def test_every_hub_sync_route_is_in_its_openapi_document(tmp_path: Path) -> None
 
 def test_every_config_setting_read_by_the_apps_is_documented() -> None:
     names: set[str] = set()
-    for folder in ("commune_node", "central_hub"):
+    for folder in ("commune_node", "central_hub", "common_web"):
         for path in (ROOT / folder).rglob("*.py"):
             text = path.read_text(encoding="utf-8")
             names |= set(re.findall(r"config(?:\.get)?\(\s*\"([A-Z_]+)\"", text))

@@ -5,10 +5,13 @@ from __future__ import annotations
 from flask import Flask
 
 from central_hub.web import auth, errors, logcheck, notify_api, pages, public, reports, sync_api
+from common_web import i18n, site
 
 
 def init_app(app: Flask) -> None:
     logcheck.init_app(app)  # first: a restored database is found before anything writes
+    site.init_app(app)
+    i18n.init_app(app)
     auth.init_app(app)
     errors.init_app(app)
     app.register_blueprint(sync_api.bp)

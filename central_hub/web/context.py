@@ -7,13 +7,11 @@ from pathlib import Path
 from flask import current_app
 
 from central_hub.services import identity as identity_service
-from central_hub.services.identity import Clock, HubIdentity
-from common_io.database import Database
+from central_hub.services.identity import HubIdentity
+from common_web import context as shared
 
-
-def database() -> Database:
-    db: Database = current_app.extensions["db"]
-    return db
+database = shared.database
+clock = shared.clock
 
 
 def hub_identity() -> HubIdentity:
@@ -23,8 +21,3 @@ def hub_identity() -> HubIdentity:
             ident = identity_service.load_identity(session, Path(current_app.instance_path))
         current_app.extensions["identity"] = ident
     return ident
-
-
-def clock() -> Clock:
-    c: Clock = current_app.extensions["clock"]
-    return c

@@ -3,21 +3,18 @@
 from __future__ import annotations
 
 import hashlib
-import re
 import secrets
 from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from common.errors import ErrorList
 from common.lifecycle import Role
 from common_io import accounts
 from commune_node.models import ApiToken, Officer
 from commune_node.services.identity import Clock
 
 NODE_ROLES = (Role.RECEIVER, Role.LEADER, Role.ADMIN)
-_USERNAME = re.compile(r"[a-z0-9_.]{3,32}\Z")
 
 
 @dataclass(frozen=True)
@@ -38,37 +35,12 @@ def create_officer(
     password: str,
     clock: Clock,
 ) -> Officer:
-    errors = ErrorList()
-    if not _USERNAME.match(username):
-        errors.add(
-            "username",
-            "bad_username",
-            "Tên đăng nhập gồm 3–32 chữ thường không dấu, số, dấu chấm hoặc gạch dưới.",
-            "The user name is 3–32 lowercase letters, digits, dots or underscores.",
-        )
-    elif session.scalar(select(Officer).where(Officer.username == username)):
-        errors.add("username", "taken", "Tên đăng nhập đã có.", "The user name is taken.")
-    if not full_name.strip():
-        errors.add("full_name", "required", "Cần họ tên.", "The full name is required.")
-    bad = [r for r in roles if r not in {x.value for x in NODE_ROLES}]
-    if bad or not roles:
-        errors.add(
-            "roles",
-            "bad_role",
-            "Vai trò phải là receiver, leader hoặc admin.",
-            "Roles must be receiver, leader or admin.",
-        )
-    accounts.check_new_password(errors, password)
-    errors.raise_if_any()
-    officer = Officer(
-        username=username,
-        full_name=full_name.strip(),
-        roles=",".join(sorted(set(roles))),
-        password_hash=accounts.hash_password(password),
-        created_at=clock(),
-    )
-    session.add(officer)
-    session.flush()
+    """An officer, by the account rules both apps keep (``common_io/accounts.py``)."""
+    allowed = tuple(str(r.value) for r in NODE_ROLES)
+    officer: Officer = accounts.new_account(
+        session, Officer, username=username, full_name=full_name, roles=roles,
+        allowed=allowed, password=password, clock=clock,
+    )  # fmt: skip
     accounts.password_set(session, officer, password)
     return officer
 

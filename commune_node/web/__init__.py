@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from flask import Flask
 
+from common_web import i18n, site
 from commune_node.web import (
     api,
     auth,
     errors,
-    i18n,
     outbox_view,
     pages,
     printing,
@@ -18,9 +20,12 @@ from commune_node.web import (
     syncpage,
 )
 
+TRANSLATIONS = Path(__file__).resolve().parent.parent / "translations"
+
 
 def init_app(app: Flask) -> None:
-    i18n.init_app(app)
+    site.init_app(app)
+    i18n.init_app(app, TRANSLATIONS)
     auth.init_app(app)
     errors.init_app(app)
     app.register_blueprint(auth.bp)

@@ -12,13 +12,12 @@ from werkzeug.datastructures import MultiDict
 from common.errors import ValidationError
 from common_io import accounts
 from common_web import schemas
+from common_web.i18n import errors_by_field, pick
 from commune_node.db import read_session, write_session
 from commune_node.models import WEB_SESSION
 from commune_node.services import officers, queries
-from commune_node.web import inputs
 from commune_node.web.auth import login_required
 from commune_node.web.context import clock
-from commune_node.web.display import pick
 from commune_node.web.printing import public_status_base
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -74,7 +73,7 @@ def officer_add() -> Any:
             username = officer.username
     except ValidationError as exc:
         values = MultiDict([(k, v) for k, v in request.form.items(multi=True) if k != "password"])
-        return _render(values, inputs.errors_by_field(exc.problems), 422)
+        return _render(values, errors_by_field(exc.problems), 422)
     flash(_("Officer %(username)s added.", username=username), "success")
     return redirect(url_for("pages.admin.officer_list"))
 
@@ -95,7 +94,7 @@ def officer_manage(username: str, action: str) -> Any:
                 db, WEB_SESSION, officer, action=action, form=request.form, acting_id=g.officer.id
             )
     except ValidationError as exc:
-        return _render(MultiDict(), inputs.errors_by_field(exc.problems), 422,
+        return _render(MultiDict(), errors_by_field(exc.problems), 422,
                        failed=(username, action))  # fmt: skip
     flash(f"{username}: {pick(*done)}", "success")
     return redirect(url_for("pages.admin.officer_list"))

@@ -8,11 +8,14 @@ from flask import current_app, g
 from sqlalchemy.orm import Session
 
 from common.calendar import CalendarOverrides, WorkingCalendar
+from common_web import context as shared
 from commune_node.db import read_session
 from commune_node.models import Officer
 from commune_node.services import identity as identity_service
-from commune_node.services.identity import Clock, NodeIdentity
+from commune_node.services.identity import NodeIdentity
 from commune_node.services.officers import Actor, actor_of
+
+clock = shared.clock
 
 
 def node_identity(session: Session | None = None) -> NodeIdentity:
@@ -40,11 +43,6 @@ def _identity_in(session: Session) -> NodeIdentity:
         ident = identity_service.load_identity(session, Path(current_app.instance_path))
         current_app.extensions["identity"] = ident
     return ident
-
-
-def clock() -> Clock:
-    c: Clock = current_app.extensions["clock"]
-    return c
 
 
 def calendar() -> WorkingCalendar:

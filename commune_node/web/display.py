@@ -11,12 +11,12 @@ from datetime import date, datetime
 from typing import Any
 
 from flask import Blueprint
-from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 
 from common import lifecycle
 from common.calendar import VN_TZ, classify
 from common.lifecycle import Channel, Status
+from common_web.i18n import pick
 from commune_node.web.context import current_officer, node_identity
 
 TIMELINESS = {
@@ -36,16 +36,6 @@ NOTIFY = {
     "none": _l("No notification"),
 }
 ROLES = {"receiver": _l("Receiving officer"), "leader": _l("Leader"), "admin": _l("Node admin")}
-
-
-def is_vi() -> bool:
-    locale = get_locale()
-    return locale is None or locale.language == "vi"
-
-
-def pick(vi: str, en: str) -> str:
-    """The Vietnamese or English twin, by the officer's language."""
-    return vi if is_vi() else en
 
 
 def vn(value: datetime) -> datetime:
@@ -131,8 +121,6 @@ def init(bp: Blueprint) -> None:
     }
     for name, fn in filters.items():
         bp.add_app_template_filter(fn, name)
-    bp.add_app_template_global(pick, "pick")
-    bp.add_app_template_global(is_vi, "is_vi")
 
     @bp.app_context_processor
     def _globals() -> dict[str, Any]:

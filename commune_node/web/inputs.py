@@ -15,9 +15,7 @@ from flask_babel import lazy_gettext as _l
 from marshmallow import Schema, fields
 from werkzeug.datastructures import MultiDict
 
-from common.errors import FieldProblem
 from common_web import schemas
-from commune_node.web.display import pick
 
 KINDS = ("original", "certified_copy", "photocopy")
 FIELD_LABELS: dict[str, Any] = {
@@ -136,18 +134,4 @@ def intake_payload(
     if out["outcome"] == "supplement" and not missing:
         missing = [d for d in required_ids if d not in out["documents"]]
     out["missing"] = missing
-    return out
-
-
-def errors_by_field(problems: list[FieldProblem]) -> dict[str, list[str]]:
-    """Each problem's message in the officer's language, under its field and every parent
-    (``documents.giay-to.original`` is also shown at ``documents.giay-to`` and ``documents``)."""
-    out: dict[str, list[str]] = {}
-    for p in problems:
-        message = pick(p.vi, p.en)
-        parts = p.field.split(".")
-        for i in range(len(parts), 0, -1):
-            key = ".".join(parts[:i])
-            if message not in out.setdefault(key, []):
-                out[key].append(message)
     return out

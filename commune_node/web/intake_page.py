@@ -17,6 +17,7 @@ from werkzeug.datastructures import MultiDict
 
 from common.errors import ValidationError
 from common_web import schemas
+from common_web.i18n import errors_by_field
 from commune_node.db import read_session, write_session
 from commune_node.services import catalogue, idempotency, intake, queries
 from commune_node.web import inputs
@@ -98,7 +99,7 @@ def create() -> Any:
         if any(p.field == "intake_key" for p in exc.problems):  # sent again, changed: a new one
             values = MultiDict([(k, v) for k, v in request.form.items(multi=True)
                                 if k != "intake_key"])  # fmt: skip
-        return _render(values, code=code, errors=inputs.errors_by_field(exc.problems), status=422)
+        return _render(values, code=code, errors=errors_by_field(exc.problems), status=422)
     flash(_("Dossier %(code)s saved.", code=dossier_code), "success")
     kind = FORM_AFTER.get(form["outcome"])
     if kind is None:

@@ -20,6 +20,7 @@ from common.calendar import VN_TZ, WorkingCalendar, apology_deadline, apology_ti
 from common.errors import ValidationError
 from common.lifecycle import Side, Status
 from common_web import schemas
+from common_web.i18n import errors_by_field, pick
 from commune_node.db import read_session, write_session
 from commune_node.models import Dossier
 from commune_node.services import dossiers, privacy, queries
@@ -244,11 +245,9 @@ def dossier_action(code: str, action: str) -> Any:
                 calendar=calendar(),
             )
     except ValidationError as exc:
-        return _dossier_page(
-            code, failed=action, errors=inputs.errors_by_field(exc.problems), status=422
-        )
+        return _dossier_page(code, failed=action, errors=errors_by_field(exc.problems), status=422)
     done = lifecycle.ACTIONS[action]
-    flash(_("Done: %(action)s.", action=display.pick(done.vi, done.en)), "success")
+    flash(_("Done: %(action)s.", action=pick(done.vi, done.en)), "success")
     if action in PRINT_AFTER:
         return redirect(url_for("printing.form", kind=PRINT_AFTER[action], code=code))
     return redirect(url_for("pages.dossier_page", code=code))

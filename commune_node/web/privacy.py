@@ -13,12 +13,11 @@ from marshmallow import EXCLUDE, Schema, fields, validate
 
 from common.errors import DossierError, ValidationError
 from common_web import schemas
+from common_web.i18n import errors_by_field, pick
 from commune_node.db import database, read_session, write_session
 from commune_node.services import privacy
-from commune_node.web import inputs
 from commune_node.web.auth import login_required
 from commune_node.web.context import clock, current_actor
-from commune_node.web.display import pick
 from commune_node.web.printing import sheet
 
 bp = Blueprint("privacy", __name__)
@@ -90,7 +89,7 @@ def erase() -> Any:
     try:
         privacy.check_reason(request.form.get("reason", ""))
     except ValidationError as exc:
-        errors |= inputs.errors_by_field(exc.problems)
+        errors |= errors_by_field(exc.problems)
     if errors:
         return _erasure_page(errors, 422)
     try:
@@ -137,7 +136,7 @@ def citizen_report() -> Any:
     except ValidationError as exc:
         return render_template(
             "citizen_form.html",
-            errors=inputs.errors_by_field(exc.problems),
+            errors=errors_by_field(exc.problems),
             values=request.form,
         ), 422
     purpose = form["purpose"] or "citizen's request to see their data"

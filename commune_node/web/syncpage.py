@@ -10,12 +10,12 @@ from flask import Blueprint, current_app, flash, redirect, render_template, url_
 from flask_babel import gettext as _
 
 from common.errors import DossierError
+from common_web.i18n import pick
 from commune_node.db import read_session, write_session
 from commune_node.scheduler import run_sync
 from commune_node.services import syncstatus
 from commune_node.web.auth import login_required
 from commune_node.web.context import clock
-from commune_node.web.display import pick
 
 bp = Blueprint("syncpage", __name__, url_prefix="/sync")
 

@@ -97,10 +97,10 @@ def test_adding_a_hub_user_names_each_bad_field_and_stores_nothing(hub: Hub) -> 
     before = _user_count(hub)
     cases = [
         ({"username": "lan.pham", "full_name": "X", "roles": "auditor"}, "Tên đăng nhập đã có"),
-        ({"username": "a b", "full_name": "X", "roles": "auditor"}, "Tên đăng nhập không hợp lệ"),
-        ({"username": "new.one", "full_name": "X"}, "Vai trò không hợp lệ"),
-        ({"username": "new.one", "full_name": "X", "roles": "root"}, "Vai trò không hợp lệ"),
-        ({"username": "new.one", "full_name": "  ", "roles": "auditor"}, "Thiếu họ tên"),
+        ({"username": "a b", "full_name": "X", "roles": "auditor"}, "Tên đăng nhập gồm"),
+        ({"username": "new.one", "full_name": "X"}, "Vai trò phải là"),
+        ({"username": "new.one", "full_name": "X", "roles": "root"}, "Vai trò phải là"),
+        ({"username": "new.one", "full_name": "  ", "roles": "auditor"}, "Cần họ tên"),
         ({"username": "new.one", "full_name": "X" * 101, "roles": "auditor"}, "Tối đa 100"),
     ]
     for form, message in cases:

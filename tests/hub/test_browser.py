@@ -77,7 +77,7 @@ def test_administrator_sorts_node_health_and_officer_resolves_a_dossier(
             page.goto(site.url + "/login")
             page.fill("#username", username)
             page.fill("#password", HUB_PASSWORD)
-            page.click("button[type=submit]")
+            page.click("#login-form button[type=submit]")
             expect(page.locator(".topbar .who")).to_contain_text("Đăng xuất")
 
         login("admin")
@@ -137,7 +137,7 @@ def test_administrator_prints_a_citizens_data_across_communes_to_pdf(site: Site)
         page.goto(site.url + "/login")
         page.fill("#username", "admin")
         page.fill("#password", HUB_PASSWORD)
-        page.click("button[type=submit]")
+        page.click("#login-form button[type=submit]")
         page.click("nav >> text=Dữ liệu cá nhân")
         page.click("text=Dữ liệu của công dân")
         page.fill("input[name=id_number]", "062095001234")  # tests.sync.helpers.take_in

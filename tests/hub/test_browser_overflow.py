@@ -188,7 +188,7 @@ def test_no_page_of_either_app_is_wider_than_a_phone_or_tablet(world: World, wid
                 page.goto(world.hub_url + "/login")
                 page.fill("#username", username)
                 page.fill("#password", HUB_PASSWORD)
-                page.click("button[type=submit]")
+                page.click("#login-form button[type=submit]")
                 expect(page.locator(".topbar .who")).to_contain_text("Đăng xuất")
             found += [
                 f"hub {username or 'public'} {f}"

@@ -324,9 +324,11 @@ def test_every_page_forbids_framing_sniffing_and_foreign_or_inline_script(web: W
         assert r.headers.get("Referrer-Policy") in ("same-origin", "no-referrer")
 
 
-TEMPLATES = sorted((ROOT / "commune_node" / "templates").glob("*.html")) + sorted(
-    (ROOT / "central_hub" / "templates").glob("*.html")
-)
+TEMPLATES = [
+    path
+    for package in ("commune_node", "central_hub", "common_web")
+    for path in sorted((ROOT / package / "templates").glob("*.html"))
+]
 
 
 @pytest.mark.parametrize("template", TEMPLATES, ids=[f"{p.parent.parent.name}/{p.name}"

@@ -47,7 +47,7 @@ def _batch(ctx: Any, value: Any) -> bytes:
 
 def _all_codes() -> set[str]:
     """Every error code the project defines (DossierError subclasses) and the HTTP ones."""
-    from commune_node.web.errors import _HTTP_CODE
+    from common_web.errors import HTTP_CODE as _HTTP_CODE
 
     out = set(_HTTP_CODE.values()) | {"internal", "http_error", "error"}
     stack: list[type[errors.DossierError]] = [errors.DossierError]
