@@ -661,3 +661,8 @@ def apology_timing(calendar: WorkingCalendar, due: datetime, now: datetime) -> s
     if today < last:
         return "in_time"
     return "last_day" if today == last else "late"
+
+
+def long_vn(when: datetime) -> str:
+    """``09 giờ 00 phút, ngày 23/11/2026``: how the printed forms write an instant."""
+    return when.astimezone(VN_TZ).strftime("%H giờ %M phút, ngày %d/%m/%Y")

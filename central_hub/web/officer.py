@@ -154,6 +154,9 @@ def render_dossier(
         documents=procedure.documents if procedure else (),
         actions=actions,
         recipients=recipients,
+        hub_apology=any(
+            e.rec.type == "dossier.apologised" and e.rec.node == hub.hub_id for e in history
+        ),
         failed=failed,
         errors=errors or {},
         values=request.form if failed else MultiDict(),

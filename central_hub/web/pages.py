@@ -16,11 +16,11 @@ from flask import Blueprint, current_app, g, render_template
 from flask.blueprints import BlueprintSetupState
 
 from central_hub.services import gateway, health
-from central_hub.web import admin, auditor, officer, portal_admin, privacy
+from central_hub.web import admin, auditor, officer, portal_admin, printing, privacy
 from central_hub.web.auth import login_required
 from central_hub.web.context import clock, database, hub_identity
 from common import lifecycle
-from common.calendar import to_vn
+from common.calendar import long_vn, to_vn
 from common.errors import DossierError
 from common.lifecycle import Status
 
@@ -30,6 +30,7 @@ bp.register_blueprint(officer.bp)
 bp.register_blueprint(auditor.bp)
 bp.register_blueprint(portal_admin.bp)
 bp.register_blueprint(privacy.bp)
+bp.register_blueprint(printing.bp)
 
 ADMIN, OFFICER, AUDITOR = "administrator", "hub_officer", "auditor"
 # (endpoint, vi, en, roles that see it)
@@ -118,6 +119,7 @@ def _globals() -> dict[str, Any]:
         "nav": [item for item in NAV if roles & set(item[3])],
         "hub_name": hub_name,
         "now": clock()(),
+        "dossier_endpoint": "pages.dossiers.dossier",  # the printed forms' way back
     }
 
 
@@ -141,6 +143,14 @@ def vn_time(value: datetime | str | None) -> str:
     if isinstance(value, str):
         value = datetime.fromisoformat(value)
     return to_vn(value).strftime("%H:%M %d/%m/%Y") if value else ""
+
+
+@bp.app_template_filter("vn_long")
+def vn_long(value: datetime | str | None) -> str:
+    """``09 giờ 00 phút, ngày 23/11/2026``: how the printed forms write an instant."""
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return long_vn(value) if value else ""
 
 
 @bp.app_template_filter("vn_date")

@@ -14,7 +14,7 @@ from flask import Blueprint
 from flask_babel import lazy_gettext as _l
 
 from common import lifecycle
-from common.calendar import VN_TZ, classify
+from common.calendar import VN_TZ, classify, long_vn
 from common.lifecycle import Channel, Status
 from common_web.i18n import pick
 from commune_node.web.context import current_officer, node_identity
@@ -51,7 +51,7 @@ def vn_time(value: datetime | str | None) -> str:
 def vn_long(value: datetime | str | None) -> str:
     """``09 giờ 00 phút, ngày 23/11/2026``: how the printed forms write an instant."""
     when = parse_time(value) if isinstance(value, str) else value
-    return vn(when).strftime("%H giờ %M phút, ngày %d/%m/%Y") if when else ""
+    return long_vn(when) if when else ""
 
 
 def vn_date(value: datetime | date | str | None) -> str:
@@ -126,6 +126,7 @@ def init(bp: Blueprint) -> None:
     def _globals() -> dict[str, Any]:
         return {
             "officer": current_officer(),
+            "dossier_endpoint": "pages.dossier_page",  # the printed forms' way back
             "node": node_identity,
             "ROLES": ROLES,
             "clock_skew": _clock_skew(),

@@ -152,3 +152,37 @@ def test_administrator_prints_a_citizens_data_across_communes_to_pdf(site: Site)
         assert pdf.startswith(b"%PDF")
         (SHOTS / "hub-citizen-data.pdf").write_bytes(pdf)
         browser.close()
+
+
+def test_the_hub_officer_prints_the_upper_levels_apology_on_one_a4_page(site: Site) -> None:
+    import re
+
+    from playwright.sync_api import sync_playwright
+
+    a = site.node("a", "000.00.12.H26", commune="Xã Đăk Pxi")
+    code = take_in(a, CRIMINAL_RECORD, name="Trần Thị Mai")
+    act(a, code, "forwarded")
+    sync(a)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        for width in (1366, 400):
+            page = browser.new_page(locale="vi-VN", viewport={"width": width, "height": 900})
+            page.goto(site.url + "/login")
+            page.fill("#username", "lan.pham")
+            page.fill("#password", HUB_PASSWORD)
+            page.click("#login-form button[type=submit]")
+            page.goto(f"{site.url}/dossiers/{code}")
+            if width == 1366:
+                page.click("#action-apologised summary")
+                page.fill("#apologised-reason", "Chờ kết quả xác minh của Công an tỉnh")
+                page.fill("#apologised-new_due", "2026-12-10")
+                page.click("#action-apologised button[type=submit]")
+            page.click("#print-04 a")
+            assert page.locator("h1.title").inner_text().upper().startswith("VĂN BẢN XIN LỖI")
+            width_used = page.evaluate("document.documentElement.scrollWidth")
+            assert width_used <= width + 1 or page.locator(".sheet-box").count() == 1
+            pdf = page.pdf(prefer_css_page_size=True, print_background=True)
+            assert len(re.findall(rb"/Type\s*/Page(?![a-zA-Z])", pdf)) == 1
+            (SHOTS / f"hub-form04-{width}.pdf").write_bytes(pdf)
+            page.close()
+        browser.close()
