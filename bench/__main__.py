@@ -5,7 +5,7 @@
     .venv/bin/python -m bench --smoke          # seconds-long mode, small data, same code
     .venv/bin/python -m bench --only 1,2       # pick benchmarks (1 ingest, 2 bytes, 3 2G link,
                                                # 4 big node, 5 reconnect storm, 6 footprint,
-                                               # 7 encryption at rest)
+                                               # 7 encryption at rest, 8 offline audit)
     .venv/bin/python -m bench --no-write       # print only
 
 Benchmarks 1 and 2 also measure a CouchDB-style peer (PouchDB replicating to
@@ -24,6 +24,7 @@ import shutil
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -31,7 +32,7 @@ from bench import data, report, servers
 from bench.core import Row, Settings, machine
 
 ROOT = Path(__file__).resolve().parent.parent
-ALL = (1, 2, 3, 4, 5, 6, 7)
+ALL = (1, 2, 3, 4, 5, 6, 7, 8)
 
 
 def parse(argv: list[str]) -> argparse.Namespace:
@@ -84,26 +85,13 @@ def main(argv: list[str] | None = None) -> list[Row]:
 
 
 def run(settings: Settings, chosen: set[int]) -> list[Row]:
-    from bench import couch, desk, ingest, storm, wire
+    from bench import bench_audit
 
     rows: list[Row] = []
-    backlog = settings.n(10_000, 120)
-    log(f"seeding a node with a {backlog:,}-event backlog through the desk's services …")
-    base = wire.prepare(settings, backlog)
-    specs = data.specs_of(
-        data.raws_of_folder(base.folder / "node"), data.disclosures_of_folder(base.folder / "node")
-    )
-    log(f"{base.events:,} events")
-    peer = couch.Peer(settings, specs)  # installed and measured on first use
-    steps = [
-        (1, "hub ingest", lambda: ingest.run(settings, specs, peer)),
-        (2, "bytes on the wire", lambda: wire.run_wire(settings, base, peer)),
-        (3, "sync over a 2G link", lambda: wire.run_link(settings, base)),
-        (4, "a node with years of records", lambda: desk.run_bignode(settings, specs, log)),
-        (5, "reconnect storm", lambda: storm.run(settings, specs)),
-        (6, "node footprint", lambda: desk.run_footprint(settings, base)),
-        (7, "encryption at rest", lambda: desk.run_atrest(settings, base)),
-    ]
+    steps: list[tuple[int, str, Callable[[], list[Row]]]] = []
+    if chosen - {8}:
+        steps = _desk_steps(settings)
+    steps.append((8, "offline audit on every core", lambda: bench_audit.run(settings)))
     for number, name, fn in steps:
         if number not in chosen:
             continue
@@ -115,6 +103,29 @@ def run(settings: Settings, chosen: set[int]) -> list[Row]:
         log(f"benchmark {number} took {time.perf_counter() - t0:.0f} s")
         rows.extend(got)
     return rows
+
+
+def _desk_steps(settings: Settings) -> list[tuple[int, str, Callable[[], list[Row]]]]:
+    """Benchmarks 1–7, over a node seeded through the desk's services."""
+    from bench import couch, desk, ingest, storm, wire
+
+    backlog = settings.n(10_000, 120)
+    log(f"seeding a node with a {backlog:,}-event backlog through the desk's services …")
+    base = wire.prepare(settings, backlog)
+    specs = data.specs_of(
+        data.raws_of_folder(base.folder / "node"), data.disclosures_of_folder(base.folder / "node")
+    )
+    log(f"{base.events:,} events")
+    peer = couch.Peer(settings, specs)  # installed and measured on first use
+    return [
+        (1, "hub ingest", lambda: ingest.run(settings, specs, peer)),
+        (2, "bytes on the wire", lambda: wire.run_wire(settings, base, peer)),
+        (3, "sync over a 2G link", lambda: wire.run_link(settings, base)),
+        (4, "a node with years of records", lambda: desk.run_bignode(settings, specs, log)),
+        (5, "reconnect storm", lambda: storm.run(settings, specs)),
+        (6, "node footprint", lambda: desk.run_footprint(settings, base)),
+        (7, "encryption at rest", lambda: desk.run_atrest(settings, base)),
+    ]
 
 
 if __name__ == "__main__":

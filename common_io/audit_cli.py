@@ -12,10 +12,8 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
-from typing import BinaryIO
 
 import click
 
@@ -25,28 +23,16 @@ from common.audit.bundle import (
     LineError,
     Policy,
     Report,
+    Verifier,
     read_checkpoint,
-    verify_bundle,
 )
 from common.audit.labels import CONTROL, escape
+from common_io.audit_pool import default_jobs, read_lines, verify_file
+
+__all__ = ["main", "read_lines"]
 
 EXIT_OK, EXIT_FINDINGS, EXIT_UNUSABLE = 0, 1, 2
 MAX_CHECKPOINT_FILE = 64 * 1024
-
-
-def read_lines(f: BinaryIO, limit: int) -> Iterator[bytes]:
-    """The file's lines; a line longer than ``limit`` bytes is cut to ``limit + 1`` bytes (so
-    the verifier reports it) and the rest of it is skipped without being kept."""
-    while True:
-        line = f.readline(limit + 1)
-        if not line:
-            return
-        if len(line) > limit and not line.endswith(b"\n"):
-            while True:
-                rest = f.readline(1 << 16)
-                if not rest or rest.endswith(b"\n"):
-                    break
-        yield line
 
 
 def _fail(message: str) -> None:
@@ -106,6 +92,13 @@ def main() -> None:
     show_default=True,
     help="List at most this many findings (all are counted).",
 )
+@click.option(
+    "--jobs",
+    type=click.IntRange(min=1, max=512),
+    default=None,
+    help="Processes checking record signatures in parallel (default: the number of cores). "
+    "The report is the same for every value.",
+)
 def verify(
     bundle: Path,
     checkpoint_file: Path | None,
@@ -115,6 +108,7 @@ def verify(
     tolerance_minutes: float,
     min_cosignatures: int,
     max_findings: int,
+    jobs: int | None,
 ) -> None:
     """Verify BUNDLE: signatures, chains, key history, inclusion and consistency proofs,
     time bounds. Prints a summary and every finding; exit 0 only if everything holds.
@@ -149,15 +143,16 @@ def verify(
         max_findings=max_findings,
     )
     try:
-        with bundle.open("rb") as f:
-            report = verify_bundle(
-                read_lines(f, policy.max_line_bytes),
-                trusted_checkpoint=None if trusted is None else trusted.signed,
-                trusted_cosignature=None if trusted is None else trusted.cosignature,
-                trusted_enrolment=None if trusted is None else trusted.enrolment,
-                hub_public_key=pinned,
-                policy=policy,
-            )
+        verifier = Verifier(
+            policy,
+            trusted_checkpoint=None if trusted is None else trusted.signed,
+            trusted_cosignature=None if trusted is None else trusted.cosignature,
+            trusted_enrolment=None if trusted is None else trusted.enrolment,
+            hub_public_key=pinned,
+        )
+        report = verify_file(
+            bundle, verifier, jobs=jobs or default_jobs(), limit=policy.max_line_bytes
+        )
     except OSError as exc:
         _fail(f"cannot read {bundle}: {exc.strerror}")
     except BundleError as exc:

@@ -11,6 +11,7 @@ import click
 import pytest
 
 from central_hub.cli import main as hub_cli
+from common_io.audit_cli import main as audit_cli
 from commune_node.cli import main as node_cli
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -28,7 +29,11 @@ def _commands(group: click.Group, prefix: str) -> list[tuple[str, click.Command]
     return out
 
 
-ALL_COMMANDS = _commands(node_cli, "commune-node") + _commands(hub_cli, "central-hub")
+ALL_COMMANDS = (
+    _commands(node_cli, "commune-node")
+    + _commands(hub_cli, "central-hub")
+    + _commands(audit_cli, "dossier-audit")
+)
 
 
 @pytest.mark.parametrize(("name", "command"), ALL_COMMANDS, ids=[n for n, _ in ALL_COMMANDS])

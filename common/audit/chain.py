@@ -83,6 +83,10 @@ class KeyState:
     end_revocation: int | None = None
     claimed_last: int | None = None
     line: int | None = None
+    public_raw: bytes = field(init=False, repr=False)  # the raw 32 bytes of ``public``
+
+    def __post_init__(self) -> None:
+        self.public_raw = keys.public_bytes(self.public)
 
     @property
     def last_valid(self) -> int | None:

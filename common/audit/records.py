@@ -36,7 +36,16 @@ from cryptography.exceptions import InvalidSignature
 
 from common import chain_break, personal, record_fast
 from common.audit.bundle_format import RecordLine
-from common.audit.chain import F_AUTH, F_FORK, F_INCL, F_PREV, NO_KEY, Chain, OfflineWindow
+from common.audit.chain import (
+    F_AUTH,
+    F_FORK,
+    F_INCL,
+    F_PREV,
+    NO_KEY,
+    Chain,
+    KeyState,
+    OfflineWindow,
+)
 from common.audit.coverage import CoverageChecks
 from common.audit.labels import LabelChecks
 from common.audit.report import (
@@ -193,7 +202,8 @@ class RecordChecks(CoverageChecks, LabelChecks):
     def record(self, line: RecordLine) -> None:
         leaf, raw = line.leaf, line.raw
         self.cover(leaf)
-        incl, incl_cls, incl_why = self._inclusion(line, leaf_hash(raw))
+        leaf_h = leaf_hash(raw)
+        incl, incl_cls, incl_why = self._inclusion(line, leaf_h)
         try:
             rec = record_fast.parse(raw)
         except EncodingError as exc:
@@ -229,7 +239,7 @@ class RecordChecks(CoverageChecks, LabelChecks):
         elif found is None:
             self.found(UNKNOWN_KEY, f"signed by key {rec.key}, unknown for this node", where)
         else:
-            sig = rec.id in self.keybook.verified or _verifies(raw, found.public)
+            sig = rec.id in self.keybook.verified or self._signed(raw, leaf_h, found)
             valid = found.valid_at(seq)
             if not valid:
                 msg = (
@@ -275,6 +285,14 @@ class RecordChecks(CoverageChecks, LabelChecks):
         elif rec.type == "key.revoked" and rec.node == self.h.hub_id:
             self.keybook.revocation_in_log(self.n, rec, self.chains)
         self._times(rec, chain, leaf, where)
+
+    def _signed(self, raw: bytes, leaf_h: bytes, key: KeyState) -> bool:
+        """Whether ``key`` signed ``raw``: the hint checked ahead for these very bytes and
+        this very key (``common.audit.signatures``) if there is one, else checked here."""
+        hint = self.hints.get(leaf_h)
+        if hint is not None and hint[0] == key.public_raw:
+            return hint[1]
+        return _verifies(raw, key.public)
 
     def _declared_gap(self, rec: Record, chain: Chain, where: tuple[Record, int]) -> None:
         """A writer's signed ``chain.break``: one ``declared_gap`` notice, and the chain's

@@ -16,6 +16,7 @@ from common.audit.bundle_format import Header
 from common.audit.chain import Chain
 from common.audit.key_history import KeyBook
 from common.audit.report import MALFORMED, Finding, Policy, Report
+from common.audit.signatures import Hints
 from common.errors import DossierError
 
 
@@ -91,6 +92,7 @@ class State:
         self.window: Window | None = None
         self.last_leaf = -1
         self.runs = 0
+        self.hints: Hints = {}  # record signatures checked ahead (common.audit.signatures)
         self.cosigned: Counter[int] = Counter()  # checkpoint size -> valid cosignatures
         self.trusted: tuple[int, bytes] | None = None
         self.trusted_seen = False
@@ -101,6 +103,11 @@ class State:
         self.agencies: dict[str, str] = {}  # agency code -> the first node line giving it
         self.leaf_next: int | None = None  # all-communes bundles: the next leaf expected
         self.leaf_gaps: list[tuple[int, int]] = []
+
+    def take_hints(self, hints: Hints) -> None:
+        """Signature answers for the record lines read next, in place of the last ones
+        (used only where they match, see ``common.audit.signatures``)."""
+        self.hints = hints
 
     def emit(self, finding: Finding) -> None:
         self.report.add(finding, self.policy.max_findings)
