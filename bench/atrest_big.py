@@ -1,7 +1,7 @@
 """Benchmark 7 on the million-record node of benchmark 4: its desk lists, plain against
 encrypted, both served at once, each request sent to one then the other.
 
-    .venv/bin/python -m bench.atrest_big --cache /tmp/vn-dossier-bench [--repeats 100]
+    .venv/bin/python -m bench.atrest_big --cache /tmp/dossier-bench-cache [--repeats 100]
 
 The node is the one ``python -m bench --only 4`` builds and keeps in the cache folder (run
 that first); a copy of it is encrypted as ``commune-node encrypt`` does. Prints one line
@@ -22,7 +22,9 @@ from bench.desk import LISTS, _desk_pair
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--cache", type=Path, required=True)
+    parser.add_argument(
+        "--cache", type=Path, default=Path(tempfile.gettempdir()) / "dossier-bench-cache"
+    )
     parser.add_argument("--repeats", type=int, default=100)
     parser.add_argument("--intakes", type=int, default=50)
     args = parser.parse_args()
