@@ -358,6 +358,7 @@ def test_an_encrypted_connection_keeps_memory_wipes_off_and_temporary_data_in_me
         con.execute("CREATE TABLE t (x)")
         assert con.execute("PRAGMA cipher_memory_security").fetchone()[0] in (0, "0")
         assert con.execute("PRAGMA temp_store").fetchone()[0] == 2
+        assert con.execute("PRAGMA cache_size").fetchone()[0] == -32768  # 32 MiB
         assert con.execute("PRAGMA cipher_page_size").fetchone()[0] in (4096, "4096")
         assert con.execute("PRAGMA cipher_hmac_algorithm").fetchone()[0] == "HMAC_SHA512"
     finally:
