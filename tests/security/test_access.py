@@ -38,6 +38,7 @@ TOKEN = "token"  # the API: any officer's bearer token, never the session cookie
 # Every node endpoint and who may use it. A route missing here fails the matrix.
 NODE_ACCESS: dict[str, Any] = {
     "static": PUBLIC,
+    "common_web.static": PUBLIC,
     "favicon": PUBLIC,
     "auth.login": PUBLIC,
     "auth.logout": PUBLIC,
