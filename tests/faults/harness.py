@@ -696,6 +696,7 @@ class NodeRun:
     backups: list[Path] = field(default_factory=list)  # copies of its instance folder
     handovers: dict[int, str] = field(default_factory=dict)  # a new laptop's first seq → key
     laptop: int = 0  # the commune's laptops replaced so far
+    copy_head: int = 0  # put back from a copy: the copy's head
 
     @property
     def url(self) -> str:
@@ -882,6 +883,7 @@ class World:
             shutil.rmtree(aside, ignore_errors=True)
         n.verified, n.signer = 0, ""  # its chain is checked again from the start
         n.codes = node_codes(n.db)
+        n.copy_head = Observer.node(n.db).head
         n.csrf = ""
         n.http.cookies.clear()
         self.node_restored.add(i)
@@ -1040,8 +1042,10 @@ class World:
             problems += broken
             hub_rows = hub.records.get(nid, [])
             for seq, rid, _ in hub_rows:
-                if i in self.node_restored and seq not in node.ids:
-                    break  # a restored copy: it takes these back at its next sync
+                if i in self.node_restored and (seq not in node.ids or seq > n.copy_head):
+                    # a restored copy: it takes these back at its next sync, and signs what
+                    # it took offline again after them (services/reconcile.py)
+                    break
                 if node.ids.get(seq) != rid:
                     problems.append(f"hub record {seq} of {n.seed.name} is not the node's")
                     break
