@@ -252,13 +252,20 @@ def successor_of(session: Session, key: NodeKey) -> str | None:
 def add_rotated_key(
     session: Session, *, node_id: str, new_key_hex: str, first_seq: int, old: NodeKey, now: datetime
 ) -> NodeKey:
-    """Register the key announced by a ``key.rotated`` record; the old key ends there."""
+    """Register the key announced by a ``key.rotated`` record; the old key ends there. A
+    rotation of a laptop already replaced (its record given back after a restore, the new
+    laptop known again first) hands the replacement on: the new key is retired too."""
     new_id = keys.key_id(bytes.fromhex(new_key_hex))
+    end, replaced = old.last_valid_seq, old.replaced_by is not None and old.revoked_at is not None
     old.last_valid_seq = first_seq - 1
-    old.reason = f"rotated to {new_id}"
     key = NodeKey(
         key_id=new_id, node_id=node_id, public_key=new_key_hex, first_seq=first_seq, created_at=now
     )
+    if replaced:
+        key.last_valid_seq = max(first_seq - 1, end or 0)
+        key.revoked_at, key.reason, key.replaced_by = old.revoked_at, old.reason, old.replaced_by
+    else:
+        old.reason = f"rotated to {new_id}"
     session.add(key)
     return key
 

@@ -251,6 +251,11 @@ def openapi_document() -> dict[str, Any]:
                                     "properties": {
                                         "enrolment": {"type": "string", "format": "byte"},
                                         "proof": {"type": "string", "format": "byte"},
+                                        "evidence": {
+                                            "type": "array",
+                                            "maxItems": 20,
+                                            "items": {"type": "string", "format": "byte"},
+                                        },
                                     },
                                 }
                             }

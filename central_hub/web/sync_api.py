@@ -356,10 +356,15 @@ def reintroduce() -> Any:
     proof = protocol.unb64(body.get("proof"), "proof")
     if len(enrolled) > 4096 or len(proof) != 64:
         raise BadRequest("enrolment or proof has the wrong length")
+    shown = body.get("evidence", [])
+    if not isinstance(shown, list) or len(shown) > reintroduce_service.MAX_EVIDENCE:
+        raise BadRequest("evidence is a list of at most 20 records")
+    evidence = [protocol.unb64(e, "evidence") for e in shown]
     with database().write() as session:
         node = reintroduce_service.reintroduce(
-            session, enrolment=enrolled, proof=proof, hub=hub_identity(), clock=clock()
-        )
+            session, enrolment=enrolled, proof=proof, hub=hub_identity(), clock=clock(),
+            evidence=evidence,
+        )  # fmt: skip
         answer = {"node_id": node.node_id, "state": node.state, "head_seq": node.head_seq}
     throttle.enrol_succeeded()
     return jsonify(answer)

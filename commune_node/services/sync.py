@@ -156,7 +156,14 @@ def _status(
     except SyncRefused as exc:
         # a hub put back from a backup older than our enrolment: show it the enrolment
         # it signed, then go on (it gives everything back through the usual paths)
-        if exc.code != "unknown_node" or _reintroduced or not reintroduce.reintroduce(db, client):
+        # a new laptop and a hub put back from before it (``unknown_key``): the same, with
+        # the replacement the hub signed
+        unknown = exc.code == "unknown_node"
+        if (
+            not (unknown or (exc.code == "unknown_key" and reintroduce.replaced(db)))
+            or _reintroduced
+            or not reintroduce.reintroduce(db, client, alarm=unknown)
+        ):
             raise
         return _status(db, client, link, result, _reintroduced=True)
     reintroduce.ensure_statement(db, client, link)

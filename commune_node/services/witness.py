@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from common import merkle, protocol
 from common.errors import DossierError
 from common_io.database import Database
-from commune_node.models import Event
+from commune_node.models import Event, Receipt
 from commune_node.services import inbound
 from commune_node.services.hublink import Client, HubLink, refused
 from commune_node.services.identity import get_setting, head_setting, set_setting
@@ -52,6 +52,18 @@ def known_evidence(db: Database) -> dict[str, str]:
     return {protocol.KNOWN_CHECKPOINT_HEADER: anchor} if anchor else {}
 
 
+def unpin_given_up(session: Session, kept_size: int) -> None:
+    """Our receipts' proofs against checkpoints a log break gave up (larger than the one
+    the log goes on from) name leaves and roots of a log that is no more: kept, they would
+    be given back to a later restored hub, which would wait for that lost log for ever. The
+    receipts stay (the hub signed them); their records, if the hub loses them again, are
+    given back as records no receipt pins."""
+    for rc in session.scalars(select(Receipt).where(Receipt.first_leaf.is_not(None))):
+        if int(rc.checkpoint_size or 0) > kept_size:
+            rc.first_seq = rc.first_leaf = None
+            rc.frontier = rc.checkpoint = None
+
+
 def adopt_break(
     db: Database, client: Client, link: HubLink, answer: dict[str, Any], *, hub_head: int
 ) -> bool:
@@ -83,6 +95,7 @@ def adopt_break(
         set_setting(session, "anchor_checkpoint", protocol.b64(kept_raw))
         set_setting(session, "pending_cosignature", "")
         set_setting(session, "log_break", protocol.b64(signed))
+        unpin_given_up(session, int(kept["size"]))
         acked = int(get_setting(session, "acked_seq", "0") or 0)
         resend = (
             f"its records {hub_head + 1} to {acked}, which the hub no longer holds, are sent "

@@ -185,11 +185,23 @@ class NodeSeed:
 
 
 @dataclass
+class Spare:
+    """A new laptop set up for a commune (``init``, officers, tokens), not enrolled."""
+
+    dir: Path
+    tokens: dict[str, str]
+    public_key: str
+
+
+@dataclass
 class Template:
     root: Path
     hub_database: str | None  # PostgreSQL template database URL, or None for SQLite
     nodes: list[NodeSeed]
     processes: bool
+    # the hub's database before node k enrolled (a file, or a PostgreSQL database's name)
+    before_enrolment: list[str] = field(default_factory=list)
+    spares: dict[str, list[Spare]] = field(default_factory=dict)  # commune → new laptops
 
 
 def _cli(kind: str, instance: Path, *args: str, env: dict[str, str] | None = None) -> str:
@@ -218,9 +230,16 @@ def _hub_env(database: str | None) -> dict[str, str]:
 
 
 def build_template(
-    root: Path, *, nodes: int, processes: bool, hub_database: str | None = None
+    root: Path,
+    *,
+    nodes: int,
+    processes: bool,
+    hub_database: str | None = None,
+    life: bool = False,
 ) -> Template:
-    """A hub and ``nodes`` enrolled nodes whose first sync is done, ready to be copied."""
+    """A hub and ``nodes`` enrolled nodes whose first sync is done, ready to be copied.
+    With ``life``, also what the campaign's life events need: a copy of the hub's database
+    from before each commune's enrolment, and new laptops ready to replace each commune's."""
     root.mkdir(parents=True, exist_ok=True)
     seeds = []
     proxies: list[FaultProxy] = []
@@ -260,8 +279,15 @@ def build_template(
         )
     (hub_dir / "config.py").write_text("SESSION_COOKIE_SECURE = False  # plain HTTP\n")
     hub, hub_port = _start_template_hub(hub_dir, free_port(), hub_database, processes)
+    before: list[str] = []
     try:
         for seed in seeds:
+            if life:  # the hub's database as a backup older than this commune's enrolment
+                hub()
+                before.append(copy_hub_database(hub_dir, hub_database, f"before{len(before)}"))
+                hub, hub_port = _start_template_hub(hub_dir, free_port(), hub_database, processes)
+                for p in proxies:
+                    p.set_target(("127.0.0.1", hub_port))
             proxy = FaultProxy(("127.0.0.1", hub_port)).start()
             proxies.append(proxy)
             seed.proxy_port = proxy.port
@@ -278,7 +304,19 @@ def build_template(
         hub()
         for proxy in proxies:
             proxy.close()
-    return Template(root, hub_database, seeds, processes)
+    spares = make_spares(root, seeds, processes) if life else {}
+    return Template(root, hub_database, seeds, processes, before, spares)
+
+
+def copy_hub_database(hub_dir: Path, database: str | None, name: str) -> str:
+    """A copy of the (stopped) hub's database beside it: a file path, or on PostgreSQL the
+    name of a database made from it."""
+    if database:
+        pg_copy(database, name)
+        return f"{database.rsplit('/', 1)[1]}_{name}"
+    target = hub_dir.parent / f"hub-{name}.sqlite3"
+    sqlite_copy(hub_dir / "hub.sqlite3", target)
+    return str(target)
 
 
 def _start_template_hub(
@@ -344,6 +382,37 @@ def _thread_hub_init(hub_dir: Path, database: str | None) -> None:
                           roles=["hub_officer"], password=HUB_PASSWORD, clock=system_clock)  # fmt: skip
         publishing.publish_sample(session, hub=hub, clock=system_clock)
     db.engine.dispose()
+
+
+SPARES = 2  # new laptops per commune: replacements a scenario can make
+
+
+def make_spares(root: Path, seeds: list[NodeSeed], processes: bool) -> dict[str, list[Spare]]:
+    """For each commune, laptops set up as docs/operations.md says ("Replace a lost or
+    stolen laptop": ``init``, officers), waiting for the enrolment code of a replacement."""
+    out: dict[str, list[Spare]] = {}
+    for seed in seeds:
+        for j in range(SPARES):
+            d = root / "spares" / f"{seed.name}-{j}"
+            if processes:
+                _cli("node", d, "init", "--commune", seed.commune, "--agency-code",
+                     seed.agency, env={"COMMUNE_NODE_ADMIN_PASSWORD": PASSWORD})  # fmt: skip
+                for user, full, role in (("hoa.le", "Lê Thị Hoa", "receiver"),
+                                         ("minh.tran", "Trần Văn Minh", "leader")):  # fmt: skip
+                    _cli("node", d, "officer", "add", user, "--name", full, "--role", role,
+                         "--password", PASSWORD)  # fmt: skip
+                tokens = {
+                    "receiver": _cli("node", d, "officer", "token", "hoa.le"),
+                    "leader": _cli("node", d, "officer", "token", "minh.tran"),
+                }
+            else:
+                tokens = _thread_node_init(d, seed.commune, seed.agency)
+            (d / "config.py").write_text(
+                f"SYNC_BATCH_BYTES = {BATCH_BYTES}\nSESSION_COOKIE_SECURE = False  # plain HTTP\n"
+            )
+            key = keys.private_from_pem((d / "node_key.pem").read_bytes())
+            out.setdefault(seed.name, []).append(Spare(d, tokens, keys.public_bytes(key).hex()))
+    return out
 
 
 def _thread_node_init(node_dir: Path, commune: str, agency: str) -> dict[str, str]:
@@ -524,10 +593,13 @@ def chain_problems(hub: HubView, node_id: str) -> list[str]:
     return out
 
 
-def verify_node_chain(path: Path, public_hex: str, after: int = 0) -> tuple[int, str, list[str]]:
+def verify_node_chain(
+    path: Path, public_hex: str, after: int = 0, handovers: dict[int, str] | None = None
+) -> tuple[int, str, list[str]]:
     """Check the node's own chain from ``after`` on (signature, seq, prev), ``public_hex``
     being the key that signs record ``after + 1``; a ``key.rotated`` record hands on to the
-    key it names. (last seq, the key that signs the next record, problems)"""
+    key it names, and a new laptop (``handovers``: first seq → its key) signs from its first
+    seq on. (last seq, the key that signs the next record, problems)"""
     public = keys.public_from_hex(public_hex)
     problems = []
     uri = f"file:{path}?mode=ro"
@@ -540,6 +612,9 @@ def verify_node_chain(path: Path, public_hex: str, after: int = 0) -> tuple[int,
         for seq, raw in c.execute(
             "select seq, record from event where seq > ? order by seq", (after,)
         ):
+            if handovers and seq in handovers:
+                public_hex = handovers[seq]
+                public = keys.public_from_hex(public_hex)
             try:
                 rec = record.parse(bytes(raw))
                 record.check_follows(prev, rec)
@@ -619,6 +694,9 @@ class NodeRun:
     max_acked_seen: int = 0
     codes: list[str] = field(default_factory=list)
     backups: list[Path] = field(default_factory=list)  # copies of its instance folder
+    handovers: dict[int, str] = field(default_factory=dict)  # a new laptop's first seq → key
+    laptop: int = 0  # the commune's laptops replaced so far
+    copy_head: int = 0  # put back from a copy: the copy's head
 
     @property
     def url(self) -> str:
@@ -805,6 +883,7 @@ class World:
             shutil.rmtree(aside, ignore_errors=True)
         n.verified, n.signer = 0, ""  # its chain is checked again from the start
         n.codes = node_codes(n.db)
+        n.copy_head = Observer.node(n.db).head
         n.csrf = ""
         n.http.cookies.clear()
         self.node_restored.add(i)
@@ -902,9 +981,19 @@ class World:
     def restore_hub(self, which: int) -> None:
         """Stop the hub (kill -9), put an earlier backup in place of its database, start."""
         source = self.backups[which]
+        self._put_back(source, f"{self.hub_database.rsplit('/', 1)[1]}_{source.name}"
+                       if self.hub_database else "")  # fmt: skip
+
+    def restore_hub_before_enrolment(self, k: int) -> None:
+        """Put back the hub's database as it was before node ``k`` enrolled (and every node
+        after it): the restored hub does not know those communes."""
+        source = self.template.before_enrolment[k]
+        self._put_back(Path(source), source)
+
+    def _put_back(self, source: Path, pg_name: str) -> None:
         self.stop_hub(kill=True)
         if self.hub_database:
-            pg_restore(self.hub_database, source.name)
+            pg_restore_from(self.hub_database, pg_name)
         else:
             for suffix in ("-wal", "-shm"):
                 (self.hub_dir / f"hub.sqlite3{suffix}").unlink(missing_ok=True)
@@ -948,13 +1037,15 @@ class World:
             nid = n.seed.node_id
             problems += chain_problems(hub, nid)
             n.verified, n.signer, broken = verify_node_chain(
-                n.db, n.signer or n.seed.public_key, n.verified
+                n.db, n.signer or n.seed.public_key, n.verified, n.handovers
             )
             problems += broken
             hub_rows = hub.records.get(nid, [])
             for seq, rid, _ in hub_rows:
-                if i in self.node_restored and seq not in node.ids:
-                    break  # a restored copy: it takes these back at its next sync
+                if i in self.node_restored and (seq not in node.ids or seq > n.copy_head):
+                    # a restored copy: it takes these back at its next sync, and signs what
+                    # it took offline again after them (services/reconcile.py)
+                    break
                 if node.ids.get(seq) != rid:
                     problems.append(f"hub record {seq} of {n.seed.name} is not the node's")
                     break
@@ -1018,7 +1109,7 @@ class World:
         for code, state in node.states.items():
             if hub.states.get(code) != state:
                 out.append(f"{n.seed.name}: dossier {code} differs at the hub")
-        _, _, broken = verify_node_chain(n.db, n.seed.public_key)  # every record, repaired
+        _, _, broken = verify_node_chain(n.db, n.seed.public_key, 0, n.handovers)  # repaired
         out += broken
         page = self.sync_page(i)
         if f'data-acked="{node.head}"' not in page or 'data-waiting="0"' not in page:
@@ -1062,11 +1153,17 @@ def pg_copy(url: str, target: str) -> None:
 
 
 def pg_restore(url: str, source: str) -> None:
+    """The database of ``url`` made again from its copy ``source`` (see :func:`pg_copy`)."""
+    pg_restore_from(url, f"{url.rsplit('/', 1)[1]}_{source}")
+
+
+def pg_restore_from(url: str, database: str) -> None:
+    """The database of ``url`` made again from the database named ``database``."""
     name = url.rsplit("/", 1)[1]
     engine = _pg_admin(url)
     with engine.connect() as c:
         c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        c.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{name}_{source}"'))
+        c.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{database}"'))
     engine.dispose()
 
 

@@ -35,3 +35,9 @@ def process_world(template: Template, tmp_path: Path) -> Iterator[ProcessWorld]:
 def syncs_again(w: World, i: int, *, within: int) -> bool:
     """Whether node ``i`` completes a sync without error within ``within`` attempts."""
     return any(w.sync(i) for _ in range(within))
+
+
+def every_commune_syncs(w: World, *, rounds: int) -> bool:
+    """Whether, within ``rounds`` rounds of "sync now" on every node in turn, a round ends
+    with every node synced (one may wait ``log_recovering`` for another's records)."""
+    return any(all([w.sync(i) for i in range(len(w.nodes))]) for _ in range(rounds))

@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from tests.faults import laptops
 from tests.faults.harness import (
     MARITAL,
     Observer,
@@ -23,9 +24,10 @@ from tests.faults.harness import (
     _stop,
     build_template,
     listens,
+    node_codes,
     start_server,
 )
-from tests.faults.lifecycle import syncs_again
+from tests.faults.lifecycle import every_commune_syncs, syncs_again
 from tests.support import ThreadServer, serve
 
 # A tiny server with the CLIs' calling convention (``… --port N``): it answers "mine".
@@ -102,7 +104,8 @@ def test_a_link_whose_port_is_taken_moves_and_the_node_follows(
 
 @pytest.fixture(scope="module")
 def two_communes(tmp_path_factory: pytest.TempPathFactory) -> Template:
-    return build_template(tmp_path_factory.mktemp("tmpl-life"), nodes=2, processes=False)
+    return build_template(tmp_path_factory.mktemp("tmpl-life"), nodes=2, processes=False,
+                          life=True)  # fmt: skip
 
 
 def test_the_campaigns_life_events_end_with_every_commune_syncing(
@@ -110,7 +113,9 @@ def test_the_campaigns_life_events_end_with_every_commune_syncing(
 ) -> None:
     """The steps the campaign draws at random, in one fixed order: a laptop put back from an
     older copy with offline intake, a flipped byte repaired from the hub, a hub restore
-    closed early, a clock years off; every commune syncs again and the invariants hold."""
+    closed early, a clock years off, a laptop replaced (the old one refused when it comes
+    back), a hub put back from before a commune's enrolment; every commune syncs again and
+    the invariants hold."""
     w = ThreadWorld(two_communes, tmp_path / "w")
     try:
         w.start()
@@ -133,6 +138,27 @@ def test_the_campaigns_life_events_end_with_every_commune_syncing(
         assert syncs_again(w, 0, within=2) and syncs_again(w, 1, within=2)
         w.set_clock(1, (3 * 365 + 1) * 86400)
         assert w.intake(1, MARITAL, "Y Bơ Niê") and w.sync(1)
+        assert w.check() == []
+
+        held = set(node_codes(w.nodes[0].db))
+        assert laptops.can_replace(w, 0)
+        old = laptops.replace_laptop(w, 0, old_comes_back=True)
+        assert w.nodes[0].dir != old.dir and set(node_codes(w.nodes[0].db)) == held
+        code = w.intake(0, MARITAL, "Võ Thị Mai")  # the counter goes on after the hub's
+        assert code is not None and code not in held and not code.endswith("-5001")
+        assert syncs_again(w, 0, within=2) and syncs_again(w, 1, within=2)
+        assert w.check() == []
+
+        w.restore_hub_before_enrolment(1)  # the hub no longer knows commune 1
+        assert every_commune_syncs(w, rounds=3), [Observer.node(n.db).last_error for n in w.nodes]
+        assert Observer.node(w.nodes[1].db).alarms.count("hub_reintroduced") == 1
+        assert not w.recovering()  # the recovery ended
+        assert w.check() == []
+        w.restore_hub_before_enrolment(0)  # nor either commune
+        assert every_commune_syncs(w, rounds=3), [Observer.node(n.db).last_error for n in w.nodes]
+        assert Observer.node(w.nodes[0].db).alarms.count("hub_reintroduced") == 1
+        assert not w.recovering()
         assert w.converge() == []
+
     finally:
         w.close()
