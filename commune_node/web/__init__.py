@@ -7,6 +7,7 @@ from flask import Flask
 from commune_node.web import (
     api,
     auth,
+    documents_page,
     errors,
     i18n,
     outbox_view,
@@ -28,6 +29,8 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(printing.bp)
     app.register_blueprint(syncpage.bp)
     app.register_blueprint(api.bp)
+    app.register_blueprint(documents_page.bp)
+    app.register_blueprint(documents_page.api_bp)
     public.init_app(app)
     outbox_view.init_app(app)
     app.register_blueprint(public.bp)

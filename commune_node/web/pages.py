@@ -22,7 +22,7 @@ from common.lifecycle import Side, Status
 from common_web import schemas
 from commune_node.db import read_session, write_session
 from commune_node.models import Dossier
-from commune_node.services import dossiers, privacy, queries
+from commune_node.services import documents, dossiers, privacy, queries
 from commune_node.services.dossiers import DossierFilter
 from commune_node.web import admin, display, form_data, inputs, intake_page
 from commune_node.web.auth import login_required
@@ -166,6 +166,7 @@ def _dossier_page(
                      for o in dossiers.recipients(db)]  # fmt: skip
         if row.state.get("holder"):
             names.update(queries.officer_names(db, {row.state["holder"]}))
+        attached = documents.of_dossier(db, code)  # scanned documents (_documents.html)
     state = lifecycle.state_from_dict(row.state)
     actions = lifecycle.likely_first(
         state, lifecycle.allowed_actions(state, side=Side.COMMUNE, roles=current_actor().roles)
@@ -210,6 +211,10 @@ def _dossier_page(
         apology=apology_timing(calendar(), row.due_at, now) if row.due_at else None,
         destructive=lifecycle.DESTRUCTIVE,
         now=now,
+        attached=attached,
+        scan_documents=(procedure.documents if procedure else ())
+        if current_actor().roles & lifecycle.ACTIONS["document_attached"].roles
+        else (),
     ), status
 
 

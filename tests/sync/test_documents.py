@@ -1,0 +1,251 @@
+"""Scanned documents from the desk to the hub over real HTTP: records first, files after in
+chunks that resume after a cut, stored once at the hub and receipted per file."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+
+from bench.scanpages import a4_page
+from central_hub.file_models import FilePart, FileRef, HubFile, NodeFile
+from central_hub.models import Alert, LogRecord
+from central_hub.services import hubfiles
+from common import documents, protocol
+from commune_node import db as node_db
+from commune_node.file_models import StoredFile
+from commune_node.scheduler import run_sync
+from commune_node.transport import HttpTransport, LinkError, Response
+from commune_node.web.context import node_identity
+from tests.hub.fixtures import Hub, make_hub
+from tests.node.conftest import Node
+from tests.support import MovableClock, serve
+from tests.sync.conftest import Site
+from tests.sync.helpers import take_in
+
+PORT = 7911
+AGENCY = "000.00.12.H26"
+
+
+@pytest.fixture
+def doc_site(tmp_path: Path, hub_clock: MovableClock) -> Iterator[Site]:
+    clock = hub_clock
+    hub = make_hub(tmp_path / "hub", clock)
+    with serve(hub.app, port=PORT) as server:
+        yield Site(hub, server.url, tmp_path, clock)
+    hub.db.engine.dispose()
+
+
+def attach(node: Node, code: str, pages: list[bytes], document: str = "to_khai") -> Any:
+    files = [
+        {"name": f"p{i}.jpg", "content_base64": base64.b64encode(p).decode()}
+        for i, p in enumerate(pages)
+    ]
+    return node.api(
+        node.app.test_client(),
+        "POST",
+        f"/dossiers/{code}/documents",
+        json={"document": document, "files": files},
+    )
+
+
+@dataclass
+class CuttingTransport:
+    """Real HTTP; after ``cut_after`` body bytes have gone, the next request reaches the hub
+    but its answer is lost (the link drops), once."""
+
+    inner: HttpTransport
+    cut_after: int
+    sent: int = 0
+    cuts: int = 0
+    paths: list[str] = field(default_factory=list)
+
+    def request(
+        self, method: str, path: str, *, body: bytes = b"", headers: dict[str, str] | None = None
+    ) -> Response:
+        self.paths.append(path)
+        resp = self.inner.request(method, path, body=body, headers=headers)
+        self.sent += len(body)
+        if self.cut_after and self.sent > self.cut_after:
+            self.cut_after = 0
+            self.cuts += 1
+            raise LinkError("the link dropped before the answer came")
+        return resp
+
+
+def _hub_file(hub: Hub, sha: str) -> bytes | None:
+    with hub.db.read() as s:
+        row = s.get(HubFile, sha)
+        if row is None:
+            return None
+        return hubfiles._open(hub.identity.data_key, row.box, sha=sha)
+
+
+def test_records_first_then_files_resumed_after_a_cut_and_receipted(doc_site: Site) -> None:
+    node = doc_site.node("a", AGENCY)
+    code = take_in(node)
+    r = attach(node, code, [a4_page(1), a4_page(2)])
+    assert r.status_code == 201, r.json
+    doc = r.json["document"]
+    assert doc["pages"] == 2 and doc["size"] <= 2 * 80 * 1024 and not doc["sent"]
+    with node_db.read_session(node.app) as s:
+        pdf = s.get(StoredFile, doc["sha256"]).content
+    assert hashlib.sha256(pdf).hexdigest() == doc["sha256"] and pdf.startswith(b"%PDF-")
+
+    cutting = CuttingTransport(HttpTransport(doc_site.url), cut_after=0)
+    node.app.config["SYNC_TRANSPORT"] = lambda: cutting
+    node.app.config["SYNC_FILE_CHUNK_BYTES"] = 8 * 1024
+    # cut once the records and the first chunks have gone: mid-file
+    cutting.cut_after = 30 * 1024
+    with pytest.raises(LinkError):
+        run_sync(node.app)
+    assert cutting.cuts == 1
+    with doc_site.hub.db.read() as s:  # the records are all at the hub, the file is not
+        types = list(s.scalars(select(LogRecord.type).where(LogRecord.dossier_code == code)))
+        assert documents.TYPE in types
+        nf = s.scalars(select(NodeFile)).one()
+        assert 0 < nf.received < nf.size and nf.completed_at is None
+        kept = nf.received
+        assert s.get(HubFile, doc["sha256"]) is None
+    before = cutting.sent
+    result = run_sync(node.app)
+    assert result is not None and result.files_done == 1
+    resent = cutting.sent - before
+    assert resent < nf.size - kept + 4 * 1024  # only what the hub lacked, and small requests
+    assert _hub_file(doc_site.hub, doc["sha256"]) == pdf
+    with node_db.read_session(node.app) as s:
+        row = s.get(StoredFile, doc["sha256"])
+        assert row.receipted_at is not None
+        body = documents.open_receipt(row.receipt, doc_site.hub.identity.key.public_key())
+    assert body["sha256"] == doc["sha256"] and body["dossiers"] == [code]
+    assert body["node"] == node_identity_of(node)
+    with doc_site.hub.db.read() as s:
+        assert s.scalar(select(func.count()).select_from(FilePart)) == 0
+
+
+def node_identity_of(node: Node) -> str:
+    with node.app.app_context():
+        return node_identity().node_id
+
+
+def test_same_file_twice_is_kept_once_and_sent_once(doc_site: Site) -> None:
+    node = doc_site.node("a", AGENCY)
+    page = a4_page(3)
+    one, two = take_in(node), take_in(node)
+    assert attach(node, one, [page]).status_code == 201
+    assert attach(node, two, [page]).status_code == 201
+    node.app.config["SYNC_TRANSPORT"] = lambda: HttpTransport(doc_site.url)
+    result = run_sync(node.app)
+    assert result is not None and result.files_done == 1
+    with node_db.read_session(node.app) as s:
+        assert s.scalar(select(func.count()).select_from(StoredFile)) == 1
+    with doc_site.hub.db.read() as s:
+        assert s.scalar(select(func.count()).select_from(HubFile)) == 1
+        assert s.scalar(select(func.count()).select_from(FileRef)) == 2
+        receipt = s.scalars(select(NodeFile)).one()
+        assert receipt.completed_at is not None
+    with node_db.read_session(node.app) as s:
+        raw = s.scalars(select(StoredFile)).one().receipt
+    body = documents.open_receipt(raw, doc_site.hub.identity.key.public_key())
+    assert body["dossiers"] == sorted([one, two])
+
+
+def test_a_byte_budget_leaves_files_waiting_and_records_are_not_delayed(doc_site: Site) -> None:
+    node = doc_site.node("a", AGENCY)
+    code = take_in(node)
+    assert attach(node, code, [a4_page(4), a4_page(5), a4_page(6)]).status_code == 201
+    transport = CuttingTransport(HttpTransport(doc_site.url), cut_after=0)
+    node.app.config["SYNC_TRANSPORT"] = lambda: transport
+    node.app.config["SYNC_FILE_BUDGET_BYTES"] = 16 * 1024
+    node.app.config["SYNC_FILE_CHUNK_BYTES"] = 8 * 1024
+    result = run_sync(node.app)
+    assert result is not None and result.file_bytes == 16 * 1024 and result.files_done == 0
+    later = take_in(node)  # taken in while the file is still on its way
+    result = run_sync(node.app)
+    assert result is not None and result.pushed >= 1
+    with doc_site.hub.db.read() as s:  # the new dossier is at the hub, the file still not
+        assert s.scalar(select(func.count()).select_from(LogRecord).where(
+            LogRecord.dossier_code == later)) == 1  # fmt: skip
+        assert s.scalar(select(func.count()).select_from(HubFile)) == 0
+    pushes = [i for i, p in enumerate(transport.paths) if p.startswith("/sync/v1/push")]
+    chunks = [i for i, p in enumerate(transport.paths) if p.startswith("/sync/v1/files/")]
+    assert max(pushes) < max(chunks) and pushes[-1] < chunks[-1]
+    with doc_site.hub.db.read() as s:
+        waiting = hubfiles.waiting_by_node(s)
+    (w,) = waiting.values()
+    assert w.count == 1 and w.size > 0
+    node.app.config["SYNC_FILE_BUDGET_BYTES"] = None
+    result = run_sync(node.app)
+    assert result is not None and result.files_done == 1
+
+
+def _signed_call(node: Node, method: str, path: str, body: bytes, ctype: str) -> Any:
+    from commune_node.services.hublink import Client
+
+    with node.app.app_context():
+        client = Client(
+            node_db.database(node.app),
+            node_identity(),
+            HttpTransport(f"http://127.0.0.1:{PORT}"),
+            node.clock,
+        )
+        return client.call(method, path, body, content_type=ctype)
+
+
+def test_hostile_node_cannot_claim_or_corrupt_a_file(doc_site: Site) -> None:
+    from commune_node.services.hublink import SyncRefused
+
+    node = doc_site.node("a", AGENCY)
+    code = take_in(node)
+    assert attach(node, code, [a4_page(7)]).status_code == 201
+    node.app.config["SYNC_TRANSPORT"] = lambda: HttpTransport(doc_site.url)
+    node.app.config["SYNC_FILE_BUDGET_BYTES"] = 1  # records only (and one byte of the file)
+    run_sync(node.app)
+    with node_db.read_session(node.app) as s:
+        row = s.scalars(select(StoredFile)).one()
+        sha, size = row.sha256, row.size
+    # a file no record of this node names: refused
+    other = hashlib.sha256(b"never attached").hexdigest()
+    with pytest.raises(SyncRefused) as exc:
+        _signed_call(
+            node, "PUT", f"/sync/v1/files/{other}?offset=0", b"x", "application/octet-stream"
+        )
+    assert exc.value.code == "file_unknown"
+    # asking for a receipt of a file never sent gives none
+    import json
+
+    resp = _signed_call(node, "POST", "/sync/v1/files/status",
+                        json.dumps({"files": [sha, other]}).encode(), "application/json")  # fmt: skip
+    found = resp.json()["files"]
+    assert "receipt" not in found[sha] and found[sha]["offset"] == 1
+    assert found[other] == {"known": False, "offset": 0}
+    # bytes that do not match the hash: thrown away, alert, start again
+    wrong = b"%" * (size - 1)
+    with pytest.raises(SyncRefused) as exc:
+        _signed_call(
+            node, "PUT", f"/sync/v1/files/{sha}?offset=1", wrong, "application/octet-stream"
+        )
+    assert exc.value.code == "file_hash_mismatch"
+    with doc_site.hub.db.read() as s:
+        assert s.get(HubFile, sha) is None
+        nf = s.get(NodeFile, (node_identity_of(node), sha))
+        assert nf.received == 0 and nf.completed_at is None
+        assert s.scalar(select(func.count()).select_from(FilePart)) == 0
+        assert s.scalars(select(Alert).where(Alert.kind == "file_mismatch")).first() is not None
+    # longer than the record said: refused
+    with pytest.raises(SyncRefused) as exc:
+        _signed_call(node, "PUT", f"/sync/v1/files/{sha}?offset=0", b"%" * (size + 1),
+                     "application/octet-stream")  # fmt: skip
+    assert exc.value.code == "file_too_long"
+    # the honest node then sends it whole from 0
+    node.app.config["SYNC_FILE_BUDGET_BYTES"] = None
+    result = run_sync(node.app)
+    assert result is not None and result.files_done == 1
+    assert _hub_file(doc_site.hub, sha) is not None
+    assert protocol  # (imported for the receipt's base64 helpers)
