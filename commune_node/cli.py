@@ -689,6 +689,7 @@ def backup(ctx: click.Context, file: Path) -> None:
     click.echo(
         f"Backup of node {manifest['node_id']} ({manifest['agency_code']}) written to {file}: "
         f"records up to {manifest['head_seq']}, synced up to {manifest['acked_seq']}, "
+        f"scanned documents {manifest['scanned_files']} ({manifest['scanned_bytes']} bytes), "
         f"files {', '.join(manifest['files'])}."
     )
 

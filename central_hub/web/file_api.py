@@ -53,9 +53,9 @@ def file_status() -> Any:
 @bp.put("/<sha256>")
 def file_chunk(sha256: str) -> Any:
     sync_api.limit_body(FILE_CHUNK_MAX)
-    sync_api._authenticate()
-    if not documents.is_digest(sha256):
+    if not documents.is_digest(sha256):  # (before the signature: the path must be ASCII)
         raise BadRequest("the path names a file by its SHA-256 (64 lowercase hex)")
+    sync_api._authenticate()
     if request.mimetype != "application/octet-stream":
         raise UnsupportedMediaType("send the chunk as application/octet-stream")
     raw = request.args.get("offset", "")

@@ -12,6 +12,7 @@ from typing import Any
 
 from flask import (
     Blueprint,
+    Flask,
     Response,
     abort,
     current_app,
@@ -52,13 +53,21 @@ def upload_limit() -> int:
     return int(current_app.config.get("SCAN_MAX_UPLOAD_BYTES", DEFAULT_UPLOAD_BYTES))
 
 
+UPLOAD_ENDPOINTS = ("documents.attach_page", "documents_api.attach_api")
+
+
 def _allow_uploads() -> None:
-    """These routes take pages: a larger body than the node's other requests."""
-    request.max_content_length = upload_limit()
+    """The attach routes take pages: a larger body than the node's other requests."""
+    if request.endpoint in UPLOAD_ENDPOINTS:
+        request.max_content_length = upload_limit()
 
 
-bp.before_request(_allow_uploads)
-api_bp.before_request(_allow_uploads)
+def init_app(app: Flask) -> None:
+    """Register the blueprints; the body limit is raised before any other hook reads the
+    form (the CSRF check does, for every page)."""
+    app.before_request_funcs.setdefault(None, []).insert(0, _allow_uploads)
+    app.register_blueprint(bp)
+    app.register_blueprint(api_bp)
 
 
 def _attach(code: str, document: str, uploads: list[scans.Upload]) -> documents.DossierDocument:

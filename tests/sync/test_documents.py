@@ -249,3 +249,75 @@ def test_hostile_node_cannot_claim_or_corrupt_a_file(doc_site: Site) -> None:
     assert result is not None and result.files_done == 1
     assert _hub_file(doc_site.hub, sha) is not None
     assert protocol  # (imported for the receipt's base64 helpers)
+
+
+def test_pages_attach_list_download_at_node_and_hub(doc_site: Site) -> None:
+    import io
+
+    from central_hub.models import ProcessingEntry as HubLogEntry
+    from commune_node.models import ProcessingEntry as NodeLogEntry
+    from tests.hub.test_pages import Person
+    from tests.node.desk import csrf, login
+
+    node = doc_site.node("a", AGENCY)
+    code = take_in(node)
+    client = node.app.test_client()
+    login(client, "receiver")
+    page = client.get(f"/dossiers/{code}").get_data(as_text=True)
+    assert 'id="attach-form"' in page and 'capture="environment"' in page
+    assert 'accept="application/pdf,image/jpeg,image/png"' in page
+    token = csrf(page)
+    # a text file named like a picture: refused, naming the field; nothing stored
+    r = client.post(
+        f"/dossiers/{code}/documents",
+        data={"csrf_token": token, "document": "to_khai",
+              "files": [(io.BytesIO(b"not an image"), "scan.jpg")]},
+        content_type="multipart/form-data", follow_redirects=True,
+    )  # fmt: skip
+    assert "scan.jpg" in r.get_data(as_text=True) and "files" in r.get_data(as_text=True)
+    with node_db.read_session(node.app) as s:
+        assert s.scalar(select(func.count()).select_from(StoredFile)) == 0
+    r = client.post(
+        f"/dossiers/{code}/documents",
+        data={"csrf_token": token, "document": "to_khai",
+              "files": [(io.BytesIO(a4_page(8)), "a.jpg"), (io.BytesIO(a4_page(9)), "b.jpg")]},
+        content_type="multipart/form-data",
+    )  # fmt: skip
+    assert r.status_code == 302
+    page = client.get(f"/dossiers/{code}").get_data(as_text=True)
+    assert 'data-document="to_khai"' in page
+    sync_page = client.get("/sync/").get_data(as_text=True)
+    assert 'data-files-waiting="1"' in sync_page and "1 tệp" in sync_page
+    r = client.get(f"/dossiers/{code}/documents/1")
+    assert r.status_code == 200 and r.data.startswith(b"%PDF-")
+    with node_db.read_session(node.app) as s:
+        purposes = list(s.scalars(select(NodeLogEntry.purpose)))
+    assert "document 1 downloaded" in purposes
+
+    node.app.config["SYNC_TRANSPORT"] = lambda: HttpTransport(doc_site.url)
+    node.app.config["SYNC_FILE_BUDGET_BYTES"] = 1024
+    run_sync(node.app)
+    admin = Person(doc_site.hub.app, "administrator")
+    nid = node_identity_of(node)
+    text = admin.get(f"/nodes/{nid}").get_data(as_text=True)
+    assert "1 file, 0.1 MB waiting, oldest 0 days" in text
+    assert "1 file" in admin.get("/nodes").get_data(as_text=True)
+    text = admin.get(f"/dossiers/{code}").get_data(as_text=True)
+    assert "waiting for the commune" in text
+    node.app.config["SYNC_FILE_BUDGET_BYTES"] = None
+    run_sync(node.app)
+    officer = Person(doc_site.hub.app, "hub_officer")
+    text = officer.get(f"/dossiers/{code}").get_data(as_text=True)
+    assert "scanned-documents" in text
+    with doc_site.hub.db.read() as s:
+        seq = s.scalars(select(FileRef.seq)).one()
+    link = f"/dossiers/{code}/documents/{nid}/{seq}"
+    assert link in text
+    r = officer.get(link)
+    assert r.status_code == 200 and r.data == client.get(f"/dossiers/{code}/documents/1").data
+    auditor = Person(doc_site.hub.app, "auditor")
+    assert auditor.get(link).status_code == 403  # commitments, not the citizen's papers
+    with doc_site.hub.db.read() as s:
+        logged = list(s.scalars(select(HubLogEntry.purpose)))
+    assert f"document (record {seq}) downloaded" in logged
+    assert "No file waiting" not in admin.get(f"/nodes/{nid}").get_data(as_text=True)
