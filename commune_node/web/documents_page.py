@@ -89,11 +89,13 @@ def _attach(code: str, document: str, uploads: list[scans.Upload]) -> documents.
 @login_required("receiver", "leader")
 def attach_page(code: str) -> Any:
     document = request.form.get("document", "")[:64]
-    uploads = [
-        scans.Upload("files", f.filename or "?", f.read())
-        for f in request.files.getlist("files")
-        if f.filename
-    ]
+    uploads = []
+    for f in request.files.getlist("files"):
+        try:  # (a large upload is spooled to a temporary file: closed at once)
+            if f.filename:
+                uploads.append(scans.Upload("files", f.filename, f.read()))
+        finally:
+            f.close()
     try:
         doc = _attach(code, document, uploads)
     except ValidationError as exc:
