@@ -13,6 +13,7 @@ inside a database transaction. Protocol: docs/sync-protocol.md, "Files".
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -32,6 +33,7 @@ class FileSyncResult:
     sent_bytes: int = 0
     completed: int = 0
     waiting: int = 0  # files still without a receipt after this run
+    interrupted: bool = False  # stopped because new records wait: push them, then go on
 
 
 def _sendable(db: Database) -> list[tuple[str, int]]:
@@ -81,8 +83,11 @@ def send_files(
     *,
     budget: int | None = None,
     chunk: int = DEFAULT_CHUNK_BYTES,
+    records_waiting: Callable[[], bool] | None = None,
 ) -> FileSyncResult:
-    """Send what the budget allows (None: no limit); raises LinkError on a cut link."""
+    """Send what the budget allows (None: no limit); raises LinkError on a cut link. Before
+    each chunk ``records_waiting`` is asked: when a record was written meanwhile (a dossier
+    taken in during a long upload), stop with ``interrupted`` so the run pushes it first."""
     result = FileSyncResult()
     pending = _sendable(db)
     for start in range(0, len(pending), STATUS_BATCH):
@@ -107,6 +112,9 @@ def send_files(
             while offset < size:
                 if budget is not None and result.sent_bytes >= budget:
                     break
+                if records_waiting is not None and records_waiting():
+                    result.interrupted = True
+                    return result
                 length = chunk if budget is None else min(chunk, budget - result.sent_bytes)
                 data = _content(db, sha, offset, length)
                 if not data:

@@ -148,7 +148,9 @@ def normalise(uploads: list[Upload], limits: Limits) -> Normalised:
 
     def flush() -> None:
         if images:
-            parts.append(img2pdf.convert(images, rotation=img2pdf.Rotation.ifvalid))
+            parts.append(  # no date: the same pages give the same bytes, kept once
+                img2pdf.convert(images, rotation=img2pdf.Rotation.ifvalid, nodate=True)
+            )
             images.clear()
 
     errors = ErrorList()
@@ -184,8 +186,10 @@ def normalise(uploads: list[Upload], limits: Limits) -> Normalised:
         )
         errors.raise_if_any()
     flush()
-    if len(parts) == 1:
+    if len(checked) == 1 and checked[0][1] == documents.PDF:  # a PDF alone: kept as it came
         return Normalised(parts[0], pages)
+    # rewritten with an ID derived from the content: the same pages give the same bytes,
+    # which are then kept and sent once
     sources = [pikepdf.open(io.BytesIO(part)) for part in parts]
     try:
         joined = pikepdf.Pdf.new()

@@ -125,9 +125,7 @@ def _sync_once(
         _push(db, client, link, result, hub_head, batch_bytes)
         _pull(db, client, link, identity, result)
         result.notes += notify_sync.drain(db, client, clock()).notes  # citizen notifications
-        # scanned documents last: records and notices never wait behind a file
-        files = filesync.send_files(db, client, link, budget=file_budget, chunk=file_chunk)
-        result.file_bytes, result.files_done = files.sent_bytes, files.completed
+        _send_files(db, client, link, result, file_budget, file_chunk, batch_bytes)
     except (LinkError, SyncRefused) as exc:
         with db.write() as session:
             set_setting(
@@ -143,6 +141,37 @@ def _sync_once(
         set_setting(session, "last_error", "")
         result.acked_seq = backlog.acked_seq(session)
     return result
+
+
+def _send_files(
+    db: Database,
+    client: Client,
+    link: HubLink,
+    result: SyncResult,
+    budget: int | None,
+    chunk: int,
+    batch_bytes: int,
+) -> None:
+    """Scanned documents last: records and notices never wait behind a file. A record
+    written during a long upload stops it; the record is pushed, then the files go on."""
+
+    def records_waiting() -> bool:
+        with db.read() as session:
+            acked = backlog.acked_seq(session)
+            return session.scalar(select(Event.seq).where(Event.seq > acked).limit(1)) is not None
+
+    for _ in range(MAX_ROUNDS):
+        left = None if budget is None else max(0, budget - result.file_bytes)
+        files = filesync.send_files(
+            db, client, link, budget=left, chunk=chunk, records_waiting=records_waiting
+        )
+        result.file_bytes += files.sent_bytes
+        result.files_done += files.completed
+        if not files.interrupted:
+            return
+        with db.read() as session:
+            acked = backlog.acked_seq(session)
+        _push(db, client, link, result, acked, batch_bytes)
 
 
 def _forget_replaced_keys(db: Database, instance: Path | None) -> None:

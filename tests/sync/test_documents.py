@@ -277,15 +277,23 @@ def test_pages_attach_list_download_at_node_and_hub(doc_site: Site) -> None:
     assert "scan.jpg" in r.get_data(as_text=True) and "files" in r.get_data(as_text=True)
     with node_db.read_session(node.app) as s:
         assert s.scalar(select(func.count()).select_from(StoredFile)) == 0
+    from werkzeug.datastructures import FileStorage, MultiDict
+    from werkzeug.test import encode_multipart
+
+    def page_file(seed: int) -> FileStorage:
+        return FileStorage(io.BytesIO(a4_page(seed)), f"{seed}.jpg", content_type="image/jpeg")
+
+    form = MultiDict([("csrf_token", token), ("document", "to_khai"),
+                      ("files", page_file(8)), ("files", page_file(9))])  # fmt: skip
+    boundary, body = encode_multipart(form)  # (in memory: the test client would spool it)
     r = client.post(
         f"/dossiers/{code}/documents",
-        data={"csrf_token": token, "document": "to_khai",
-              "files": [(io.BytesIO(a4_page(8)), "a.jpg"), (io.BytesIO(a4_page(9)), "b.jpg")]},
-        content_type="multipart/form-data",
-    )  # fmt: skip
+        data=body,
+        content_type=f"multipart/form-data; boundary={boundary}",
+    )
     assert r.status_code == 302
     page = client.get(f"/dossiers/{code}").get_data(as_text=True)
-    assert 'data-document="to_khai"' in page
+    assert 'data-document="to_khai"' in page, page[page.find("flash") :][:500]
     sync_page = client.get("/sync/").get_data(as_text=True)
     assert 'data-files-waiting="1"' in sync_page and "1 tệp" in sync_page
     r = client.get(f"/dossiers/{code}/documents/1")
@@ -321,3 +329,95 @@ def test_pages_attach_list_download_at_node_and_hub(doc_site: Site) -> None:
         logged = list(s.scalars(select(HubLogEntry.purpose)))
     assert f"document (record {seq}) downloaded" in logged
     assert "No file waiting" not in admin.get(f"/nodes/{nid}").get_data(as_text=True)
+
+
+@dataclass
+class FlakyTransport:
+    """Real HTTP through a link that drops at random: before a request leaves (nothing
+    reaches the hub) or after the hub answered (the answer is lost)."""
+
+    inner: HttpTransport
+    rng: Any
+    rate: float = 0.3
+    sent: int = 0
+
+    def request(
+        self, method: str, path: str, *, body: bytes = b"", headers: dict[str, str] | None = None
+    ) -> Response:
+        if self.rng.random() < self.rate / 2:
+            raise LinkError("dropped before sending")
+        resp = self.inner.request(method, path, body=body, headers=headers)
+        self.sent += len(body)
+        if self.rng.random() < self.rate / 2:
+            raise LinkError("dropped before the answer")
+        return resp
+
+
+def test_random_cuts_every_file_arrives_once_with_its_hash(doc_site: Site) -> None:
+    import random
+
+    node = doc_site.node("a", AGENCY)
+    codes = [take_in(node) for _ in range(3)]
+    for i, code in enumerate(codes):
+        assert attach(node, code, [a4_page(20 + i)]).status_code == 201
+    with node_db.read_session(node.app) as s:
+        files = {r.sha256: r.content for r in s.scalars(select(StoredFile))}
+    link = FlakyTransport(HttpTransport(doc_site.url), random.Random(7))
+    node.app.config["SYNC_TRANSPORT"] = lambda: link
+    node.app.config["SYNC_FILE_CHUNK_BYTES"] = 4 * 1024
+    for _run in range(400):
+        try:
+            run_sync(node.app)
+        except LinkError:
+            continue
+        with node_db.read_session(node.app) as s:
+            left = s.scalar(
+                select(func.count())
+                .select_from(StoredFile)
+                .where(StoredFile.receipted_at.is_(None))
+            )
+        if not left:
+            break
+    else:
+        pytest.fail("the files never all arrived")
+    for sha, content in files.items():
+        assert _hub_file(doc_site.hub, sha) == content
+    with doc_site.hub.db.read() as s:
+        assert s.scalar(select(func.count()).select_from(HubFile)) == len(files)
+        assert s.scalar(select(func.count()).select_from(FilePart)) == 0
+    total = sum(len(c) for c in files.values())
+    assert link.sent < 1.5 * total  # records and retried chunks included: no whole restarts
+
+
+def test_a_dossier_taken_in_during_an_upload_goes_before_the_rest_of_the_file(
+    doc_site: Site,
+) -> None:
+    node = doc_site.node("a", AGENCY)
+    code = take_in(node)
+    assert attach(node, code, [a4_page(30), a4_page(31)]).status_code == 201
+    taken: list[str] = []
+
+    @dataclass
+    class DeskBusy:
+        inner: HttpTransport
+        paths: list[str] = field(default_factory=list)
+
+        def request(
+            self, method: str, path: str, *, body: bytes = b"", headers: Any = None
+        ) -> Response:
+            self.paths.append(path)
+            if path.startswith("/sync/v1/files/") and method == "PUT" and not taken:
+                taken.append(take_in(node))  # the officer takes a dossier in meanwhile
+            return self.inner.request(method, path, body=body, headers=headers)
+
+    link = DeskBusy(HttpTransport(doc_site.url))
+    node.app.config["SYNC_TRANSPORT"] = lambda: link
+    node.app.config["SYNC_FILE_CHUNK_BYTES"] = 4 * 1024
+    result = run_sync(node.app)
+    assert result is not None and result.files_done == 1
+    with doc_site.hub.db.read() as s:
+        assert s.scalars(select(LogRecord).where(LogRecord.dossier_code == taken[0])).first()
+    puts = [i for i, p in enumerate(link.paths) if p.startswith("/sync/v1/files/") and "?" in p]
+    pushes = [i for i, p in enumerate(link.paths) if p.startswith("/sync/v1/push")]
+    assert puts[0] < pushes[-1] < puts[-1]  # pushed in the middle of the file's chunks
+    assert len(puts) - 1 > (len(puts) - 1) // 2 > 0
