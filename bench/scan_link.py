@@ -112,11 +112,15 @@ def main(argv: list[str]) -> int:
                 total = marks["files"] - start
                 taken_at, late_at = marks["taken"], marks["late"]
                 st = link.stats()
-            print(f"link 64 kbit/s, 300 ms, cut every 200 KB: every file receipted after "
-                  f"{total:.0f} s ({total / 60:.1f} min); runs ok {runs['ok']}, cut {runs['cut']}")
-            print(f"bytes up {st.up / 1024:.0f} KB, down {st.down / 1024:.0f} KB, lost to "
-                  f"{st.cuts} cuts {st.lost / 1024:.0f} KB; files {file_bytes / 1024:.0f} KB, "
-                  f"up beyond the files {(st.up - file_bytes) / 1024:.0f} KB")
+            print(
+                f"link 64 kbit/s, 300 ms, cut every 200 KB: every file receipted after "
+                f"{total:.0f} s ({total / 60:.1f} min); runs ok {runs['ok']}, cut {runs['cut']}"
+            )
+            print(
+                f"bytes up {st.up / 1024:.0f} KB, down {st.down / 1024:.0f} KB, lost to "
+                f"{st.cuts} cuts {st.lost / 1024:.0f} KB; files {file_bytes / 1024:.0f} KB, "
+                f"up beyond the files {(st.up - file_bytes) / 1024:.0f} KB"
+            )
             print(f"dossier taken in at {taken_at - start:.0f} s: at the hub "
                   f"{late_at - taken_at:.1f} s later; the files finished "
                   f"{marks['files'] - taken_at:.0f} s after it was taken in")  # fmt: skip
