@@ -81,6 +81,15 @@ def attach(
         )
     errors.raise_if_any()
     assert entry is not None
+    same = session.scalars(
+        select(DossierDocument).where(
+            DossierDocument.dossier_code == code,
+            DossierDocument.document == entry.id,
+            DossierDocument.sha256 == sha,
+        )
+    ).first()
+    if same is not None:  # the same pages sent again (a retried form): nothing new to sign
+        return same
     attachment = documents.Attachment(
         document=entry.id,
         document_name=entry.name,

@@ -53,7 +53,7 @@ def upload_limit() -> int:
     return int(current_app.config.get("SCAN_MAX_UPLOAD_BYTES", DEFAULT_UPLOAD_BYTES))
 
 
-UPLOAD_ENDPOINTS = ("documents.attach_page", "documents_api.attach_api")
+UPLOAD_ENDPOINTS = ("documents.attach_page", "documents_api.attach_api", "pages.intake.create")
 
 
 def _allow_uploads() -> None:
@@ -68,6 +68,35 @@ def init_app(app: Flask) -> None:
     app.before_request_funcs.setdefault(None, []).insert(0, _allow_uploads)
     app.register_blueprint(bp)
     app.register_blueprint(api_bp)
+
+
+def _read_files(name: str) -> list[scans.Upload]:
+    uploads = []
+    for f in request.files.getlist(name):
+        try:  # (a large upload is spooled to a temporary file: closed at once)
+            if f.filename:
+                uploads.append(scans.Upload(name, f.filename, f.read()))
+        finally:
+            f.close()
+    return uploads
+
+
+def scans_of_form(doc_ids: list[str]) -> dict[str, scans.Normalised]:
+    """The intake form's pages per catalogue document (fields ``scan-<doc id>``), each made
+    one PDF; raises one ValidationError naming every bad field."""
+    out: dict[str, scans.Normalised] = {}
+    problems = []
+    for doc_id in doc_ids:
+        uploads = _read_files(f"scan-{doc_id}")
+        if not uploads:
+            continue
+        try:
+            out[doc_id] = scans.normalise(uploads, limits())
+        except ValidationError as exc:
+            problems.extend(exc.problems)
+    if problems:
+        raise ValidationError(problems)
+    return out
 
 
 def _attach(code: str, document: str, uploads: list[scans.Upload]) -> documents.DossierDocument:
@@ -89,13 +118,7 @@ def _attach(code: str, document: str, uploads: list[scans.Upload]) -> documents.
 @login_required("receiver", "leader")
 def attach_page(code: str) -> Any:
     document = request.form.get("document", "")[:64]
-    uploads = []
-    for f in request.files.getlist("files"):
-        try:  # (a large upload is spooled to a temporary file: closed at once)
-            if f.filename:
-                uploads.append(scans.Upload("files", f.filename, f.read()))
-        finally:
-            f.close()
+    uploads = _read_files("files")
     try:
         doc = _attach(code, document, uploads)
     except ValidationError as exc:

@@ -164,3 +164,37 @@ def test_the_record_names_the_file_by_hash_and_erasure_removes_the_file(
         )
     got = node.api(node.app.test_client(), "GET", f"/dossiers/{code}/documents/{doc['id']}")
     assert got.status_code == 404
+
+
+def test_pages_attached_at_intake_go_in_with_the_dossier_or_not_at_all(node: Node) -> None:
+    from werkzeug.datastructures import FileStorage, MultiDict
+    from werkzeug.test import encode_multipart
+
+    from tests.node.desk import intake_form, login
+
+    client = node.app.test_client()
+    login(client, "receiver")
+    page = client.get("/dossiers/new?procedure=1.004873.000.00.00.H38").get_data(as_text=True)
+    assert 'name="scan-to_khai"' in page and 'enctype="multipart/form-data"' in page
+
+    def post(scan: bytes, name: str) -> Any:
+        form = MultiDict(
+            [(k, v) for k, vs in intake_form(client).items()
+             for v in (vs if isinstance(vs, list) else [vs])]
+        )  # fmt: skip
+        form.add("scan-to_khai", FileStorage(io.BytesIO(scan), name))
+        boundary, body = encode_multipart(form)
+        return client.post(
+            "/dossiers/new", data=body, content_type=f"multipart/form-data; boundary={boundary}"
+        )
+
+    before = _counts(node)
+    r = post(b"PK\x03\x04 a zip named as a scan", "to-khai.png")
+    assert r.status_code == 422 and "to-khai.png" in r.get_data(as_text=True)
+    assert _counts(node) == before  # no dossier without its pages, no pages without it
+    r = post(_png(), "to-khai.png")
+    assert r.status_code == 302, r.get_data(as_text=True)
+    code = str(r.headers["Location"]).rsplit("/", 1)[1]
+    with db.read_session(node.app) as s:
+        docs = list(s.scalars(select(DossierDocument).where(DossierDocument.dossier_code == code)))
+    assert [d.document for d in docs] == ["to_khai"] and docs[0].pages == 1
