@@ -42,6 +42,26 @@ def doc_site(tmp_path: Path, hub_clock: MovableClock) -> Iterator[Site]:
     hub.db.engine.dispose()
 
 
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def both_site(
+    request: pytest.FixtureRequest, tmp_path: Path, hub_clock: MovableClock
+) -> Iterator[Site]:
+    """The hub on SQLite, then on PostgreSQL (where every hub process reaches the files)."""
+    from tests.support import fresh_postgres_database
+
+    if request.param == "sqlite":
+        hub = make_hub(tmp_path / "hub", hub_clock)
+        with serve(hub.app, port=PORT + 1) as server:
+            yield Site(hub, server.url, tmp_path, hub_clock)
+        hub.db.engine.dispose()
+        return
+    with fresh_postgres_database() as url:
+        hub = make_hub(tmp_path / "hub", hub_clock, url)
+        with serve(hub.app, port=PORT + 2) as server:
+            yield Site(hub, server.url, tmp_path, hub_clock)
+        hub.db.engine.dispose()
+
+
 def attach(node: Node, code: str, pages: list[bytes], document: str = "to_khai") -> Any:
     files = [
         {"name": f"p{i}.jpg", "content_base64": base64.b64encode(p).decode()}
@@ -87,7 +107,8 @@ def _hub_file(hub: Hub, sha: str) -> bytes | None:
         return hubfiles._open(hub.identity.data_key, row.box, sha=sha)
 
 
-def test_records_first_then_files_resumed_after_a_cut_and_receipted(doc_site: Site) -> None:
+def test_records_first_then_files_resumed_after_a_cut_and_receipted(both_site: Site) -> None:
+    doc_site = both_site
     node = doc_site.node("a", AGENCY)
     code = take_in(node)
     r = attach(node, code, [a4_page(1), a4_page(2)])
