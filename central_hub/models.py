@@ -357,6 +357,5 @@ class DisclosureExport(Base):
     values: Mapped[int]
 
 
-from central_hub import file_models as _file_models  # noqa: E402, F401  (scanned documents)
 from central_hub import notify_models as _notify_models  # noqa: E402, F401  (their tables)
 from central_hub import portal_models as _portal_models  # noqa: E402, F401  (their tables)

@@ -11,7 +11,7 @@ import re
 from datetime import datetime
 from typing import Any
 
-from common import documents, personal
+from common import personal
 from common.errors import FieldProblem, ValidationError
 from common.lifecycle import ACTION_BY_EVENT
 from common.personal import COMMITMENTS
@@ -98,8 +98,6 @@ def check_payload(
         for name in ("new_key", "proof"):
             if not isinstance(data.get(name), str):
                 problems.append(_problem(f"data.{name}", "required hex", "Thiếu"))
-    if event_type == documents.TYPE:
-        problems.extend(documents.problems(data))
     if COMMITMENTS in data:
         try:
             personal.commitments(data)

@@ -252,19 +252,8 @@ ACTIONS: dict[str, Action] = {
             "Ghi nhận đánh giá hài lòng",
             "Record the satisfaction rating",
         ),
-        _a(
-            "document_attached",  # a scanned document (common/documents.py); status unchanged
-            set(Status) - {_S.NEW},
-            None,
-            frozenset({_R.RECEIVER, _R.LEADER}),
-            Owner.COMMUNE,
-            "Đính kèm giấy tờ số hoá",
-            "Attach a scanned document",
-        ),
     )
 }
-# Actions written by their own pages (not a button of the dossier's action list).
-OWN_PAGE = frozenset({"document_attached"})
 ACTION_BY_EVENT = {a.event_type: a for a in ACTIONS.values()}
 
 
@@ -305,8 +294,6 @@ def allowed_actions(
     """Actions that :func:`check` would allow now (the desk's buttons)."""
     out = []
     for action in ACTIONS.values():
-        if action.name in OWN_PAGE:
-            continue
         try:
             check(state, action.name, side=side, roles=roles)
         except TransitionError:

@@ -257,10 +257,7 @@ def run(
         port=port,
         threads=threads,
         ident="commune-node",
-        max_request_body_size=max(  # scanned pages: the attach routes take more
-            int(app.config["MAX_CONTENT_LENGTH"]),
-            int(app.config.get("SCAN_MAX_UPLOAD_BYTES", 40 * 1024 * 1024)),
-        ),
+        max_request_body_size=int(app.config["MAX_CONTENT_LENGTH"]),
         header_timeout=header_timeout,
         per_address_limit=per_address_limit,
     )
@@ -689,7 +686,6 @@ def backup(ctx: click.Context, file: Path) -> None:
     click.echo(
         f"Backup of node {manifest['node_id']} ({manifest['agency_code']}) written to {file}: "
         f"records up to {manifest['head_seq']}, synced up to {manifest['acked_seq']}, "
-        f"scanned documents {manifest['scanned_files']} ({manifest['scanned_bytes']} bytes), "
         f"files {', '.join(manifest['files'])}."
     )
 

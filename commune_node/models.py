@@ -301,5 +301,4 @@ WEB_SESSION = web_sessions.define_table(Base.metadata)
 LOGIN_ATTEMPT = throttle.define_table(Base.metadata)
 
 
-from commune_node import file_models as _file_models  # noqa: E402, F401  (scanned documents)
 from commune_node import notify_models as _notify_models  # noqa: E402, F401  (outbox table)

@@ -74,8 +74,6 @@ def run_sync(app: Flask, *, wait: bool = True) -> SyncResult | None:
                 clock=app.extensions["clock"],
                 batch_bytes=app.config.get("SYNC_BATCH_BYTES", 64 * 1024),
                 instance=Path(app.instance_path),
-                file_budget=app.config.get("SYNC_FILE_BUDGET_BYTES"),
-                file_chunk=app.config.get("SYNC_FILE_CHUNK_BYTES", 32 * 1024),
             )
         state.failures = 0
         state.not_before = 0.0

@@ -30,15 +30,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from central_hub.models import Checkpoint, Equivocation, HubDossier, LogRecord, Node, NodeKey
-from central_hub.services import (
-    disclosures,
-    dossiers,
-    hubfiles,
-    nodes,
-    portal_outbox,
-    translog,
-    witness,
-)
+from central_hub.services import disclosures, dossiers, nodes, portal_outbox, translog, witness
 from central_hub.services.identity import Clock, HubIdentity
 from common import chain_break, events, keys, lifecycle, protocol, record, record_fast
 from common.errors import (
@@ -460,7 +452,6 @@ def accept_batch(
         node.last_push = now
     out.head_seq, out.head_id = node.head_seq, node.head_id
     out.checkpoint = _append(session, out, accepted, hub=hub, now=now)
-    hubfiles.note_refs(session, [r for r, p, _ in accepted if p is None], now=now)  # files
     portal_outbox.note(
         session,
         [portal_outbox.Change(r, b, a, out.leaves[r.seq]) for r, b, a in projection.changes],

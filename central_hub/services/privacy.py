@@ -32,7 +32,7 @@ from sqlalchemy.orm import Session
 from central_hub.models import Alert, ErasureRun, HubDossier, Node, ProcessingEntry
 from central_hub.notify_models import DELIVERED, FAILED, HubNotification, StatusKey
 from central_hub.portal_models import PortalMessage
-from central_hub.services import disclosures, hubfiles
+from central_hub.services import disclosures
 from common import retention
 from common.calendar import VN_TZ
 from common.catalogue import Catalogue
@@ -222,7 +222,6 @@ def erase_dossier_personal_data(session: Session, code: str, *, at: datetime) ->
         if any(body.get(f) for f in PORTAL_OWNER_FIELDS):
             portal.body = {**body, **dict.fromkeys(PORTAL_OWNER_FIELDS, "")}
     disclosures.erase_disclosures(session, code)  # the values version 2 records commit to
-    hubfiles.erase(session, code)  # the scanned documents' files
     return notified
 
 

@@ -4,17 +4,7 @@ from __future__ import annotations
 
 from flask import Flask
 
-from central_hub.web import (
-    auth,
-    errors,
-    file_api,
-    logcheck,
-    notify_api,
-    pages,
-    public,
-    reports,
-    sync_api,
-)
+from central_hub.web import auth, errors, logcheck, notify_api, pages, public, reports, sync_api
 from common_web import i18n, site
 
 
@@ -28,7 +18,6 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(auth.bp)
     app.register_blueprint(pages.bp)
     app.register_blueprint(notify_api.bp)
-    app.register_blueprint(file_api.bp)
     public.init_app(app)
     app.register_blueprint(public.bp)
     app.register_blueprint(reports.bp)

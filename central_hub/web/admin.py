@@ -19,15 +19,13 @@ from flask import (
     url_for,
 )
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from central_hub.models import WEB_SESSION, HubUser
-from central_hub.services import health, hubfiles, portal_delivery, publishing, recovery
+from central_hub.services import health, portal_delivery, publishing, recovery
 from central_hub.services import nodes as node_service
 from central_hub.services import users as user_service
 from central_hub.web.auth import login_required
 from central_hub.web.context import clock, database, hub_identity
-from common import documents
 from common.calendar import CalendarOverrides
 from common.catalogue import Catalogue
 from common.errors import DossierError, ErrorList, FieldProblem, ValidationError
@@ -83,17 +81,6 @@ def _whole(errors: ErrorList, name: str, value: str, lo: int, hi: int) -> int:
 # ------------------------------------------------------------------------- node health
 
 
-def _files_waiting(session: Session) -> dict[str, tuple[str, str]]:
-    """Per node, its scanned documents not yet arrived whole, in words (vi, en)."""
-    now = clock()()
-    return {
-        node_id: documents.waiting_text(
-            w.count, w.size, (now - w.oldest).days if w.oldest is not None else None
-        )
-        for node_id, w in hubfiles.waiting_by_node(session).items()
-    }
-
-
 @bp.get("/nodes")
 @login_required(ADMIN, AUDITOR)
 def nodes() -> Any:
@@ -103,7 +90,6 @@ def nodes() -> Any:
     with database().read() as session:
         rows = health.node_health(session, now=clock()(), sort=sort, reverse=reverse)
         portal = portal_delivery.backlog(session)
-        files = _files_waiting(session)
         rec = recovery.current(session)
         log_recovery = (
             {**recovery.status(session, rec), "opened_at": rec.opened_at} if rec else None
@@ -112,7 +98,6 @@ def nodes() -> Any:
         "nodes.html",
         rows=rows,
         portal=portal,
-        files=files,
         portal_configured=bool(current_app.config.get("PORTAL_URL")),
         log_recovery=log_recovery,
         counts=health.health_counts(rows),
@@ -128,11 +113,9 @@ def render_node(
 ) -> Any:
     with database().read() as session:
         detail = health.node_detail(session, node_id, now=clock()())
-        files = _files_waiting(session).get(node_id)
     body = render_template(
         "node.html",
         d=detail,
-        files=files,
         n=detail.health.node,
         errors=errors or {},
         values=request.form if errors else {},

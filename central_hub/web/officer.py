@@ -15,14 +15,7 @@ from flask import Blueprint, abort, flash, g, redirect, render_template, request
 from marshmallow import fields
 from werkzeug.datastructures import MultiDict
 
-from central_hub.services import (
-    disclosures,
-    health,
-    hubfiles,
-    portal_delivery,
-    privacy,
-    processing,
-)
+from central_hub.services import disclosures, health, portal_delivery, privacy, processing
 from central_hub.web.auth import login_required
 from central_hub.web.context import clock, database, hub_identity
 from central_hub.web.privacy import log_processing
@@ -133,7 +126,6 @@ def render_dossier(
         cal = health.current_calendar(session, hub.hub_id)
         procedure = health.current_catalogue(session, hub.hub_id).procedures.get(row.procedure_code)
         portal_messages = portal_delivery.of_dossier(session, code)
-        attached = hubfiles.of_dossier(session, code)  # scanned documents
         applicant = disclosures.applicant(session, code, hub=hub)  # decrypted to be shown
         found = disclosures.disclosures_of(session, [e.rec.id for e in history], hub=hub)
         shown = {e.rec.id: personal.reveal(e.rec.data, found[e.rec.id])
@@ -154,7 +146,6 @@ def render_dossier(
         applicant=applicant,
         shown=shown,
         portal_messages=portal_messages,
-        attached=attached,
         history=history,
         names=names,
         hub=hub,

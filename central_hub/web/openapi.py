@@ -30,10 +30,6 @@ ERROR_CODES = [
     "encryption_key_retired",
     "rate_limited",
     "hub_busy",
-    "file_unknown",
-    "file_offset",
-    "file_too_long",
-    "file_hash_mismatch",
     "bad_request",
     "unsupported_media_type",
     "request_entity_too_large",
@@ -314,68 +310,6 @@ def openapi_document() -> dict[str, Any]:
                         ),
                         **errors,
                     },
-                }
-            },
-            "/sync/v1/files/status": {
-                "post": {
-                    "summary": "Where each file's upload resumes, or its signed file receipt "
-                    "(docs/sync-protocol.md, Files)",
-                    "security": _SIGNED,
-                    "requestBody": {
-                        "required": True,
-                        "content": {
-                            "application/json": {
-                                "schema": {
-                                    "type": "object",
-                                    "required": ["files"],
-                                    "properties": {
-                                        "files": {
-                                            "type": "array",
-                                            "maxItems": 100,
-                                            "items": {
-                                                "type": "string",
-                                                "pattern": "^[0-9a-f]{64}$",
-                                            },
-                                        }
-                                    },
-                                }
-                            }
-                        },
-                    },
-                    "responses": {
-                        "200": _json_ok("{files: {sha256: {known, offset, size?, receipt?}}}"),
-                        **errors,
-                    },
-                }
-            },
-            "/sync/v1/files/{sha256}": {
-                "put": {
-                    "summary": "One chunk of a file from byte offset; the last one is answered "
-                    "with the signed file receipt",
-                    "security": _SIGNED,
-                    "parameters": [
-                        {
-                            "name": "sha256",
-                            "in": "path",
-                            "required": True,
-                            "schema": {"type": "string", "pattern": "^[0-9a-f]{64}$"},
-                        },
-                        {
-                            "name": "offset",
-                            "in": "query",
-                            "required": True,
-                            "schema": {"type": "integer", "minimum": 0},
-                        },
-                    ],
-                    "requestBody": {
-                        "required": True,
-                        "content": {
-                            "application/octet-stream": {
-                                "schema": {"type": "string", "format": "binary"}
-                            }
-                        },
-                    },
-                    "responses": {"200": _json_ok("{offset, receipt?}"), **errors},
                 }
             },
             "/sync/v1/proof/inclusion": {

@@ -16,15 +16,7 @@ from flask import Blueprint, current_app, g, render_template
 from flask.blueprints import BlueprintSetupState
 
 from central_hub.services import gateway, health
-from central_hub.web import (
-    admin,
-    auditor,
-    documents_view,
-    officer,
-    portal_admin,
-    printing,
-    privacy,
-)
+from central_hub.web import admin, auditor, officer, portal_admin, printing, privacy
 from central_hub.web.auth import login_required
 from central_hub.web.context import clock, database, hub_identity
 from common import lifecycle
@@ -39,7 +31,6 @@ bp.register_blueprint(auditor.bp)
 bp.register_blueprint(portal_admin.bp)
 bp.register_blueprint(privacy.bp)
 bp.register_blueprint(printing.bp)
-bp.register_blueprint(documents_view.bp)
 
 ADMIN, OFFICER, AUDITOR = "administrator", "hub_officer", "auditor"
 # (endpoint, vi, en, roles that see it)

@@ -62,11 +62,6 @@ def _facts(snapshot: Path, key: bytes | None) -> dict[str, Any]:
     try:
         settings = dict(con.execute("SELECT key, value FROM setting").fetchall())
         head = con.execute("SELECT coalesce(max(seq), 0) FROM event").fetchone()[0]
-        scans = (0, 0)
-        if con.execute("SELECT 1 FROM sqlite_master WHERE name = 'stored_file'").fetchone():
-            scans = con.execute(  # the scanned documents, inside the database copy
-                "SELECT count(*), coalesce(sum(size), 0) FROM stored_file"
-            ).fetchone()
     finally:
         con.close()
     return {
@@ -75,8 +70,6 @@ def _facts(snapshot: Path, key: bytes | None) -> dict[str, Any]:
         "agency_code": settings.get("agency_code", ""),
         "head_seq": int(head),
         "acked_seq": int(settings.get("acked_seq", "0") or 0),
-        "scanned_files": int(scans[0]),
-        "scanned_bytes": int(scans[1]),
     }
 
 

@@ -36,7 +36,7 @@ from common.validators import normalise_id
 from common_io.database import Database
 from commune_node.models import Dossier, ErasureRun, Procedure, ProcessingEntry
 from commune_node.notify_models import FAILED, FINAL, OutboxMessage
-from commune_node.services import documents, personal_data
+from commune_node.services import personal_data
 
 log = logging.getLogger("commune_node.privacy")
 
@@ -206,7 +206,6 @@ def erase_dossier_personal_data(session: Session, code: str, *, at: datetime) ->
             msg.detail = "personal data erased"
             msg.updated_at = at
     personal_data.erase_disclosures(session, code)  # the values version 2 records commit to
-    documents.erase(session, code)  # the scanned documents' files
     return notified
 
 

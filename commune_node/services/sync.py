@@ -30,7 +30,6 @@ from common_io.database import Database
 from commune_node.models import DeadLetter, Event, Inbound, Receipt
 from commune_node.services import (
     backlog,
-    filesync,
     hublink,
     inbound,
     keyring,
@@ -59,8 +58,6 @@ class SyncResult:
     dead: int = 0
     pulled: int = 0
     receipts: int = 0
-    file_bytes: int = 0  # scanned documents' bytes sent (services/filesync.py)
-    files_done: int = 0
     acked_seq: int = 0
     hub_head: int = 0
     notes: list[str] = field(default_factory=list)
@@ -74,8 +71,6 @@ def sync_once(
     clock: Clock,
     batch_bytes: int = DEFAULT_BATCH_BYTES,
     instance: Path | None = None,
-    file_budget: int | None = None,
-    file_chunk: int = filesync.DEFAULT_CHUNK_BYTES,
 ) -> SyncResult:
     """Run status → push → pull once; raises LinkError (retry later) or SyncRefused.
 
@@ -92,8 +87,6 @@ def sync_once(
             clock=clock,
             batch_bytes=batch_bytes,
             instance=instance,
-            file_budget=file_budget,
-            file_chunk=file_chunk,
         )
     except (LinkError, SyncRefused):
         raise
@@ -112,8 +105,6 @@ def _sync_once(
     clock: Clock,
     batch_bytes: int,
     instance: Path | None,
-    file_budget: int | None = None,
-    file_chunk: int = filesync.DEFAULT_CHUNK_BYTES,
 ) -> SyncResult:
     with db.read() as session:
         link = hub_link(session)
@@ -125,7 +116,6 @@ def _sync_once(
         _push(db, client, link, result, hub_head, batch_bytes)
         _pull(db, client, link, identity, result)
         result.notes += notify_sync.drain(db, client, clock()).notes  # citizen notifications
-        _send_files(db, client, link, result, file_budget, file_chunk, batch_bytes)
     except (LinkError, SyncRefused) as exc:
         with db.write() as session:
             set_setting(
@@ -141,37 +131,6 @@ def _sync_once(
         set_setting(session, "last_error", "")
         result.acked_seq = backlog.acked_seq(session)
     return result
-
-
-def _send_files(
-    db: Database,
-    client: Client,
-    link: HubLink,
-    result: SyncResult,
-    budget: int | None,
-    chunk: int,
-    batch_bytes: int,
-) -> None:
-    """Scanned documents last: records and notices never wait behind a file. A record
-    written during a long upload stops it; the record is pushed, then the files go on."""
-
-    def records_waiting() -> bool:
-        with db.read() as session:
-            acked = backlog.acked_seq(session)
-            return session.scalar(select(Event.seq).where(Event.seq > acked).limit(1)) is not None
-
-    for _ in range(MAX_ROUNDS):
-        left = None if budget is None else max(0, budget - result.file_bytes)
-        files = filesync.send_files(
-            db, client, link, budget=left, chunk=chunk, records_waiting=records_waiting
-        )
-        result.file_bytes += files.sent_bytes
-        result.files_done += files.completed
-        if not files.interrupted:
-            return
-        with db.read() as session:
-            acked = backlog.acked_seq(session)
-        _push(db, client, link, result, acked, batch_bytes)
 
 
 def _forget_replaced_keys(db: Database, instance: Path | None) -> None:

@@ -10,7 +10,6 @@ from common_web import i18n, site
 from commune_node.web import (
     api,
     auth,
-    documents_page,
     errors,
     outbox_view,
     pages,
@@ -34,7 +33,6 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(printing.bp)
     app.register_blueprint(syncpage.bp)
     app.register_blueprint(api.bp)
-    documents_page.init_app(app)
     public.init_app(app)
     outbox_view.init_app(app)
     app.register_blueprint(public.bp)

@@ -19,8 +19,8 @@ from common.errors import ValidationError
 from common_web import schemas
 from common_web.i18n import errors_by_field
 from commune_node.db import read_session, write_session
-from commune_node.services import catalogue, documents, idempotency, intake, queries
-from commune_node.web import documents_page, inputs
+from commune_node.services import catalogue, idempotency, intake, queries
+from commune_node.web import inputs
 from commune_node.web.auth import login_required
 from commune_node.web.context import calendar, clock, current_actor, node_identity
 
@@ -83,7 +83,6 @@ def create() -> Any:
         form = schemas.load(schemas.FormIntakeSchema(), payload)
         if key is not None:
             key = idempotency.check_key(key, field="intake_key")
-        scanned = documents_page.scans_of_form([d.id for d in docs])  # outside the transaction
         with write_session() as db:
             row = intake.take_in(
                 db,
@@ -95,18 +94,6 @@ def create() -> Any:
                 key=key,
             )
             dossier_code = row.code
-            for doc_id, scan in scanned.items():  # the dossier and its scans: all or nothing
-                documents.attach(
-                    db,
-                    dossier_code,
-                    document=doc_id,
-                    scan=scan,
-                    identity=node_identity(db),
-                    clock=clock(),
-                    actor=current_actor(),
-                    limits=documents_page.limits(),
-                    field=f"scan-{doc_id}",
-                )
     except ValidationError as exc:
         values: MultiDict[str, str] = MultiDict(request.form)
         if any(p.field == "intake_key" for p in exc.problems):  # sent again, changed: a new one

@@ -138,65 +138,6 @@ def openapi_document() -> dict[str, Any]:
                 )
             },
         )
-    doc_id = {
-        "name": "doc_id",
-        "in": "path",
-        "required": True,
-        "schema": {"type": "integer", "minimum": 1},
-    }
-    attach = _op(
-        "Attach a scanned document (PDF, JPEG or PNG pages, judged by their bytes; "
-        "made one PDF and signed as dossier.document_attached)",
-        ok="201",
-        params=[_CODE],
-        errors=("400", "401", "403", "404", "409", "413", "415", "422"),
-    )
-    attach["requestBody"] = {
-        "required": True,
-        "content": {
-            "application/json": {
-                "schema": {
-                    "type": "object",
-                    "required": ["document", "files"],
-                    "properties": {
-                        "document": {
-                            "type": "string",
-                            "description": "document id in the catalogue entry",
-                        },
-                        "files": {
-                            "type": "array",
-                            "minItems": 1,
-                            "items": {
-                                "type": "object",
-                                "required": ["content_base64"],
-                                "properties": {
-                                    "name": {"type": "string"},
-                                    "content_base64": {"type": "string", "format": "byte"},
-                                },
-                            },
-                        },
-                    },
-                }
-            }
-        },
-    }
-    spec.path(
-        "/api/v1/dossiers/{code}/documents",
-        operations={
-            "get": _op("The dossier's scanned documents", params=[_CODE], errors=("401", "404")),
-            "post": attach,
-        },
-    )
-    download = _op(
-        "One scanned document's PDF (written to the processing log)",
-        params=[_CODE, doc_id],
-        errors=("401", "404"),
-    )
-    download["responses"]["200"] = {
-        "description": "the PDF",
-        "content": {"application/pdf": {"schema": {"type": "string", "format": "binary"}}},
-    }
-    spec.path("/api/v1/dossiers/{code}/documents/{doc_id}", operations={"get": download})
     spec.path(
         "/api/v1/events",
         operations={"get": _op("The node's signed event log after a sequence number",

@@ -23,7 +23,7 @@ from common_web import schemas
 from common_web.i18n import errors_by_field, pick
 from commune_node.db import read_session, write_session
 from commune_node.models import Dossier
-from commune_node.services import documents, dossiers, privacy, queries
+from commune_node.services import dossiers, privacy, queries
 from commune_node.services.dossiers import DossierFilter
 from commune_node.web import admin, display, form_data, inputs, intake_page
 from commune_node.web.auth import login_required
@@ -167,7 +167,6 @@ def _dossier_page(
                      for o in dossiers.recipients(db)]  # fmt: skip
         if row.state.get("holder"):
             names.update(queries.officer_names(db, {row.state["holder"]}))
-        attached = documents.of_dossier(db, code)  # scanned documents (_documents.html)
     state = lifecycle.state_from_dict(row.state)
     actions = lifecycle.likely_first(
         state, lifecycle.allowed_actions(state, side=Side.COMMUNE, roles=current_actor().roles)
@@ -212,10 +211,6 @@ def _dossier_page(
         apology=apology_timing(calendar(), row.due_at, now) if row.due_at else None,
         destructive=lifecycle.DESTRUCTIVE,
         now=now,
-        attached=attached,
-        scan_documents=(procedure.documents if procedure else ())
-        if current_actor().roles & lifecycle.ACTIONS["document_attached"].roles
-        else (),
     ), status
 
 

@@ -9,12 +9,11 @@ from typing import Any
 from flask import Blueprint, current_app, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 
-from common import documents as common_documents
 from common.errors import DossierError
 from common_web.i18n import pick
 from commune_node.db import read_session, write_session
 from commune_node.scheduler import run_sync
-from commune_node.services import documents, syncstatus
+from commune_node.services import syncstatus
 from commune_node.web.auth import login_required
 from commune_node.web.context import clock
 
@@ -29,15 +28,12 @@ def show() -> Any:
         st = syncstatus.status(
             session, now=now, interval=int(current_app.config.get("SYNC_INTERVAL") or 60)
         )
-        files = documents.waiting(session)  # scanned documents not yet receipted
-    age = (now - files.oldest).days if files.oldest is not None else None
-    files_text = pick(*common_documents.waiting_text(files.count, files.size, age))
     problem = current_app.extensions["sync_state"].storage_problem
     if problem is not None:  # the last sync found the disk full: not "Connected"
         st = replace(
             st, connected=False, error_code=problem.code, error_vi=problem.vi, error_en=problem.en
         )
-    return render_template("sync.html", st=st, now=now, files=files, files_text=files_text)
+    return render_template("sync.html", st=st, now=now)
 
 
 @bp.post("/now")

@@ -35,7 +35,6 @@ ALLOWED_FROM: dict[str, set[int]] = {
     "stopped": {2, 4, 5, 6},
     "apologised": {2, 4, 5, 6},
     "rated": {10},
-    "document_attached": set(range(1, 11)),  # a scanned document, in any status
 }
 LEADS_TO = {
     "registered": 1, "received": 2, "accepted": 2, "refused": 3, "supplement_requested": 5,
@@ -277,20 +276,3 @@ def test_random_action_sequences_keep_invariants(seq: list[str]) -> None:
             assert s.status in (Status.SUPPLEMENT, Status.PAYMENT)
         for a, b in s.paused:
             assert a <= b
-
-
-def test_attaching_a_document_changes_no_state_and_is_no_button() -> None:
-    for status in range(1, 11):
-        ended = T0 if Status(status) in lifecycle.TERMINAL else None
-        before = state(
-            status, resume_to=Status.PROCESSING if status in (5, 6) else None, ended_at=ended
-        )
-        after = lifecycle.apply(
-            before, event_type="dossier.document_attached", data={}, at=T0 + timedelta(hours=1),
-            code="c", side=Side.COMMUNE, roles=frozenset({Role.RECEIVER}),
-        )  # fmt: skip
-        assert after == before
-    with pytest.raises(TransitionError):  # the hub does not attach to a commune's dossier
-        lifecycle.check(state(4, forwarded=True), "document_attached", side=Side.HUB)
-    shown = lifecycle.allowed_actions(state(2), side=Side.COMMUNE, roles=ALL_ROLES)
-    assert "document_attached" not in {a.name for a in shown}
